@@ -1,0 +1,123 @@
+// mfkit/model.h - the interface every recommender implements.
+//
+// Usage:
+//   auto model = mfkit::create_model("biased-mf");
+//   model->set_params({{"factors", 128}});
+//   model->fit(split.train, {ctx, &valid, on_epoch});
+//   float r = model->predict_one(u, i);           // dense indices of the training id maps
+//   auto top = mfkit::recommend(*model, u, 10);   // see recommend.h
+//   mfkit::save_model(*model, "m.mfk");           // see model_file.h
+//
+// Models are thin: the heavy loops are free-function kernels in src/kernels/. A model keeps
+// the id maps and the seen-item matrix of the data it was fitted on, so a saved model can
+// answer for raw ids and filter seen items without the data. Thread safety: const methods may
+// be called from many threads at once; fit/load may not run beside anything else.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mfkit/context.h"
+#include "mfkit/interactions.h"
+#include "mfkit/params.h"
+
+namespace mfkit {
+
+struct Tensor;
+using TensorMap = std::map<std::string, Tensor>;
+
+/// What a model reports after each epoch.
+struct EpochInfo {
+  int epoch = 0;                    ///< 1-based
+  int epochs = 0;                   ///< planned total (an upper bound with early stopping)
+  double seconds = 0;               ///< wall time of this epoch
+  double train_loss = 0;            ///< the model's objective, or train RMSE for rating models
+  std::optional<double> valid_rmse; ///< when a validation matrix was given
+};
+/// Called after every epoch; return false to stop training.
+using EpochCallback = std::function<bool(const EpochInfo&)>;
+
+struct FitOptions {
+  Context ctx;
+  const Interactions* validation = nullptr;  ///< optional, same id maps as the training data
+  EpochCallback on_epoch;                    ///< optional
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  /// Registered name, e.g. "biased-mf".
+  virtual std::string type() const = 0;
+  /// Current parameters as JSON (every key, defaults included).
+  virtual nlohmann::json params() const = 0;
+  /// Sets the given keys; ParamError for unknown keys, wrong types or out-of-range values.
+  virtual void set_params(const nlohmann::json& p) = 0;
+  /// True for models of implicit feedback (ranked, not rating-predicted).
+  virtual bool implicit() const { return false; }
+
+  /// Fits on `train`. Keeps its id maps and seen items. Throws DivergedError on NaN.
+  void fit(const Interactions& train, const FitOptions& opt = {});
+
+  /// Predicted values for (user, item) pairs of dense indices; an index of -1 (unknown) falls
+  /// back to what the model knows (global mean, item or user bias).
+  virtual void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const = 0;
+  float predict_one(int32_t user, int32_t item) const;
+  /// Scores of every item for each of `n` users, row-major n x n_items(); higher is better.
+  virtual void score(const int32_t* users, size_t n, float* out) const;
+
+  int32_t n_users() const { return users_ ? users_->size() : 0; }
+  int32_t n_items() const { return items_ ? items_->size() : 0; }
+  const std::shared_ptr<const IdMap>& user_ids() const { return users_; }
+  const std::shared_ptr<const IdMap>& item_ids() const { return items_; }
+  /// Items each user had in the training data (CSR by user, values dropped).
+  const Csr& seen() const { return seen_; }
+  bool fitted() const { return users_ != nullptr; }
+
+  /// Item vectors for similarity (n_items x dim, row-major), or empty when the model has none.
+  virtual std::vector<float> item_vectors(int* dim) const { *dim = 0; return {}; }
+  virtual std::vector<float> user_vectors(int* dim) const { *dim = 0; return {}; }
+
+  /// Serialisation of the learned state (id maps and seen items are handled by save_model).
+  virtual void save_tensors(TensorMap& out) const = 0;
+  virtual void load_tensors(const TensorMap& in) = 0;
+  /// Restores what fit() keeps (used by load_model).
+  void restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
+                    Csr seen);
+
+ protected:
+  virtual void do_fit(const Interactions& train, const FitOptions& opt) = 0;
+
+ private:
+  std::shared_ptr<const IdMap> users_, items_;
+  Csr seen_;
+};
+
+/// Implements the parameter methods of Model from a parameter struct P (see params.h).
+template <class P>
+class ModelWithParams : public Model {
+ public:
+  using Params = P;
+  nlohmann::json params() const override {
+    P copy = p_;
+    return params_to_json(copy);
+  }
+  void set_params(const nlohmann::json& j) override {
+    P next = p_;
+    params_from_json(next, j, type());
+    next.validate();
+    p_ = next;
+  }
+  const P& param_struct() const { return p_; }
+
+ protected:
+  P p_;
+};
+
+}  // namespace mfkit

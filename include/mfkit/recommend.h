@@ -1,0 +1,36 @@
+// mfkit/recommend.h - top-N recommendation and similarity over any Model.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mfkit/context.h"
+#include "mfkit/model.h"
+
+namespace mfkit {
+
+struct Scored {
+  int32_t index;
+  float score;
+};
+
+struct RecommendOptions {
+  int k = 10;                          ///< how many items per user
+  bool filter_seen = true;             ///< drop the user's training items
+  std::vector<int32_t> exclude;        ///< items never recommended (a global filter)
+  std::vector<int32_t> candidates;     ///< when non-empty, only these items are ranked
+};
+
+/// Top-k items for each user (best first). Users are scored in blocks; OpenMP over blocks.
+std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
+                                           const RecommendOptions& opt, const Context& ctx = {});
+
+/// The k items most similar to `item` by cosine of the model's item vectors (itself excluded).
+/// Throws Error when the model has no item vectors.
+std::vector<Scored> similar_items(const Model& model, int32_t item, int k);
+std::vector<Scored> similar_users(const Model& model, int32_t user, int k);
+
+/// The k best of `scores` (length n), skipping entries set to -infinity; best first, ties by index.
+std::vector<Scored> top_k(const float* scores, int32_t n, int k);
+
+}  // namespace mfkit

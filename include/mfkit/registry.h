@@ -1,0 +1,29 @@
+// mfkit/registry.h - models created by name.
+//
+// All built-in models are registered in one explicit function (src/models/registry.cpp); there
+// is no static-initialiser registration. An unknown name raises NotFoundError listing the valid ones.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mfkit/model.h"
+#include "mfkit/params.h"
+
+namespace mfkit {
+
+struct ModelEntry {
+  std::string name;
+  std::string summary;                               ///< one line
+  std::function<std::unique_ptr<Model>()> create;
+  std::function<std::vector<ParamInfo>()> describe;  ///< parameters with defaults and help
+  std::map<std::string, nlohmann::json> presets;     ///< named parameter sets ("paper", ...)
+};
+
+const std::vector<ModelEntry>& model_registry();
+const ModelEntry& model_entry(const std::string& name);
+std::unique_ptr<Model> create_model(const std::string& name);
+
+}  // namespace mfkit

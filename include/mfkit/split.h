@@ -1,0 +1,44 @@
+// mfkit/split.h - seeded, reproducible train/test splits.
+//
+// Every split returns matrices that share the input's id maps and shape, so indices mean the
+// same thing in train and test. Split specs as the CLI takes them:
+//   random:0.9     random 90/10 split of all entries
+//   kfold:5:2      fold 2 (0-based) of 5 as test, the rest as train
+//   user:0.2       per-user holdout: 20% of each user's entries (at least 1 if the user has 2+)
+//   loo[:99]       leave-last-out by timestamp (a seeded random entry per user when the data
+//                  has no timestamps), with N sampled negatives per user (NCF protocol)
+//   u1..u5, ua, ub the canonical MovieLens-100K files (needs the dataset folder)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mfkit/interactions.h"
+
+namespace mfkit {
+
+struct Split {
+  Interactions train;
+  Interactions test;
+  /// For leave-one-out: per user, the sampled items never seen by that user (else empty).
+  std::vector<std::vector<int32_t>> negatives;
+  std::string description;  ///< what was done, e.g. "random 90/10, seed 1"
+};
+
+Split random_split(const Interactions& data, double train_fraction, uint64_t seed);
+Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed);
+Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed);
+Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed);
+/// u1..u5/ua/ub read from `folder`, mapped with `data`'s id maps (unknown ids are an error).
+Split canonical_ml100k_split(const Interactions& data, const std::string& folder,
+                             const std::string& name);
+/// Parses a spec (see the header comment) and runs it. `folder` is the dataset's folder.
+Split make_split(const Interactions& data, const std::string& spec, uint64_t seed,
+                 const std::string& folder = "");
+
+/// Moves `fraction` of `train`'s entries (random, seeded) into a validation matrix.
+std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction,
+                                                       uint64_t seed);
+
+}  // namespace mfkit

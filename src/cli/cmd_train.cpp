@@ -1,0 +1,148 @@
+// mfkit train / eval.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <memory>
+
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "mfkit/error.h"
+#include "mfkit/evaluate.h"
+#include "mfkit/model_file.h"
+#include "mfkit/registry.h"
+#include "mfkit/split.h"
+
+namespace mfkit::cli {
+
+namespace {
+
+struct TrainArgs {
+  Common common;
+  DataOptions data;
+  std::string model, preset, config, split = "random:0.9", out;
+  std::vector<std::string> sets;
+  double valid = 0;
+  int k = 10;
+};
+
+nlohmann::json read_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, "cannot open config file");
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    if (!j.is_object()) throw InputError(path, 0, "config must be a JSON object of parameters");
+    return j;
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path, 0, std::string("invalid JSON: ") + e.what());
+  }
+}
+
+void print_metrics_line(const nlohmann::json& test) {
+  std::string s;
+  for (auto it = test.begin(); it != test.end(); ++it)
+    if (it.value().is_number_float()) s += fmt::format("  {} {:.4f}", it.key(), it.value().get<double>());
+  fmt::print("{}\n", s);
+}
+
+void run_train(const TrainArgs& a) {
+  TrainJob job;
+  job.model = a.model;
+  job.preset = a.preset;
+  job.params = a.config.empty() ? nlohmann::json::object() : read_config(a.config);
+  job.params.update(parse_key_values(a.sets));
+  apply_data(a.data, job);
+  job.split = a.split;
+  job.valid = a.valid;
+  job.k = a.k;
+  job.ctx.threads = a.common.threads;
+  job.ctx.seed = a.common.seed;
+  job.out = a.out;
+  Progress progress(a.model, a.common.quiet);
+  job.on_epoch = progress.callback();
+  nlohmann::json report = run_train_job(job);
+  progress.finish();
+  if (a.common.json) {
+    print_json(report);
+    return;
+  }
+  fmt::print("{} on {} ({}): {} train / {} test ratings, {} epochs in {:.2f} s\n", report["model"].get<std::string>(),
+             report["dataset"].get<std::string>(), report["split"].get<std::string>(), report["n_train"].get<int64_t>(),
+             report["n_test"].get<int64_t>(), report["epochs"].get<int>(), report["train_seconds"].get<double>());
+  fmt::print("test:");
+  print_metrics_line(report["test"]);
+  if (report.contains("skipped_lines")) fmt::print("skipped {} malformed lines\n", report["skipped_lines"].get<int64_t>());
+  if (!a.out.empty()) fmt::print("saved {}\n", a.out);
+}
+
+struct EvalArgs {
+  Common common;
+  DataOptions data;
+  std::string model_file, split = "random:0.9";
+  int k = 10;
+};
+
+void run_eval(const EvalArgs& a) {
+  nlohmann::json meta;
+  auto model = load_model(a.model_file, &meta);
+  TrainJob job;
+  apply_data(a.data, job);
+  LoadResult loaded = load_job_data(job);
+  std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);
+  Split split = make_split(loaded.data, a.split, a.common.seed, folder);
+  int64_t dropped = 0;
+  Interactions test = to_model_ids(split.test, *model, &dropped);
+  nlohmann::json r;
+  r["model"] = model->type();
+  r["model_file"] = a.model_file;
+  r["dataset"] = a.data.data;
+  r["split"] = split.description;
+  r["unknown_entries"] = dropped;
+  if (model->implicit()) {
+    int64_t d2 = 0;
+    Interactions train = to_model_ids(split.train, *model, &d2);
+    Context ctx{a.common.threads, a.common.seed};
+    r["test"] = evaluate_ranking(*model, train, test, a.k, ctx);
+  } else {
+    r["test"] = evaluate_rating(*model, test);
+  }
+  if (a.common.json) {
+    print_json(r);
+    return;
+  }
+  fmt::print("{} from {} on {} ({}), {} test entries with unknown ids left out\ntest:", model->type(), a.model_file,
+             a.data.data, split.description, dropped);
+  print_metrics_line(r["test"]);
+}
+
+}  // namespace
+
+void add_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* c = app.add_subcommand("train", "train a model, evaluate it on a held-out split, optionally save it");
+  c->add_option("--model,-m", a->model, "model name (see `mfkit models`)")->required();
+  c->add_option("--preset", a->preset, "a named parameter set of the model (see `mfkit models`)");
+  c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
+  c->add_option("--config", a->config, "JSON file of parameters (applied before --set)");
+  add_data(c, a->data, true);
+  c->add_option("--split", a->split, "random:F | kfold:K:I | user:F | loo[:N] | u1..u5|ua|ub")->capture_default_str();
+  c->add_option("--valid", a->valid, "fraction of train carved out for validation/early stopping (0 = none)")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  c->add_option("--k", a->k, "cut-off for ranking metrics")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_option("--out,-o", a->out, "save the trained model to this file (written atomically)");
+  add_common(c, a->common);
+  c->callback([a] { run_train(*a); });
+}
+
+void add_eval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  auto* c = app.add_subcommand("eval", "evaluate a saved model on the test part of a split (same --split and --seed as training)");
+  c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
+  add_data(c, a->data, true);
+  c->add_option("--split", a->split, "the split used at training time")->capture_default_str();
+  c->add_option("--k", a->k, "cut-off for ranking metrics")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_common(c, a->common);
+  c->callback([a] { run_eval(*a); });
+}
+
+}  // namespace mfkit::cli

@@ -1,0 +1,157 @@
+// mfkit predict / recommend / similar: answering from a saved model by raw ids.
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+
+#include "cli/common.h"
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+#include "mfkit/recommend.h"
+
+namespace mfkit::cli {
+
+namespace {
+
+struct UseArgs {
+  Common common;
+  std::string model_file, titles;
+  std::vector<std::string> users, items, exclude;
+  int k = 10;
+  bool include_seen = false;
+};
+
+std::map<std::string, ItemInfo> item_titles(const std::string& data) {
+  if (data.empty()) return {};
+  return load_item_info(data);
+}
+
+nlohmann::json scored_list(const Model& m, const std::vector<Scored>& list, const std::map<std::string, ItemInfo>& info,
+                           bool items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Scored& s : list) {
+    const std::string& id = items ? m.item_ids()->name(s.index) : m.user_ids()->name(s.index);
+    nlohmann::json e = {{items ? "item" : "user", id}, {"score", s.score}};
+    if (auto it = info.find(id); it != info.end()) {
+      e["title"] = it->second.title;
+      if (!it->second.genres.empty()) e["genres"] = it->second.genres;
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+void print_list(const nlohmann::json& list, const char* key) {
+  int rank = 1;
+  for (const auto& e : list) {
+    std::string title = e.contains("title") ? "  " + e["title"].get<std::string>() : "";
+    fmt::print("{:>3}. {} {:<10} {:.4f}{}\n", rank++, key, e[key].get<std::string>(), e["score"].get<float>(), title);
+  }
+}
+
+void run_predict(const UseArgs& a) {
+  auto model = load_model(a.model_file);
+  if (a.users.size() != a.items.size())
+    throw ParamError(fmt::format("predict: --user given {} times but --item {} times; give them in pairs",
+                                 a.users.size(), a.items.size()));
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t n = 0; n < a.users.size(); ++n) {
+    int32_t u = model->user_ids()->find(a.users[n]), i = model->item_ids()->find(a.items[n]);
+    float p = model->predict_one(u, i);
+    out.push_back({{"user", a.users[n]}, {"item", a.items[n]}, {"prediction", p},
+                   {"known_user", u >= 0}, {"known_item", i >= 0}});
+  }
+  if (a.common.json) {
+    print_json(out);
+    return;
+  }
+  for (const auto& e : out)
+    fmt::print("user {} item {}: {:.4f}{}\n", e["user"].get<std::string>(), e["item"].get<std::string>(),
+               e["prediction"].get<float>(),
+               e["known_user"].get<bool>() && e["known_item"].get<bool>() ? "" : "  (unknown id: fallback to biases)");
+}
+
+void run_recommend(const UseArgs& a) {
+  auto model = load_model(a.model_file);
+  RecommendOptions opt;
+  opt.k = a.k;
+  opt.filter_seen = !a.include_seen;
+  for (const auto& x : a.exclude) opt.exclude.push_back(model->item_ids()->at(x, "item"));
+  std::vector<int32_t> users;
+  for (const auto& u : a.users) users.push_back(model->user_ids()->at(u, "user"));
+  Context ctx{a.common.threads, a.common.seed};
+  auto lists = recommend(*model, users, opt, ctx);
+  auto info = item_titles(a.titles);
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t n = 0; n < users.size(); ++n)
+    out.push_back({{"user", a.users[n]}, {"items", scored_list(*model, lists[n], info, true)}});
+  if (a.common.json) {
+    print_json(out);
+    return;
+  }
+  for (const auto& e : out) {
+    fmt::print("user {}:\n", e["user"].get<std::string>());
+    print_list(e["items"], "item");
+  }
+}
+
+void run_similar(const UseArgs& a) {
+  auto model = load_model(a.model_file);
+  nlohmann::json out = nlohmann::json::array();
+  auto info = item_titles(a.titles);
+  for (const auto& x : a.items)
+    out.push_back({{"item", x}, {"similar", scored_list(*model, similar_items(*model, model->item_ids()->at(x, "item"), a.k), info, true)}});
+  for (const auto& x : a.users)
+    out.push_back({{"user", x}, {"similar", scored_list(*model, similar_users(*model, model->user_ids()->at(x, "user"), a.k), {}, false)}});
+  if (a.items.empty() && a.users.empty()) throw ParamError("similar: give --item or --user");
+  if (a.common.json) {
+    print_json(out);
+    return;
+  }
+  for (const auto& e : out) {
+    bool item = e.contains("item");
+    fmt::print("most similar to {} {}:\n", item ? "item" : "user", e[item ? "item" : "user"].get<std::string>());
+    print_list(e["similar"], item ? "item" : "user");
+  }
+}
+
+CLI::App* base(CLI::App& app, const char* name, const char* help, std::shared_ptr<UseArgs> a) {
+  auto* c = app.add_subcommand(name, help);
+  c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
+  add_common(c, a->common);
+  return c;
+}
+
+}  // namespace
+
+void add_predict(CLI::App& app) {
+  auto a = std::make_shared<UseArgs>();
+  auto* c = base(app, "predict", "predict values for (user, item) pairs by raw id", a);
+  c->add_option("--user,-u", a->users, "raw user id (repeatable, paired with --item)")->required();
+  c->add_option("--item,-i", a->items, "raw item id (repeatable, paired with --user)")->required();
+  c->callback([a] { run_predict(*a); });
+}
+
+void add_recommend(CLI::App& app) {
+  auto a = std::make_shared<UseArgs>();
+  auto* c = base(app, "recommend", "top-k items for users, excluding items they already have unless asked", a);
+  c->add_option("--user,-u", a->users, "raw user id (repeatable)")->required();
+  c->add_option("-k", a->k, "items per user")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");
+  c->add_option("--exclude", a->exclude, "raw item ids never to recommend (repeatable)");
+  c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
+  c->callback([a] { run_recommend(*a); });
+}
+
+void add_similar(CLI::App& app) {
+  auto a = std::make_shared<UseArgs>();
+  auto* c = base(app, "similar", "most similar items (or users) by cosine of the learned vectors", a);
+  c->add_option("--item,-i", a->items, "raw item id (repeatable)");
+  c->add_option("--user,-u", a->users, "raw user id (repeatable)");
+  c->add_option("-k", a->k, "neighbours to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
+  c->callback([a] { run_similar(*a); });
+}
+
+}  // namespace mfkit::cli

@@ -1,0 +1,45 @@
+#include "cli/common.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "mfkit/error.h"
+
+namespace mfkit::cli {
+
+void add_common(CLI::App* app, Common& c) {
+  app->add_option("--threads", c.threads, "worker threads (OpenMP), 1 to 256")->check(CLI::Range(1, 256))->capture_default_str();
+  app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")->capture_default_str();
+  app->add_flag("--json", c.json, "print one machine-readable JSON object on stdout");
+  app->add_flag("--quiet,-q", c.quiet, "no progress output");
+}
+
+void add_data(CLI::App* app, DataOptions& d, bool required) {
+  auto* o = app->add_option("--data", d.data,
+                            "dataset name (ml-100k, ml-1m, ml-latest-small, lastfm-2k, synthetic) found under "
+                            "$MFKIT_DATA_DIR, or a file path");
+  if (required) o->required();
+  app->add_option("--format", d.format, "columns of a data file, e.g. user,item,rating[,timestamp] (_ skips one)");
+  app->add_option("--sep", d.sep, "field separator of a data file (\\t for tab)")->capture_default_str();
+  app->add_flag("--header", d.header, "the data file's first line is a header");
+  app->add_flag("--skip-bad-lines", d.skip_bad_lines, "skip malformed lines (their count is reported) instead of failing");
+  app->add_option("--duplicates", d.duplicates, "repeated (user, item) pairs: last, sum or error")
+      ->check(CLI::IsMember({"last", "sum", "error"}))
+      ->capture_default_str();
+}
+
+void apply_data(const DataOptions& d, TrainJob& job) {
+  job.data = d.data;
+  std::string sep = d.sep == "\\t" || d.sep == "tab" ? "\t" : d.sep;
+  if (!d.format.empty()) job.format = parse_format(d.format, sep, d.header);
+  job.load.skip_bad_lines = d.skip_bad_lines;
+  job.load.duplicates = parse_duplicate_policy(d.duplicates);
+}
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+void print_json(const nlohmann::json& j) {
+  fmt::print("{}\n", j.dump(stdout_is_terminal() ? 2 : -1));
+}
+
+}  // namespace mfkit::cli

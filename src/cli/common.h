@@ -1,0 +1,47 @@
+// Internal to the CLI: options shared by the subcommands and small output helpers.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "mfkit/experiment.h"
+
+namespace mfkit::cli {
+
+struct Common {
+  int threads = 1;
+  uint64_t seed = 1;
+  bool json = false;
+  bool quiet = false;
+};
+
+struct DataOptions {
+  std::string data;
+  std::string format;  // column list, for files
+  std::string sep = ",";
+  bool header = false;
+  bool skip_bad_lines = false;
+  std::string duplicates = "last";
+};
+
+void add_common(CLI::App* app, Common& c);
+void add_data(CLI::App* app, DataOptions& d, bool required);
+/// Fills job.data/format/load from the data options.
+void apply_data(const DataOptions& d, TrainJob& job);
+/// Prints JSON (indented on a terminal) to stdout.
+void print_json(const nlohmann::json& j);
+bool stdout_is_terminal();
+
+void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_predict(CLI::App& app);
+void add_recommend(CLI::App& app);
+void add_similar(CLI::App& app);
+void add_models(CLI::App& app);
+void add_data_cmd(CLI::App& app);
+void add_demo(CLI::App& app);
+
+}  // namespace mfkit::cli

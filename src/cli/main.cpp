@@ -1,0 +1,33 @@
+// mfkit: the command-line interface, a thin layer over the library.
+// Exit codes: 0 success, 1 a user error (bad input, parameter, file), 2 a bad command line,
+// 3 an internal error.
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "mfkit/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mfkit: matrix factorization and neural recommendation"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mfkit 0.1.0");
+  mfkit::cli::add_train(app);
+  mfkit::cli::add_eval(app);
+  mfkit::cli::add_predict(app);
+  mfkit::cli::add_recommend(app);
+  mfkit::cli::add_similar(app);
+  mfkit::cli::add_models(app);
+  mfkit::cli::add_data_cmd(app);
+  mfkit::cli::add_demo(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const mfkit::Error& e) {
+    fmt::print(stderr, "mfkit: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "mfkit: internal error: {}\n", e.what());
+    return 3;
+  }
+  return 0;
+}

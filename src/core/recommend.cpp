@@ -1,0 +1,113 @@
+#include "mfkit/recommend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "mfkit/error.h"
+
+namespace mfkit {
+
+std::vector<Scored> top_k(const float* scores, int32_t n, int k) {
+  std::vector<Scored> heap;
+  if (k <= 0) return heap;
+  heap.reserve(k + 1);
+  // Min-heap on (score, -index): the root is the worst kept entry.
+  auto worse = [](const Scored& a, const Scored& b) {
+    return a.score > b.score || (a.score == b.score && a.index < b.index);
+  };
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int32_t i = 0; i < n; ++i) {
+    float s = scores[i];
+    if (s == ninf || std::isnan(s)) continue;
+    if (static_cast<int>(heap.size()) < k) {
+      heap.push_back({i, s});
+      std::push_heap(heap.begin(), heap.end(), worse);
+    } else if (s > heap.front().score) {
+      std::pop_heap(heap.begin(), heap.end(), worse);
+      heap.back() = {i, s};
+      std::push_heap(heap.begin(), heap.end(), worse);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse);
+  return heap;
+}
+
+std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
+                                           const RecommendOptions& opt, const Context& ctx) {
+  if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
+  const int32_t ni = model.n_items();
+  for (int32_t u : users)
+    if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
+  for (int32_t i : opt.exclude)
+    if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
+  std::vector<char> allowed;
+  if (!opt.candidates.empty()) {
+    allowed.assign(ni, 0);
+    for (int32_t i : opt.candidates) {
+      if (i < 0 || i >= ni) throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
+      allowed[i] = 1;
+    }
+  }
+  const float ninf = -std::numeric_limits<float>::infinity();
+  std::vector<std::vector<Scored>> out(users.size());
+  const int64_t block = 256;
+  const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads)
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    int64_t begin = b * block, end = std::min<int64_t>(begin + block, users.size());
+    std::vector<float> scores(static_cast<size_t>(end - begin) * ni);
+    model.score(users.data() + begin, end - begin, scores.data());
+    for (int64_t r = begin; r < end; ++r) {
+      float* s = scores.data() + (r - begin) * ni;
+      int32_t u = users[r];
+      if (opt.filter_seen) {
+        const Csr& seen = model.seen();
+        for (int64_t e = seen.indptr[u]; e < seen.indptr[u + 1]; ++e) s[seen.indices[e]] = ninf;
+      }
+      for (int32_t i : opt.exclude) s[i] = ninf;
+      if (!allowed.empty())
+        for (int32_t i = 0; i < ni; ++i)
+          if (!allowed[i]) s[i] = ninf;
+      out[r] = top_k(s, ni, opt.k);
+    }
+  }
+  return out;
+}
+
+static std::vector<Scored> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n, int32_t self,
+                                             int k, const char* what) {
+  if (dim == 0) throw Error(std::string("similar: this model has no ") + what + " vectors");
+  if (self < 0 || self >= n) throw NotFoundError(std::string("similar: ") + what + " index out of range");
+  if (k < 1) throw ParamError("similar: k must be at least 1");
+  std::vector<float> norms(n);
+  for (int32_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int d = 0; d < dim; ++d) s += double(vecs[size_t(i) * dim + d]) * vecs[size_t(i) * dim + d];
+    norms[i] = static_cast<float>(std::sqrt(s));
+  }
+  std::vector<float> scores(n);
+  const float* q = vecs.data() + size_t(self) * dim;
+  for (int32_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int d = 0; d < dim; ++d) s += double(q[d]) * vecs[size_t(i) * dim + d];
+    float denom = norms[i] * norms[self];
+    scores[i] = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
+  }
+  scores[self] = -std::numeric_limits<float>::infinity();
+  return top_k(scores.data(), n, k);
+}
+
+std::vector<Scored> similar_items(const Model& model, int32_t item, int k) {
+  int dim = 0;
+  auto v = model.item_vectors(&dim);
+  return cosine_neighbours(v, dim, model.n_items(), item, k, "item");
+}
+
+std::vector<Scored> similar_users(const Model& model, int32_t user, int k) {
+  int dim = 0;
+  auto v = model.user_vectors(&dim);
+  return cosine_neighbours(v, dim, model.n_users(), user, k, "user");
+}
+
+}  // namespace mfkit

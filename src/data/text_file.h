@@ -1,0 +1,43 @@
+// Internal helpers for reading delimited text files line by line.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mfkit {
+
+/// Reads a whole file; InputError(path, 0, ...) when it cannot be opened or read.
+std::string read_file(const std::string& path);
+
+/// Splits one line (no newline) into fields. With `quoted`, fields may be wrapped in double
+/// quotes with "" escapes; returns false on an unterminated quote.
+bool split_fields(std::string_view line, std::string_view sep, bool quoted,
+                  std::vector<std::string_view>& fields, std::string& scratch);
+
+/// Iterates lines of `text`, stripping a trailing '\r'. Returns false at the end.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  bool next(std::string_view& line) {
+    if (pos_ >= text_.size()) return false;
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) end = text_.size();
+    line = text_.substr(pos_, end - pos_);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos_ = end + 1;
+    ++number_;
+    return true;
+  }
+  int64_t number() const { return number_; }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  int64_t number_ = 0;
+};
+
+/// ISO-8859-1 to UTF-8 (MovieLens item files are Latin-1); valid UTF-8 is returned unchanged.
+std::string latin1_to_utf8(std::string_view s);
+
+}  // namespace mfkit

@@ -1,0 +1,89 @@
+#include "mfkit/experiment.h"
+
+#include <chrono>
+
+#include "mfkit/error.h"
+#include "mfkit/evaluate.h"
+#include "mfkit/model_file.h"
+#include "mfkit/registry.h"
+#include "mfkit/split.h"
+
+namespace mfkit {
+
+LoadResult load_job_data(const TrainJob& job) {
+  if (job.data == "synthetic") {
+    LoadResult r;
+    r.data = synthetic_ratings();
+    r.lines = r.data.nnz();
+    return r;
+  }
+  return load_data(job.data, job.format, job.load);
+}
+
+nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* trained) {
+  const ModelEntry& entry = model_entry(job.model);
+  std::unique_ptr<Model> model = entry.create();
+  if (!job.preset.empty()) {
+    auto it = entry.presets.find(job.preset);
+    if (it == entry.presets.end()) {
+      std::string names;
+      for (const auto& [n, _] : entry.presets) names += (names.empty() ? "" : ", ") + n;
+      throw ParamError("--preset '" + job.preset + "' is not a preset of " + job.model +
+                       (names.empty() ? " (it has none)" : " (valid: " + names + ")"));
+    }
+    model->set_params(it->second);
+  }
+  model->set_params(job.params);
+
+  LoadResult loaded = load_job_data(job);
+  std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);
+  Split split = make_split(loaded.data, job.split, job.ctx.seed, folder);
+  Interactions train = split.train, valid;
+  if (job.valid > 0) std::tie(train, valid) = carve_validation(split.train, job.valid, job.ctx.seed);
+
+  FitOptions fo;
+  fo.ctx = job.ctx;
+  fo.validation = job.valid > 0 ? &valid : nullptr;
+  int epochs_run = 0;
+  fo.on_epoch = [&](const EpochInfo& e) {
+    epochs_run = e.epoch;
+    return job.on_epoch ? job.on_epoch(e) : true;
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  model->fit(train, fo);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  nlohmann::json test;
+  if (!split.negatives.empty()) {
+    test = evaluate_leave_one_out(*model, split, job.k, job.ctx);
+  } else if (model->implicit()) {
+    test = evaluate_ranking(*model, train, split.test, job.k, job.ctx);
+  } else {
+    test = evaluate_rating(*model, split.test);
+  }
+  nlohmann::json report;
+  report["model"] = job.model;
+  if (!job.preset.empty()) report["preset"] = job.preset;
+  report["dataset"] = job.data;
+  report["split"] = split.description;
+  report["params"] = model->params();
+  report["n_users"] = loaded.data.n_users();
+  report["n_items"] = loaded.data.n_items();
+  report["n_train"] = train.nnz();
+  report["n_valid"] = job.valid > 0 ? valid.nnz() : 0;
+  report["n_test"] = split.test.nnz();
+  if (loaded.skipped) report["skipped_lines"] = loaded.skipped;
+  report["threads"] = job.ctx.threads;
+  report["seed"] = job.ctx.seed;
+  report["epochs"] = epochs_run;
+  report["train_seconds"] = seconds;
+  report["test"] = test;
+  if (!job.out.empty()) {
+    save_model(*model, job.out, {{"dataset", job.data}, {"split", split.description}, {"test", test}});
+    report["saved"] = job.out;
+  }
+  if (trained) *trained = std::move(model);
+  return report;
+}
+
+}  // namespace mfkit

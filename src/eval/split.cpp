@@ -1,0 +1,183 @@
+#include "mfkit/split.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+
+namespace mfkit {
+
+namespace {
+
+std::vector<int64_t> shuffled(int64_t n, std::mt19937_64& rng) {
+  std::vector<int64_t> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
+    std::swap(v[i], v[j]);
+  }
+  return v;
+}
+
+Split from_masks(const Interactions& data, const std::vector<char>& is_test, std::string desc) {
+  std::vector<int64_t> tr, te;
+  for (int64_t e = 0; e < static_cast<int64_t>(is_test.size()); ++e) (is_test[e] ? te : tr).push_back(e);
+  Split s;
+  s.train = data.subset(tr);
+  s.test = data.subset(te);
+  s.description = std::move(desc);
+  return s;
+}
+
+void check_fraction(const char* what, double f) {
+  if (!(f > 0.0 && f < 1.0)) throw ParamError(fmt::format("{} = {} must be in (0, 1)", what, f));
+}
+
+}  // namespace
+
+Split random_split(const Interactions& data, double train_fraction, uint64_t seed) {
+  check_fraction("split train fraction", train_fraction);
+  std::mt19937_64 rng(seed);
+  auto perm = shuffled(data.nnz(), rng);
+  int64_t n_train = static_cast<int64_t>(std::llround(train_fraction * data.nnz()));
+  std::vector<char> is_test(data.nnz(), 0);
+  for (int64_t k = n_train; k < data.nnz(); ++k) is_test[perm[k]] = 1;
+  return from_masks(data, is_test,
+                    fmt::format("random {:g}/{:g}, seed {}", 100 * train_fraction,
+                                100 * (1 - train_fraction), seed));
+}
+
+Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed) {
+  if (folds < 2) throw ParamError(fmt::format("kfold: folds = {} must be at least 2", folds));
+  if (fold < 0 || fold >= folds) throw ParamError(fmt::format("kfold: fold = {} must be in [0, {}]", fold, folds - 1));
+  std::mt19937_64 rng(seed);
+  auto perm = shuffled(data.nnz(), rng);
+  std::vector<char> is_test(data.nnz(), 0);
+  for (int64_t k = 0; k < data.nnz(); ++k)
+    if (k % folds == fold) is_test[perm[k]] = 1;
+  return from_masks(data, is_test, fmt::format("{}-fold, fold {}, seed {}", folds, fold, seed));
+}
+
+Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed) {
+  check_fraction("user holdout fraction", test_fraction);
+  std::mt19937_64 rng(seed);
+  const Csr& c = data.by_user();
+  std::vector<char> is_test(data.nnz(), 0);
+  for (int32_t u = 0; u < data.n_users(); ++u) {
+    int64_t n = c.row_size(u);
+    if (n < 2) continue;
+    int64_t n_test = std::max<int64_t>(1, std::llround(test_fraction * n));
+    n_test = std::min(n_test, n - 1);
+    auto perm = shuffled(n, rng);
+    for (int64_t k = 0; k < n_test; ++k) is_test[c.indptr[u] + perm[k]] = 1;
+  }
+  return from_masks(data, is_test, fmt::format("per-user holdout {:g}%, seed {}", 100 * test_fraction, seed));
+}
+
+Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed) {
+  if (negatives < 0) throw ParamError("loo: negatives must be >= 0");
+  std::mt19937_64 rng(seed);
+  const Csr& c = data.by_user();
+  std::vector<char> is_test(data.nnz(), 0);
+  bool by_time = data.has_times();
+  for (int32_t u = 0; u < data.n_users(); ++u) {
+    int64_t n = c.row_size(u);
+    if (n < 2) continue;
+    int64_t pick = 0;
+    if (by_time) {
+      // Latest timestamp; ties broken by the later item index for determinism.
+      for (int64_t e = 1; e < n; ++e)
+        if (c.times[c.indptr[u] + e] >= c.times[c.indptr[u] + pick]) pick = e;
+    } else {
+      pick = static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+    }
+    is_test[c.indptr[u] + pick] = 1;
+  }
+  Split s = from_masks(data, is_test,
+                       by_time ? fmt::format("leave-last-out by timestamp, {} negatives, seed {}", negatives, seed)
+                               : fmt::format("leave-one-out (no timestamps: one seeded random item per user), "
+                                             "{} negatives, seed {}", negatives, seed));
+  // Negatives: items the user never interacted with (in train or test), sampled uniformly.
+  s.negatives.resize(data.n_users());
+  const int32_t ni = data.n_items();
+  for (int32_t u = 0; u < data.n_users(); ++u) {
+    int64_t n = c.row_size(u);
+    if (s.test.by_user().row_size(u) == 0) continue;
+    int64_t available = ni - n;
+    int want = static_cast<int>(std::min<int64_t>(negatives, available));
+    const int32_t* seen = c.indices.data() + c.indptr[u];
+    std::vector<int32_t>& neg = s.negatives[u];
+    while (static_cast<int>(neg.size()) < want) {
+      int32_t i = static_cast<int32_t>(rng() % static_cast<uint64_t>(ni));
+      if (std::binary_search(seen, seen + n, i)) continue;
+      if (std::find(neg.begin(), neg.end(), i) != neg.end()) continue;
+      neg.push_back(i);
+    }
+  }
+  return s;
+}
+
+Split canonical_ml100k_split(const Interactions& data, const std::string& folder, const std::string& name) {
+  static const char* names[] = {"u1", "u2", "u3", "u4", "u5", "ua", "ub"};
+  if (std::find_if(std::begin(names), std::end(names), [&](const char* n) { return name == n; }) == std::end(names))
+    throw ParamError("split '" + name + "': canonical MovieLens-100K splits are u1..u5, ua, ub");
+  Format f = parse_format("user,item,rating,timestamp", "\t", false);
+  auto map_file = [&](const std::string& path) {
+    LoadResult r = load_ratings(path, f);
+    Coo coo = r.data.to_coo();
+    for (size_t e = 0; e < coo.size(); ++e) {
+      coo.users[e] = data.user_ids()->at(r.data.user_ids()->name(coo.users[e]), "user");
+      coo.items[e] = data.item_ids()->at(r.data.item_ids()->name(coo.items[e]), "item");
+    }
+    return Interactions::from_coo(coo, data.user_ids(), data.item_ids());
+  };
+  Split s;
+  s.train = map_file(folder + "/" + name + ".base");
+  s.test = map_file(folder + "/" + name + ".test");
+  s.description = "canonical MovieLens-100K split " + name;
+  return s;
+}
+
+Split make_split(const Interactions& data, const std::string& spec, uint64_t seed, const std::string& folder) {
+  auto colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  std::vector<std::string> args;
+  while (colon != std::string::npos) {
+    auto next = spec.find(':', colon + 1);
+    args.push_back(spec.substr(colon + 1, next == std::string::npos ? std::string::npos : next - colon - 1));
+    colon = next;
+  }
+  auto num = [&](size_t i, const char* what) {
+    if (i >= args.size()) throw ParamError("--split '" + spec + "': missing " + what);
+    try {
+      size_t used = 0;
+      double v = std::stod(args[i], &used);
+      if (used != args[i].size()) throw std::invalid_argument("");
+      return v;
+    } catch (const std::exception&) {
+      throw ParamError("--split '" + spec + "': " + what + " '" + args[i] + "' is not a number");
+    }
+  };
+  if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
+  if (kind == "kfold") return kfold_split(data, static_cast<int>(num(0, "folds")), static_cast<int>(num(1, "fold")), seed);
+  if (kind == "user") return user_holdout_split(data, num(0, "test fraction"), seed);
+  if (kind == "loo") return leave_last_out_split(data, args.empty() ? 99 : static_cast<int>(num(0, "negatives")), seed);
+  if (kind.size() == 2 && kind[0] == 'u') {
+    if (folder.empty()) throw ParamError("--split " + spec + ": needs the MovieLens-100K folder");
+    return canonical_ml100k_split(data, folder, kind);
+  }
+  throw ParamError("--split '" + spec + "': unknown kind '" + kind +
+                   "' (random:F, kfold:K:I, user:F, loo[:N], u1..u5|ua|ub)");
+}
+
+std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed) {
+  check_fraction("validation fraction", fraction);
+  Split s = random_split(train, 1.0 - fraction, seed ^ 0x9e3779b97f4a7c15ULL);
+  return {std::move(s.train), std::move(s.test)};
+}
+
+}  // namespace mfkit

@@ -1,0 +1,297 @@
+#include "mfkit/model_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <random>
+
+#include "data/text_file.h"
+#include "mfkit/error.h"
+#include "mfkit/registry.h"
+
+namespace mfkit {
+
+namespace {
+
+constexpr char kMagic[8] = {'M', 'F', 'K', 'I', 'T', 'M', 'D', 'L'};
+constexpr char kEnd[8] = {'M', 'F', 'K', 'I', 'T', 'E', 'N', 'D'};
+constexpr size_t kPrefix = 8 + 4 + 4 + 8;  // magic, version, flags, header length
+constexpr size_t kTrailer = 4 + 8;         // crc32, end magic
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kF32: case DType::kI32: return 4;
+    case DType::kF64: case DType::kI64: return 8;
+    case DType::kU8: case DType::kStr: return 1;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kF64: return "f64";
+    case DType::kI32: return "i32";
+    case DType::kI64: return "i64";
+    case DType::kU8: return "u8";
+    case DType::kStr: return "str";
+  }
+  return "?";
+}
+
+template <class T>
+Tensor make(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
+  Tensor x;
+  x.dtype = t;
+  x.shape = shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : std::move(shape);
+  x.bytes.resize(v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(x.bytes.data(), v.data(), x.bytes.size());
+  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");
+  return x;
+}
+
+template <class T>
+std::vector<T> view(const Tensor& x, DType want) {
+  if (x.dtype != want) throw Error(std::string("tensor: expected ") + dtype_name(want) + ", found " + dtype_name(x.dtype));
+  std::vector<T> v(x.bytes.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), x.bytes.data(), v.size() * sizeof(T));
+  return v;
+}
+
+template <class T>
+void put(std::string& s, T v) {
+  s.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T get(const std::string& s, size_t at) {
+  T v;
+  std::memcpy(&v, s.data() + at, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+Tensor Tensor::f32(const std::vector<float>& v, std::vector<int64_t> s) { return make(DType::kF32, v, std::move(s)); }
+Tensor Tensor::f64(const std::vector<double>& v, std::vector<int64_t> s) { return make(DType::kF64, v, std::move(s)); }
+Tensor Tensor::i32(const std::vector<int32_t>& v, std::vector<int64_t> s) { return make(DType::kI32, v, std::move(s)); }
+Tensor Tensor::i64(const std::vector<int64_t>& v, std::vector<int64_t> s) { return make(DType::kI64, v, std::move(s)); }
+Tensor Tensor::strings(const std::vector<std::string>& v) {
+  Tensor x;
+  x.dtype = DType::kStr;
+  x.shape = {static_cast<int64_t>(v.size())};
+  for (const auto& s : v) {
+    if (s.find('\0') != std::string::npos) throw Error("tensor: strings may not contain NUL");
+    x.bytes.insert(x.bytes.end(), s.begin(), s.end());
+    x.bytes.push_back(0);
+  }
+  return x;
+}
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+std::vector<float> Tensor::as_f32() const { return view<float>(*this, DType::kF32); }
+std::vector<double> Tensor::as_f64() const { return view<double>(*this, DType::kF64); }
+std::vector<int32_t> Tensor::as_i32() const { return view<int32_t>(*this, DType::kI32); }
+std::vector<int64_t> Tensor::as_i64() const { return view<int64_t>(*this, DType::kI64); }
+std::vector<std::string> Tensor::as_strings() const {
+  if (dtype != DType::kStr) throw Error("tensor: expected str");
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i < bytes.size(); ++i)
+    if (bytes[i] == 0) {
+      out.emplace_back(reinterpret_cast<const char*>(bytes.data()) + start, i - start);
+      start = i + 1;
+    }
+  return out;
+}
+
+const Tensor& require_tensor(const TensorMap& m, const std::string& name, DType dtype, int64_t numel) {
+  auto it = m.find(name);
+  if (it == m.end()) throw Error("model file: tensor '" + name + "' is missing");
+  if (it->second.dtype != dtype)
+    throw Error("model file: tensor '" + name + "' has type " + dtype_name(it->second.dtype) + ", expected " +
+                dtype_name(dtype));
+  if (numel >= 0 && it->second.numel() != numel)
+    throw Error("model file: tensor '" + name + "' has " + std::to_string(it->second.numel()) +
+                " elements, expected " + std::to_string(numel));
+  return it->second;
+}
+
+void write_model_file(const std::string& path, const ModelFile& file) {
+  nlohmann::json header;
+  header["model_type"] = file.model_type;
+  header["params"] = file.params;
+  header["meta"] = file.meta.is_null() ? nlohmann::json::object() : file.meta;
+  nlohmann::json dir = nlohmann::json::array();
+  uint64_t offset = 0;
+  for (const auto& [name, t] : file.tensors) {
+    if (t.dtype != DType::kStr && static_cast<size_t>(t.numel()) * dtype_size(t.dtype) != t.bytes.size())
+      throw Error("model file: tensor '" + name + "' has a shape that does not match its bytes");
+    dir.push_back({{"name", name}, {"dtype", dtype_name(t.dtype)}, {"dtype_code", static_cast<int>(t.dtype)},
+                   {"shape", t.shape}, {"offset", offset}, {"nbytes", t.bytes.size()}});
+    offset += t.bytes.size();
+  }
+  header["tensors"] = dir;
+  std::string h = header.dump();
+  std::string out;
+  out.reserve(kPrefix + h.size() + offset + kTrailer);
+  out.append(kMagic, 8);
+  put<uint32_t>(out, kModelFormatVersion);
+  put<uint32_t>(out, 0);
+  put<uint64_t>(out, h.size());
+  out += h;
+  for (const auto& [name, t] : file.tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
+  put<uint32_t>(out, crc);
+  out.append(kEnd, 8);
+
+  std::random_device rd;
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) throw Error("cannot write model file " + path + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t w = ::write(fd, out.data() + done, out.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error("cannot write model file " + path + ": " + std::strerror(e));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error("cannot flush model file " + path + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error("cannot move model file into place at " + path + ": " + std::strerror(e));
+  }
+  auto slash = path.find_last_of('/');
+  std::string dirname = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+ModelFile read_model_file(const std::string& path) {
+  std::string s;
+  try {
+    s = read_file(path);
+  } catch (const InputError& e) {
+    throw ModelFileError(path, e.problem());
+  }
+  if (s.size() < 8 || std::memcmp(s.data(), kMagic, 8) != 0)
+    throw ModelFileError(path, "not an mfkit model file (bad magic)");
+  if (s.size() < kPrefix + kTrailer) throw ModelFileError(path, "truncated (file too short)");
+  uint32_t version = get<uint32_t>(s, 8);
+  if (version == 0 || version > kModelFormatVersion)
+    throw ModelFileError(path, "format version " + std::to_string(version) + " is not supported (this build reads up to " +
+                                   std::to_string(kModelFormatVersion) + ")");
+  if (std::memcmp(s.data() + s.size() - 8, kEnd, 8) != 0)
+    throw ModelFileError(path, "truncated (end marker missing)");
+  uint32_t stored = get<uint32_t>(s, s.size() - kTrailer);
+  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), s.size() - kTrailer));
+  if (stored != crc) throw ModelFileError(path, "corrupted (checksum mismatch)");
+  uint64_t hlen = get<uint64_t>(s, 16);
+  if (hlen > s.size() - kPrefix - kTrailer) throw ModelFileError(path, "corrupted (header length)");
+  nlohmann::json h;
+  try {
+    h = nlohmann::json::parse(s.substr(kPrefix, hlen));
+  } catch (const std::exception& e) {
+    throw ModelFileError(path, std::string("corrupted header: ") + e.what());
+  }
+  ModelFile f;
+  const size_t data_start = kPrefix + hlen, data_len = s.size() - kTrailer - data_start;
+  try {
+    f.model_type = h.at("model_type").get<std::string>();
+    f.params = h.at("params");
+    f.meta = h.value("meta", nlohmann::json::object());
+    for (const auto& t : h.at("tensors")) {
+      Tensor x;
+      int code = t.at("dtype_code").get<int>();
+      if (code < 1 || code > 6) throw Error("unknown tensor type code " + std::to_string(code));
+      x.dtype = static_cast<DType>(code);
+      x.shape = t.at("shape").get<std::vector<int64_t>>();
+      uint64_t off = t.at("offset").get<uint64_t>(), n = t.at("nbytes").get<uint64_t>();
+      if (off > data_len || n > data_len - off) throw Error("tensor '" + t.at("name").get<std::string>() + "' lies outside the file");
+      for (int64_t d : x.shape)
+        if (d < 0) throw Error("negative tensor dimension");
+      if (x.dtype != DType::kStr && static_cast<uint64_t>(x.numel()) * dtype_size(x.dtype) != n)
+        throw Error("tensor '" + t.at("name").get<std::string>() + "' shape does not match its size");
+      x.bytes.assign(s.begin() + data_start + off, s.begin() + data_start + off + n);
+      f.tensors[t.at("name").get<std::string>()] = std::move(x);
+    }
+  } catch (const ModelFileError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelFileError(path, std::string("corrupted header: ") + e.what());
+  }
+  return f;
+}
+
+void save_model(const Model& model, const std::string& path, const nlohmann::json& meta) {
+  if (!model.fitted()) throw Error("save: the model has not been fitted");
+  ModelFile f;
+  f.model_type = model.type();
+  f.params = model.params();
+  f.meta = meta.is_null() ? nlohmann::json::object() : meta;
+  f.meta["mfkit_version"] = "0.1.0";
+  f.meta["created_unix"] = static_cast<int64_t>(std::time(nullptr));
+  f.tensors["ids.users"] = Tensor::strings(model.user_ids()->names());
+  f.tensors["ids.items"] = Tensor::strings(model.item_ids()->names());
+  f.tensors["seen.indptr"] = Tensor::i64(model.seen().indptr);
+  f.tensors["seen.indices"] = Tensor::i32(model.seen().indices);
+  TensorMap own;
+  model.save_tensors(own);
+  for (auto& [k, v] : own) f.tensors["model." + k] = std::move(v);
+  write_model_file(path, f);
+}
+
+std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta) {
+  ModelFile f = read_model_file(path);
+  std::unique_ptr<Model> m;
+  try {
+    m = create_model(f.model_type);
+  } catch (const Error& e) {
+    throw ModelFileError(path, e.what());
+  }
+  try {
+    m->set_params(f.params);
+    auto users = IdMap::from_names(require_tensor(f.tensors, "ids.users", DType::kStr).as_strings());
+    auto items = IdMap::from_names(require_tensor(f.tensors, "ids.items", DType::kStr).as_strings());
+    Csr seen;
+    seen.indptr = require_tensor(f.tensors, "seen.indptr", DType::kI64, users->size() + 1).as_i64();
+    seen.indices = require_tensor(f.tensors, "seen.indices", DType::kI32).as_i32();
+    if (seen.indptr.front() != 0 || seen.indptr.back() != static_cast<int64_t>(seen.indices.size()))
+      throw Error("seen items index is inconsistent");
+    for (size_t u = 0; u + 1 < seen.indptr.size(); ++u)
+      if (seen.indptr[u] > seen.indptr[u + 1]) throw Error("seen items index is inconsistent");
+    for (int32_t i : seen.indices)
+      if (i < 0 || i >= items->size()) throw Error("seen items refer to an unknown item");
+    TensorMap own;
+    for (auto& [k, v] : f.tensors)
+      if (k.rfind("model.", 0) == 0) own[k.substr(6)] = std::move(v);
+    m->restore_base(std::move(users), std::move(items), std::move(seen));
+    m->load_tensors(own);
+  } catch (const ModelFileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw ModelFileError(path, e.what());
+  }
+  if (meta) *meta = f.meta;
+  return m;
+}
+
+}  // namespace mfkit

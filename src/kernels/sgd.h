@@ -1,0 +1,51 @@
+// Internal: LIBMF-style parallel SGD for biased MF. The update rule (sgd_block) is kept apart
+// from the schedule (FpsgGrid + run_sgd_epoch), as in LIBMF.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mfkit/interactions.h"
+#include "models/factors.h"
+
+namespace mfkit {
+
+struct SgdConfig {
+  float lr = 0.01f;
+  float reg = 0.05f;
+  float reg_bias = 0.01f;
+  bool adaptive = true;  // per-vector AdaGrad accumulators
+  bool biases = true;
+};
+
+/// One training entry.
+struct Rating {
+  int32_t u, i;
+  float r;
+};
+
+/// The ratings cut into an nb x nb grid after a random permutation of rows and columns; entries
+/// of a block are contiguous and sorted by user.
+struct FpsgGrid {
+  int nb = 0;
+  std::vector<Rating> entries;
+  std::vector<int64_t> block_start;  // nb*nb + 1
+  static FpsgGrid build(const Interactions& train, int nb, uint64_t seed);
+};
+
+/// Per-vector AdaGrad accumulators (one float per row/column vector and per bias).
+struct SgdState {
+  std::vector<float> gp, gq, gbu, gbi;
+  void init(int32_t n_users, int32_t n_items);
+};
+
+/// Runs the update rule over entries [begin, end); returns the sum of squared errors seen.
+double sgd_block(const Rating* begin, const Rating* end, Factors& f, SgdState& s, const SgdConfig& c);
+
+/// One epoch: every block exactly once, blocks taken by `threads` workers so that blocks in
+/// flight share no row band and no column band. Block order is drawn from `seed`.
+/// Returns the sum of squared errors seen during the pass.
+double run_sgd_epoch(const FpsgGrid& grid, Factors& f, SgdState& s, const SgdConfig& c, int threads,
+                     uint64_t seed);
+
+}  // namespace mfkit

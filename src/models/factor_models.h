@@ -1,0 +1,45 @@
+// Internal: the biased-mf and als model classes (their parameters are public in
+// include/mfkit/models/).
+#pragma once
+
+#include "mfkit/model.h"
+#include "mfkit/models/als.h"
+#include "mfkit/models/biased_mf.h"
+#include "models/factors.h"
+
+namespace mfkit {
+
+/// Shared by the models whose state is Factors.
+template <class P>
+class FactorModelBase : public ModelWithParams<P> {
+ public:
+  void predict(const int32_t* u, const int32_t* i, size_t n, float* out) const override { f_.predict(u, i, n, out); }
+  void score(const int32_t* users, size_t n, float* out) const override { f_.score(users, n, out); }
+  std::vector<float> item_vectors(int* dim) const override { *dim = f_.k; return f_.Q; }
+  std::vector<float> user_vectors(int* dim) const override { *dim = f_.k; return f_.P; }
+  void save_tensors(TensorMap& out) const override { f_.save(out); }
+  const Factors& factors() const { return f_; }
+
+ protected:
+  Factors f_;
+};
+
+class BiasedMf : public FactorModelBase<BiasedMfParams> {
+ public:
+  std::string type() const override { return "biased-mf"; }
+  void load_tensors(const TensorMap& in) override;
+
+ protected:
+  void do_fit(const Interactions& train, const FitOptions& opt) override;
+};
+
+class Als : public FactorModelBase<AlsParams> {
+ public:
+  std::string type() const override { return "als"; }
+  void load_tensors(const TensorMap& in) override;
+
+ protected:
+  void do_fit(const Interactions& train, const FitOptions& opt) override;
+};
+
+}  // namespace mfkit

@@ -1,0 +1,109 @@
+#include "models/factors.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+
+namespace mfkit {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+void Factors::init(const Interactions& train, int k_, double std, uint64_t seed, bool clip_) {
+  k = k_;
+  clip = clip_;
+  mu = static_cast<float>(train.mean_value());
+  const auto& v = train.by_user().values;
+  lo = *std::min_element(v.begin(), v.end());
+  hi = *std::max_element(v.begin(), v.end());
+  bu.assign(train.n_users(), 0.0f);
+  bi.assign(train.n_items(), 0.0f);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> dist(0.0f, static_cast<float>(std));
+  P.resize(static_cast<size_t>(train.n_users()) * k);
+  Q.resize(static_cast<size_t>(train.n_items()) * k);
+  for (auto& x : P) x = dist(rng);
+  for (auto& x : Q) x = dist(rng);
+}
+
+void Factors::predict(const int32_t* users, const int32_t* items, size_t n, float* out) const {
+  const int32_t nu = n_users(), ni = n_items();
+  for (size_t e = 0; e < n; ++e) {
+    int32_t u = users[e], i = items[e];
+    bool ku = u >= 0 && u < nu, ki = i >= 0 && i < ni;
+    float s = mu + (ku ? bu[u] : 0.0f) + (ki ? bi[i] : 0.0f);
+    if (ku && ki) {
+      const float* p = P.data() + static_cast<size_t>(u) * k;
+      const float* q = Q.data() + static_cast<size_t>(i) * k;
+      float d = 0;
+      for (int f = 0; f < k; ++f) d += p[f] * q[f];
+      s += d;
+    }
+    out[e] = clip ? std::clamp(s, lo, hi) : s;
+  }
+}
+
+void Factors::score(const int32_t* users, size_t n, float* out) const {
+  const int32_t ni = n_items();
+  RowMat U(static_cast<Eigen::Index>(n), k);
+  for (size_t r = 0; r < n; ++r)
+    std::copy_n(P.data() + static_cast<size_t>(users[r]) * k, k, U.row(static_cast<Eigen::Index>(r)).data());
+  Eigen::Map<const RowMat> Qm(Q.data(), ni, k);
+  Eigen::Map<RowMat> S(out, static_cast<Eigen::Index>(n), ni);
+  S.noalias() = U * Qm.transpose();
+  Eigen::Map<const Eigen::RowVectorXf> b(bi.data(), ni);
+  for (size_t r = 0; r < n; ++r) {
+    S.row(static_cast<Eigen::Index>(r)).array() += b.array() + (mu + bu[users[r]]);
+    if (clip) S.row(static_cast<Eigen::Index>(r)) = S.row(static_cast<Eigen::Index>(r)).cwiseMax(lo).cwiseMin(hi);
+  }
+}
+
+double Factors::rmse(const Interactions& m) const {
+  if (m.nnz() == 0) return 0;
+  const Csr& c = m.by_user();
+  double s = 0;
+  for (int32_t u = 0; u < m.n_users(); ++u)
+    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
+      float p;
+      int32_t i = c.indices[e];
+      predict(&u, &i, 1, &p);
+      s += (double(p) - c.values[e]) * (double(p) - c.values[e]);
+    }
+  return std::sqrt(s / m.nnz());
+}
+
+bool Factors::finite() const {
+  auto ok = [](const std::vector<float>& v) {
+    return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+  };
+  return std::isfinite(mu) && ok(bu) && ok(bi) && ok(P) && ok(Q);
+}
+
+void Factors::save(TensorMap& out) const {
+  out["mu"] = Tensor::f32({mu, lo, hi});
+  out["user_bias"] = Tensor::f32(bu);
+  out["item_bias"] = Tensor::f32(bi);
+  out["user_factors"] = Tensor::f32(P, {n_users(), k});
+  out["item_factors"] = Tensor::f32(Q, {n_items(), k});
+}
+
+void Factors::load(const TensorMap& in, int32_t nu, int32_t ni) {
+  auto m = require_tensor(in, "mu", DType::kF32, 3).as_f32();
+  mu = m[0];
+  lo = m[1];
+  hi = m[2];
+  bu = require_tensor(in, "user_bias", DType::kF32, nu).as_f32();
+  bi = require_tensor(in, "item_bias", DType::kF32, ni).as_f32();
+  const Tensor& p = require_tensor(in, "user_factors", DType::kF32);
+  if (p.shape.size() != 2 || p.shape[0] != nu) throw Error("model file: user_factors has the wrong shape");
+  k = static_cast<int>(p.shape[1]);
+  P = p.as_f32();
+  Q = require_tensor(in, "item_factors", DType::kF32, static_cast<int64_t>(ni) * k).as_f32();
+  if (!finite()) throw Error("model file: factors contain NaN or infinity");
+}
+
+}  // namespace mfkit

@@ -1,0 +1,34 @@
+// Internal: the learned state shared by the factor models (biased-mf, als):
+// r̂(u,i) = mu + bu[u] + bi[i] + P[u]·Q[i], with P (users x k) and Q (items x k) row-major.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mfkit/model.h"
+
+namespace mfkit {
+
+struct Factors {
+  int k = 0;
+  float mu = 0;
+  std::vector<float> bu, bi;  // biases (zeros when the model has none)
+  std::vector<float> P, Q;    // row-major factors
+  float lo = 0, hi = 0;       // training rating range, for clipping
+  bool clip = false;
+
+  int32_t n_users() const { return static_cast<int32_t>(bu.size()); }
+  int32_t n_items() const { return static_cast<int32_t>(bi.size()); }
+  /// Normal(0, std) factors, zero biases, mu and range from `train`.
+  void init(const Interactions& train, int k, double std, uint64_t seed, bool clip);
+  void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const;
+  /// Scores of all items for n users: one GEMM (n x k) * (k x items), plus biases.
+  void score(const int32_t* users, size_t n, float* out) const;
+  /// RMSE over all entries of `m` (0 when empty).
+  double rmse(const Interactions& m) const;
+  bool finite() const;
+  void save(TensorMap& out) const;
+  void load(const TensorMap& in, int32_t n_users, int32_t n_items);
+};
+
+}  // namespace mfkit

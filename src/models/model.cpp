@@ -1,0 +1,43 @@
+#include "mfkit/model.h"
+
+#include <numeric>
+
+#include "mfkit/error.h"
+
+namespace mfkit {
+
+void Model::fit(const Interactions& train, const FitOptions& opt) {
+  if (train.nnz() == 0) throw Error(type() + ": cannot fit on an empty matrix");
+  if (opt.ctx.threads < 1) throw ParamError("threads must be at least 1");
+  if (opt.validation && (opt.validation->user_ids() != train.user_ids() ||
+                         opt.validation->item_ids() != train.item_ids()))
+    throw Error(type() + ": the validation matrix must share the training id maps");
+  do_fit(train, opt);
+  users_ = train.user_ids();
+  items_ = train.item_ids();
+  seen_ = Csr{train.by_user().indptr, train.by_user().indices, {}, {}};
+}
+
+float Model::predict_one(int32_t user, int32_t item) const {
+  float out;
+  predict(&user, &item, 1, &out);
+  return out;
+}
+
+void Model::score(const int32_t* users, size_t n, float* out) const {
+  const int32_t ni = n_items();
+  std::vector<int32_t> items(ni), us(ni);
+  std::iota(items.begin(), items.end(), 0);
+  for (size_t k = 0; k < n; ++k) {
+    std::fill(us.begin(), us.end(), users[k]);
+    predict(us.data(), items.data(), ni, out + k * ni);
+  }
+}
+
+void Model::restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, Csr seen) {
+  users_ = std::move(users);
+  items_ = std::move(items);
+  seen_ = std::move(seen);
+}
+
+}  // namespace mfkit

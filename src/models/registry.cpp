@@ -1,0 +1,37 @@
+#include "mfkit/registry.h"
+
+#include "mfkit/error.h"
+#include "models/factor_models.h"
+
+namespace mfkit {
+
+template <class M>
+static ModelEntry entry(std::string name, std::string summary, std::map<std::string, nlohmann::json> presets = {}) {
+  return {std::move(name), std::move(summary), [] { return std::unique_ptr<Model>(new M()); },
+          [] { return describe_params<typename M::Params>(); }, std::move(presets)};
+}
+
+// Every built-in model, registered here and only here.
+static std::vector<ModelEntry> register_builtin_models() {
+  std::vector<ModelEntry> v;
+  v.push_back(entry<BiasedMf>("biased-mf", "global mean + user/item biases + dot product, parallel SGD (LIBMF's FPSG)"));
+  v.push_back(entry<Als>("als", "explicit ALS with biases and ALS-WR regularisation (Eigen, OpenMP)"));
+  return v;
+}
+
+const std::vector<ModelEntry>& model_registry() {
+  static const std::vector<ModelEntry> r = register_builtin_models();
+  return r;
+}
+
+const ModelEntry& model_entry(const std::string& name) {
+  for (const auto& e : model_registry())
+    if (e.name == name) return e;
+  std::string names;
+  for (const auto& e : model_registry()) names += (names.empty() ? "" : ", ") + e.name;
+  throw NotFoundError("unknown model '" + name + "' (valid: " + names + ")");
+}
+
+std::unique_ptr<Model> create_model(const std::string& name) { return model_entry(name).create(); }
+
+}  // namespace mfkit
