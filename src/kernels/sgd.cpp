@@ -40,33 +40,61 @@ FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed) {
   return g;
 }
 
-void SgdState::init(int32_t nu, int32_t ni) {
-  gp.assign(nu, 1.0f);
-  gq.assign(ni, 1.0f);
-  gbu.assign(nu, 1.0f);
-  gbi.assign(ni, 1.0f);
+void SgdState::init(const Factors& f) {
+  k = f.k;
+  mu = f.mu;
+  stride = (k + 3 + 15) / 16 * 16;
+  n_users = f.n_users();
+  n_items = f.n_items();
+  // 16 floats of slack so the first row can start on a 64-byte boundary.
+  storage.assign(static_cast<size_t>(n_users + n_items) * stride + 16, 0.0f);
+  auto addr = reinterpret_cast<uintptr_t>(storage.data());
+  users = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
+  items = users + static_cast<size_t>(n_users) * stride;
+  auto fill = [&](float* rows, int32_t n, const std::vector<float>& F, const std::vector<float>& b) {
+    for (int32_t r = 0; r < n; ++r) {
+      float* row = rows + static_cast<size_t>(r) * stride;
+      std::copy_n(F.data() + static_cast<size_t>(r) * k, k, row);
+      row[k] = b[r];
+      row[k + 1] = 1.0f;
+      row[k + 2] = 1.0f;
+    }
+  };
+  fill(users, n_users, f.P, f.bu);
+  fill(items, n_items, f.Q, f.bi);
 }
 
-double sgd_block(const Rating* begin, const Rating* end, Factors& f, SgdState& s, const SgdConfig& c) {
-  const int k = f.k;
-  const float mu = f.mu, lr = c.lr, reg = c.reg, rb = c.reg_bias;
-  float* P = f.P.data();
-  float* Q = f.Q.data();
+void SgdState::export_to(Factors& f) const {
+  auto take = [&](const float* rows, int32_t n, std::vector<float>& F, std::vector<float>& b) {
+    for (int32_t r = 0; r < n; ++r) {
+      const float* row = rows + static_cast<size_t>(r) * stride;
+      std::copy_n(row, k, F.data() + static_cast<size_t>(r) * k);
+      b[r] = row[k];
+    }
+  };
+  take(users, n_users, f.P, f.bu);
+  take(items, n_items, f.Q, f.bi);
+}
+
+double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
+  const int k = s.k;
+  const size_t stride = static_cast<size_t>(s.stride);
+  const float mu = s.mu, lr = c.lr, reg = c.reg, rb = c.reg_bias;
   double sse = 0;
   for (const Rating* x = begin; x != end; ++x) {
-    float* p = P + static_cast<size_t>(x->u) * k;
-    float* q = Q + static_cast<size_t>(x->i) * k;
+    float* __restrict p = s.users + x->u * stride;
+    float* __restrict q = s.items + x->i * stride;
     float dot = 0;
-#pragma omp simd reduction(+ : dot)
+#pragma omp simd reduction(+ : dot) aligned(p, q : 64)
     for (int d = 0; d < k; ++d) dot += p[d] * q[d];
-    float& bu = f.bu[x->u];
-    float& bi = f.bi[x->i];
+    float& bu = p[k];
+    float& bi = q[k];
     const float e = x->r - (mu + bu + bi + dot);
     sse += static_cast<double>(e) * e;
     if (c.adaptive) {
-      const float ep = lr / std::sqrt(s.gp[x->u]), eq = lr / std::sqrt(s.gq[x->i]);
+      const float ep = lr / std::sqrt(p[k + 1]), eq = lr / std::sqrt(q[k + 1]);
       float gp2 = 0, gq2 = 0;
-#pragma omp simd reduction(+ : gp2, gq2)
+#pragma omp simd reduction(+ : gp2, gq2) aligned(p, q : 64)
       for (int d = 0; d < k; ++d) {
         const float pd = p[d], qd = q[d];
         const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
@@ -75,17 +103,17 @@ double sgd_block(const Rating* begin, const Rating* end, Factors& f, SgdState& s
         p[d] = pd - ep * gp;
         q[d] = qd - eq * gq;
       }
-      s.gp[x->u] += gp2 / k;
-      s.gq[x->i] += gq2 / k;
+      p[k + 1] += gp2 / k;
+      q[k + 1] += gq2 / k;
       if (c.biases) {
         const float gbu = rb * bu - e, gbi = rb * bi - e;
-        bu -= lr / std::sqrt(s.gbu[x->u]) * gbu;
-        bi -= lr / std::sqrt(s.gbi[x->i]) * gbi;
-        s.gbu[x->u] += gbu * gbu;
-        s.gbi[x->i] += gbi * gbi;
+        bu -= lr / std::sqrt(p[k + 2]) * gbu;
+        bi -= lr / std::sqrt(q[k + 2]) * gbi;
+        p[k + 2] += gbu * gbu;
+        q[k + 2] += gbi * gbi;
       }
     } else {
-#pragma omp simd
+#pragma omp simd aligned(p, q : 64)
       for (int d = 0; d < k; ++d) {
         const float pd = p[d], qd = q[d];
         p[d] = pd + lr * (e * qd - reg * pd);
@@ -150,14 +178,14 @@ class Scheduler {
 
 }  // namespace
 
-double run_sgd_epoch(const FpsgGrid& g, Factors& f, SgdState& s, const SgdConfig& c, int threads, uint64_t seed) {
+double run_sgd_epoch(const FpsgGrid& g, SgdState& s, const SgdConfig& c, int threads, uint64_t seed) {
   Scheduler sched(g.nb, seed);
   double total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   {
     int b;
     while ((b = sched.get()) >= 0) {
-      total += sgd_block(g.entries.data() + g.block_start[b], g.entries.data() + g.block_start[b + 1], f, s, c);
+      total += sgd_block(g.entries.data() + g.block_start[b], g.entries.data() + g.block_start[b + 1], s, c);
       sched.put(b);
     }
   }

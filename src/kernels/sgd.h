@@ -33,19 +33,29 @@ struct FpsgGrid {
   static FpsgGrid build(const Interactions& train, int nb, uint64_t seed);
 };
 
-/// Per-vector AdaGrad accumulators (one float per row/column vector and per bias).
+/// The working copy SGD updates: one cache-line-aligned row per user and per item holding
+/// [factors (k), bias, AdaGrad accumulator of the factors, of the bias, padding], so that two
+/// threads never write to the same cache line.
 struct SgdState {
-  std::vector<float> gp, gq, gbu, gbi;
-  void init(int32_t n_users, int32_t n_items);
+  int k = 0;
+  int stride = 0;  // floats per row, a multiple of 16 (64 bytes)
+  float mu = 0;
+  std::vector<float> storage;
+  float* users = nullptr;  // n_users rows
+  float* items = nullptr;  // n_items rows
+  int32_t n_users = 0, n_items = 0;
+  /// Copies f into the padded rows; accumulators start at 1 (as LIBMF).
+  void init(const Factors& f);
+  /// Copies factors and biases back into f.
+  void export_to(Factors& f) const;
 };
 
 /// Runs the update rule over entries [begin, end); returns the sum of squared errors seen.
-double sgd_block(const Rating* begin, const Rating* end, Factors& f, SgdState& s, const SgdConfig& c);
+double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c);
 
 /// One epoch: every block exactly once, blocks taken by `threads` workers so that blocks in
 /// flight share no row band and no column band. Block order is drawn from `seed`.
 /// Returns the sum of squared errors seen during the pass.
-double run_sgd_epoch(const FpsgGrid& grid, Factors& f, SgdState& s, const SgdConfig& c, int threads,
-                     uint64_t seed);
+double run_sgd_epoch(const FpsgGrid& grid, SgdState& s, const SgdConfig& c, int threads, uint64_t seed);
 
 }  // namespace mfkit

@@ -38,7 +38,7 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
                      std::to_string(2 * threads + 1));
   FpsgGrid grid = FpsgGrid::build(train, nb, opt.ctx.seed + 1);
   SgdState state;
-  state.init(train.n_users(), train.n_items());
+  state.init(f_);
   SgdConfig cfg;
   cfg.lr = static_cast<float>(p.learning_rate);
   cfg.reg = static_cast<float>(p.reg);
@@ -46,7 +46,8 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   cfg.adaptive = p.adaptive;
   cfg.biases = p.biases;
   run_epochs(type(), p.epochs, p.patience, f_, opt, [&](int ep) {
-    double sse = run_sgd_epoch(grid, f_, state, cfg, threads, opt.ctx.seed * 1000003ULL + ep);
+    double sse = run_sgd_epoch(grid, state, cfg, threads, opt.ctx.seed * 1000003ULL + ep);
+    state.export_to(f_);
     if (!p.adaptive) cfg.lr *= static_cast<float>(p.lr_decay);
     return std::sqrt(sse / static_cast<double>(train.nnz()));
   });

@@ -15,9 +15,9 @@ namespace mfkit {
 
 struct BiasedMfParams {
   int factors = 128;            // latent dimension: more capacity, cost linear in it
-  int epochs = 60;              // passes over the training data (upper bound with early stopping)
+  int epochs = 20;              // passes over the training data (upper bound with early stopping)
   double learning_rate = 0.04;  // SGD step (initial rate when adaptive)
-  double reg = 0.05;            // L2 on factor vectors, per update: larger shrinks towards the biases
+  double reg = 0.045;           // L2 on factor vectors, per update: larger shrinks towards the biases
   double reg_bias = 0.01;       // L2 on the user and item biases
   double init_std = 0.1;        // std of the normal initial factors (scaled by 1/sqrt(factors))
   bool adaptive = true;         // per-vector AdaGrad learning rates (LIBMF); else plain SGD with decay

@@ -1,0 +1,123 @@
+// The CLI run as a user runs it: exit codes, error messages, train -> save -> use.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+
+#include "data/text_file.h"
+#include "test_util.h"
+
+namespace mfkit {
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run(const std::string& args) {
+  std::string cmd = std::string(MFKIT_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string ratings_file(const test::TempDir& d) {
+  std::string s;
+  for (int u = 0; u < 30; ++u)
+    for (int i = 0; i < 20; ++i)
+      if ((u + 2 * i) % 3 != 0) s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u * i) % 5) + "\n";
+  return d.file("r.csv", s);
+}
+
+TEST(Cli, BrokenDataFileNamesTheLineAndExitsNonZero) {
+  test::TempDir d;
+  auto p = d.file("bad.csv", "1,2,3\n1,3,x\n");
+  CliRun r = run("train -m biased-mf --data " + p + " --format user,item,rating -q");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find(p + ":2: rating 'x' is not a number"), std::string::npos) << r.out;
+}
+
+TEST(Cli, WrongFlagsAndParametersAreNamed) {
+  CliRun a = run("train -m biased-mf --data synthetic --bogus");
+  EXPECT_EQ(a.code, 2);
+  EXPECT_NE(a.out.find("--bogus"), std::string::npos) << a.out;
+  CliRun b = run("train -m biased-mf --data synthetic --set factors=0 -q");
+  EXPECT_EQ(b.code, 1);
+  EXPECT_NE(b.out.find("factors"), std::string::npos);
+  EXPECT_NE(b.out.find("[1, 4096]"), std::string::npos) << b.out;
+  CliRun c = run("train -m nope --data synthetic -q");
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("biased-mf"), std::string::npos) << c.out;
+  CliRun e = run("train -m als --data synthetic --threads 0");
+  EXPECT_EQ(e.code, 2);
+}
+
+TEST(Cli, TrainSaveEvalPredictRecommendSimilar) {
+  test::TempDir d;
+  auto data = ratings_file(d);
+  std::string m = d.path("m.mfk");
+  CliRun t = run("train -m biased-mf --data " + data + " --format user,item,rating --set epochs=5 --set factors=4 --out " + m + " --json -q");
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto j = nlohmann::json::parse(t.out);
+  EXPECT_EQ(j["model"], "biased-mf");
+  EXPECT_TRUE(j["test"].contains("rmse"));
+  EXPECT_TRUE(j["test"].contains("mae"));
+  EXPECT_TRUE(j.contains("train_seconds"));
+  CliRun e = run("eval -f " + m + " --data " + data + " --format user,item,rating --json");
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(e.out)["test"]["rmse"].get<double>(), j["test"]["rmse"].get<double>());
+  CliRun p = run("predict -f " + m + " -u 1 -i 2 --json");
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_TRUE(nlohmann::json::parse(p.out)[0]["known_user"].get<bool>());
+  CliRun r = run("recommend -f " + m + " -u 1 -k 3 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["items"].size(), 3u);
+  CliRun s = run("similar -f " + m + " -i 2 -k 2");
+  EXPECT_EQ(s.code, 0) << s.out;
+  CliRun u = run("recommend -f " + m + " -u nobody");
+  EXPECT_EQ(u.code, 1);
+  EXPECT_NE(u.out.find("unknown user id 'nobody'"), std::string::npos) << u.out;
+}
+
+TEST(Cli, TruncatedModelFileIsRefused) {
+  test::TempDir d;
+  std::string m = d.path("m.mfk");
+  ASSERT_EQ(run("train -m als --data synthetic --set iterations=2 --out " + m + " -q").code, 0);
+  std::string bytes = read_file(m);
+  auto cut = d.file("cut.mfk", bytes.substr(0, bytes.size() * 2 / 3));
+  CliRun r = run("predict -f " + cut + " -u u1 -i i1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SameSeedOneThreadGivesIdenticalPredictions) {
+  test::TempDir d;
+  std::string a = d.path("a.mfk"), b = d.path("b.mfk");
+  ASSERT_EQ(run("train -m biased-mf --data synthetic --seed 7 --threads 1 --set epochs=4 -o " + a + " -q").code, 0);
+  ASSERT_EQ(run("train -m biased-mf --data synthetic --seed 7 --threads 1 --set epochs=4 -o " + b + " -q").code, 0);
+  CliRun pa = run("recommend -f " + a + " -u u3 -u u9 -k 20 --json");
+  CliRun pb = run("recommend -f " + b + " -u u3 -u u9 -k 20 --json");
+  ASSERT_EQ(pa.code, 0);
+  EXPECT_EQ(pa.out, pb.out);
+}
+
+TEST(Cli, ModelsListsParametersWithDefaults) {
+  CliRun r = run("models --json");
+  ASSERT_EQ(r.code, 0);
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j.size(), 2u);
+  EXPECT_EQ(j[0]["name"], "biased-mf");
+  EXPECT_FALSE(j[0]["params"].empty());
+  EXPECT_TRUE(j[0]["params"][0].contains("default"));
+}
+
+}  // namespace
+}  // namespace mfkit

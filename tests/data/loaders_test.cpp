@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "test_util.h"
+
+namespace mfkit {
+namespace {
+
+Format tsv() { return parse_format("user,item,rating,timestamp", "\t", false); }
+
+TEST(ParseFormat, AcceptsColumnListsAndRejectsBadOnes) {
+  Format f = parse_format("user,item,rating,_,timestamp", "::", true);
+  EXPECT_EQ(f.columns.size(), 5u);
+  EXPECT_EQ(f.columns[3], Column::kSkip);
+  EXPECT_TRUE(f.header);
+  EXPECT_THROW(parse_format("user,rating", ",", false), ParamError);
+  EXPECT_THROW(parse_format("user,item,score", ",", false), ParamError);
+  EXPECT_THROW(parse_format("user,item,item", ",", false), ParamError);
+  EXPECT_THROW(parse_format("user,item", "", false), ParamError);
+}
+
+TEST(LoadRatings, ReadsTabSeparatedWithTimestamps) {
+  test::TempDir d;
+  auto p = d.file("u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t5\t1\n");
+  LoadResult r = load_ratings(p, tsv());
+  EXPECT_EQ(r.lines, 3);
+  EXPECT_EQ(r.data.nnz(), 3);
+  EXPECT_EQ(r.data.n_users(), 2);
+  EXPECT_EQ(r.data.n_items(), 2);
+  EXPECT_TRUE(r.data.has_times());
+  EXPECT_EQ(r.data.user_ids()->name(0), "196");
+}
+
+TEST(LoadRatings, ReadsMultiCharSeparatorHeaderCrlfAndQuotes) {
+  test::TempDir d;
+  auto p = d.file("r.dat", "1::10::4.5::99\r\n2::11::3::100\r\n");
+  EXPECT_EQ(load_ratings(p, parse_format("user,item,rating,timestamp", "::", false)).data.nnz(), 2);
+  auto q = d.file("r.csv", "userId,movieId,rating\n\"a, b\",\"x\"\"y\",4\nc,z,2\n");
+  Format f = parse_format("user,item,rating", ",", true);
+  f.quoted = true;
+  LoadResult r = load_ratings(q, f);
+  EXPECT_EQ(r.data.user_ids()->name(0), "a, b");
+  EXPECT_EQ(r.data.item_ids()->name(0), "x\"y");
+}
+
+void expect_input_error(const std::string& path, const Format& f, int64_t line, const std::string& words) {
+  try {
+    load_ratings(path, f);
+    FAIL() << "expected an InputError for " << path;
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+TEST(LoadRatings, NamesFileAndLineOfEachProblem) {
+  test::TempDir d;
+  expect_input_error(d.file("a", "1\t2\t3\t4\n1\t2\n"), tsv(), 2, "expected 4 fields");
+  expect_input_error(d.file("b", "1\t2\tfive\t4\n"), tsv(), 1, "rating 'five' is not a number");
+  expect_input_error(d.file("c", "1\t2\t3\t4\n1\t3\tnan\t4\n"), tsv(), 2, "not finite");
+  expect_input_error(d.file("d", "1\t2\t3\t4\n1\t3\t2\t4x\n"), tsv(), 2, "timestamp");
+  expect_input_error(d.file("e", ""), tsv(), 0, "empty file");
+  expect_input_error(d.file("f", "\t2\t3\t4\n"), tsv(), 1, "empty user id");
+  expect_input_error(d.path("missing"), tsv(), 0, "cannot open");
+  Format quoted = parse_format("user,item,rating", ",", false);
+  quoted.quoted = true;
+  expect_input_error(d.file("g", "\"a,b,3\n"), quoted, 1, "unterminated");
+}
+
+TEST(LoadRatings, SkipsBadLinesOnlyWhenAskedAndCountsThem) {
+  test::TempDir d;
+  auto p = d.file("x", "1\t2\t3\t4\nbroken\n1\t3\tinf\t5\n2\t2\t1\t6\n");
+  EXPECT_THROW(load_ratings(p, tsv()), InputError);
+  LoadOptions o;
+  o.skip_bad_lines = true;
+  LoadResult r = load_ratings(p, tsv(), o);
+  EXPECT_EQ(r.skipped, 2);
+  EXPECT_EQ(r.data.nnz(), 2);
+  ASSERT_EQ(r.problems.size(), 2u);
+  EXPECT_NE(r.problems[0].find(":2:"), std::string::npos);
+}
+
+TEST(LoadRatings, ImplicitFormatWithoutRatingGivesOnes) {
+  test::TempDir d;
+  auto p = d.file("x", "a,b\na,c\n");
+  LoadResult r = load_ratings(p, parse_format("user,item", ",", false));
+  EXPECT_EQ(r.data.by_user().values, (std::vector<float>{1, 1}));
+}
+
+TEST(LoadData, UnknownDatasetNameListsKnownOnes) {
+  try {
+    load_data("ml-2m", std::nullopt);
+    FAIL();
+  } catch (const NotFoundError& e) {
+    EXPECT_NE(std::string(e.what()).find("ml-100k"), std::string::npos);
+  }
+  test::TempDir d;
+  auto p = d.file("x.csv", "1,2,3\n");
+  EXPECT_THROW(load_data(p, std::nullopt), ParamError);  // a file needs --format
+}
+
+TEST(Synthetic, IsDeterministicAndInRange) {
+  auto a = synthetic_ratings(), b = synthetic_ratings();
+  ASSERT_EQ(a.nnz(), b.nnz());
+  EXPECT_EQ(a.by_user().values, b.by_user().values);
+  EXPECT_GT(a.nnz(), 10000);
+  for (float v : a.by_user().values) {
+    EXPECT_GE(v, 1);
+    EXPECT_LE(v, 5);
+  }
+}
+
+// Real data, when MFKIT_DATA_DIR has it.
+TEST(RealData, MovieLens100kCounts) {
+  if (test::real_data("ml-100k/u.data").empty()) GTEST_SKIP() << "MFKIT_DATA_DIR has no ml-100k";
+  LoadResult r = load_data("ml-100k", std::nullopt);
+  EXPECT_EQ(r.data.nnz(), 100000);
+  EXPECT_EQ(r.data.n_users(), 943);
+  EXPECT_EQ(r.data.n_items(), 1682);
+  auto info = load_item_info("ml-100k");
+  ASSERT_EQ(info.size(), 1682u);
+  EXPECT_EQ(info["1"].title, "Toy Story (1995)");
+  EXPECT_EQ(info["1"].genres, "Animation|Children's|Comedy");
+}
+
+TEST(RealData, MovieLens1mLoadsInUnderASecond) {
+  if (test::real_data("ml-1m").empty()) GTEST_SKIP() << "MFKIT_DATA_DIR has no ml-1m";
+  auto t0 = std::chrono::steady_clock::now();
+  LoadResult r = load_data("ml-1m", std::nullopt);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.data.nnz(), 1000209);
+  EXPECT_EQ(r.data.n_users(), 6040);
+  EXPECT_EQ(r.data.n_items(), 3706);
+  EXPECT_LT(s, 1.0);
+}
+
+TEST(RealData, LatestSmallAndLastfm) {
+  if (!test::real_data("ml-latest-small").empty()) {
+    LoadResult r = load_data("ml-latest-small", std::nullopt);
+    EXPECT_EQ(r.data.nnz(), 100836);
+    EXPECT_EQ(r.data.n_users(), 610);
+    EXPECT_EQ(load_item_info("ml-latest-small").size(), 9742u);
+  }
+  if (!test::real_data("lastfm-2k").empty()) {
+    LoadResult r = load_data("lastfm-2k", std::nullopt);
+    EXPECT_EQ(r.data.nnz(), 92834);
+    EXPECT_EQ(r.data.n_users(), 1892);
+    EXPECT_EQ(r.data.n_items(), 17632);
+  }
+}
+
+}  // namespace
+}  // namespace mfkit

@@ -1,0 +1,95 @@
+#include "mfkit/model_file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/text_file.h"
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/registry.h"
+#include "test_util.h"
+
+namespace mfkit {
+namespace {
+
+ModelFile sample() {
+  ModelFile f;
+  f.model_type = "biased-mf";
+  f.params = {{"factors", 2}};
+  f.meta = {{"note", "x"}};
+  f.tensors["a"] = Tensor::f32({1.5f, -2.0f, 3.0f, 4.0f}, {2, 2});
+  f.tensors["b"] = Tensor::i64({7, 8, 9});
+  f.tensors["c"] = Tensor::strings({"alice", "", "bob"});
+  return f;
+}
+
+TEST(ModelFile, RoundTrips) {
+  test::TempDir d;
+  write_model_file(d.path("m.mfk"), sample());
+  ModelFile g = read_model_file(d.path("m.mfk"));
+  EXPECT_EQ(g.model_type, "biased-mf");
+  EXPECT_EQ(g.params["factors"], 2);
+  EXPECT_EQ(g.meta["note"], "x");
+  EXPECT_EQ(g.tensors["a"].as_f32(), (std::vector<float>{1.5f, -2.0f, 3.0f, 4.0f}));
+  EXPECT_EQ(g.tensors["a"].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(g.tensors["b"].as_i64(), (std::vector<int64_t>{7, 8, 9}));
+  EXPECT_EQ(g.tensors["c"].as_strings(), (std::vector<std::string>{"alice", "", "bob"}));
+  // No temporary file is left beside it.
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(d.path())) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+}
+
+void expect_refused(const std::string& path, const std::string& words) {
+  try {
+    read_model_file(path);
+    FAIL() << "expected ModelFileError";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelFile, RefusesTruncatedCorruptedAndForeignFiles) {
+  test::TempDir d;
+  write_model_file(d.path("m.mfk"), sample());
+  std::string bytes = read_file(d.path("m.mfk"));
+  for (size_t cut : {bytes.size() - 1, bytes.size() / 2, size_t{30}, size_t{10}})
+    expect_refused(d.file("cut" + std::to_string(cut), bytes.substr(0, cut)), "truncated");
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x5a;
+  expect_refused(d.file("flip", flipped), "checksum");
+  expect_refused(d.file("foreign", "hello world, not a model"), "bad magic");
+  std::string future = bytes;
+  future[8] = 99;
+  expect_refused(d.file("future", future), "version 99");
+  expect_refused(d.path("absent"), "cannot open");
+}
+
+TEST(ModelFile, WritingOverAnExistingFileIsAtomic) {
+  test::TempDir d;
+  write_model_file(d.path("m.mfk"), sample());
+  ModelFile bad = sample();
+  bad.tensors["a"].shape = {3, 3};  // does not match its bytes: the write must fail
+  EXPECT_THROW(write_model_file(d.path("m.mfk"), bad), Error);
+  EXPECT_NO_THROW(read_model_file(d.path("m.mfk")));
+  EXPECT_THROW(write_model_file(d.path("no/such/dir/m.mfk"), sample()), Error);
+}
+
+// A file written by format version 1 must keep loading with the same predictions.
+TEST(ModelFile, GoldenVersion1FileStillLoads) {
+  std::string dir = MFKIT_TEST_DATA_DIR;
+  nlohmann::json expected = nlohmann::json::parse(read_file(dir + "/biased_mf_v1.json"));
+  auto model = load_model(dir + "/biased_mf_v1.mfk");
+  EXPECT_EQ(model->type(), "biased-mf");
+  for (const auto& row : expected["predictions"]) {
+    int32_t u = model->user_ids()->at(row[0].get<std::string>(), "user");
+    int32_t i = model->item_ids()->at(row[1].get<std::string>(), "item");
+    EXPECT_FLOAT_EQ(model->predict_one(u, i), row[2].get<float>());
+  }
+}
+
+}  // namespace
+}  // namespace mfkit

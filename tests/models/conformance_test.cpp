@@ -1,0 +1,147 @@
+// One test body run against every registered model (the conformance suite).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/evaluate.h"
+#include "mfkit/metrics.h"
+#include "mfkit/model_file.h"
+#include "mfkit/recommend.h"
+#include "mfkit/registry.h"
+#include "mfkit/split.h"
+#include "test_util.h"
+
+namespace mfkit {
+namespace {
+
+class Conformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<Model> make() {
+    auto m = create_model(GetParam());
+    // Small and quick; every model has either epochs or iterations.
+    nlohmann::json p = m->params();
+    nlohmann::json small;
+    if (p.contains("factors")) small["factors"] = 8;
+    if (p.contains("epochs")) small["epochs"] = 15;
+    if (p.contains("iterations")) small["iterations"] = 6;
+    m->set_params(small);
+    return m;
+  }
+};
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> v;
+  for (const auto& e : model_registry()) v.push_back(e.name);
+  return v;
+}
+
+TEST_P(Conformance, BeatsTheGlobalMeanOnHeldOutData) {
+  auto data = synthetic_ratings();
+  Split s = random_split(data, 0.9, 1);
+  auto m = make();
+  m->fit(s.train, {Context{2, 1}, nullptr, nullptr});
+  double mean = s.train.mean_value();
+  std::vector<float> base(s.test.nnz(), static_cast<float>(mean));
+  double base_rmse = rmse(base, s.test.by_user().values);
+  double r = evaluate_rating(*m, s.test)["rmse"];
+  EXPECT_LT(r, 0.9 * base_rmse) << "model rmse " << r << " vs mean " << base_rmse;
+}
+
+TEST_P(Conformance, CheckerboardPreferencesAreLearned) {
+  // Even users like even items (5 stars) and dislike odd ones (1 star), and vice versa.
+  std::vector<std::tuple<std::string, std::string, float>> t;
+  for (int u = 0; u < 40; ++u)
+    for (int i = 0; i < 30; ++i)
+      if ((u * 7 + i * 3) % 4 != 0) t.push_back({std::to_string(u), std::to_string(i), (u + i) % 2 ? 1.0f : 5.0f});
+  auto m = make();
+  m->fit(test::make_matrix(t), {Context{1, 3}, nullptr, nullptr});
+  int right = 0, total = 0;
+  for (int u = 0; u < 40; ++u)
+    for (int i = 0; i < 30; ++i)
+      if ((u * 7 + i * 3) % 4 == 0) {
+        float p = m->predict_one(m->user_ids()->at(std::to_string(u), "u"), m->item_ids()->at(std::to_string(i), "i"));
+        right += ((u + i) % 2 ? p < 3 : p > 3);
+        ++total;
+      }
+  EXPECT_GT(right, 0.9 * total) << right << " of " << total;
+}
+
+TEST_P(Conformance, SameSeedOneThreadGivesIdenticalModels) {
+  auto data = synthetic_ratings();
+  auto a = make(), b = make();
+  a->fit(data, {Context{1, 5}, nullptr, nullptr});
+  b->fit(data, {Context{1, 5}, nullptr, nullptr});
+  std::vector<int32_t> users(data.n_users());
+  for (int32_t u = 0; u < data.n_users(); ++u) users[u] = u;
+  std::vector<float> sa(users.size() * data.n_items()), sb(sa.size());
+  a->score(users.data(), users.size(), sa.data());
+  b->score(users.data(), users.size(), sb.data());
+  EXPECT_EQ(sa, sb);
+}
+
+TEST_P(Conformance, SaveAndLoadGiveTheSamePredictions) {
+  test::TempDir d;
+  auto data = synthetic_ratings();
+  auto m = make();
+  m->fit(data, {Context{2, 1}, nullptr, nullptr});
+  save_model(*m, d.path("m.mfk"), {{"k", 1}});
+  nlohmann::json meta;
+  auto l = load_model(d.path("m.mfk"), &meta);
+  EXPECT_EQ(meta["k"], 1);
+  EXPECT_EQ(l->type(), m->type());
+  EXPECT_EQ(l->params(), m->params());
+  Coo c = data.to_coo();
+  std::vector<float> pa(c.size()), pb(c.size());
+  m->predict(c.users.data(), c.items.data(), c.size(), pa.data());
+  l->predict(c.users.data(), c.items.data(), c.size(), pb.data());
+  EXPECT_EQ(pa, pb);
+  EXPECT_EQ(l->seen().indices, m->seen().indices);
+}
+
+TEST_P(Conformance, CallbackCanStopTrainingAndSeesValidation) {
+  auto data = synthetic_ratings();
+  auto [train, valid] = carve_validation(data, 0.1, 1);
+  auto m = make();
+  int calls = 0;
+  FitOptions o{Context{1, 1}, &valid, [&](const EpochInfo& e) {
+                 ++calls;
+                 EXPECT_TRUE(e.valid_rmse.has_value());
+                 EXPECT_TRUE(std::isfinite(e.train_loss));
+                 return e.epoch < 2;
+               }};
+  m->fit(train, o);
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_P(Conformance, UnknownIdsFallBackAndRecommendFiltersSeen) {
+  auto data = synthetic_ratings();
+  auto m = make();
+  m->fit(data, {Context{1, 1}, nullptr, nullptr});
+  EXPECT_TRUE(std::isfinite(m->predict_one(-1, 0)));
+  EXPECT_TRUE(std::isfinite(m->predict_one(0, -1)));
+  RecommendOptions o;
+  o.k = 5;
+  auto recs = recommend(*m, {0, 1, 2}, o, Context{2, 1});
+  for (int32_t u = 0; u < 3; ++u) {
+    ASSERT_EQ(recs[u].size(), 5u);
+    for (const Scored& s : recs[u]) {
+      const Csr& seen = m->seen();
+      EXPECT_FALSE(std::binary_search(seen.indices.begin() + seen.indptr[u], seen.indices.begin() + seen.indptr[u + 1], s.index));
+    }
+  }
+  EXPECT_THROW(recommend(*m, {-1}, o), NotFoundError);
+  EXPECT_THROW(m->set_params({{"no_such_param", 1}}), ParamError);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(model_names()),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace mfkit

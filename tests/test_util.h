@@ -1,0 +1,59 @@
+// Helpers shared by the tests: temporary folders and tiny data made on the spot.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "mfkit/interactions.h"
+
+namespace mfkit::test {
+
+/// A fresh folder under /tmp, removed when the object goes out of scope.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mfkit-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name, const std::string& contents) const {
+    std::string p = path_ + "/" + name;
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream(p, std::ios::binary) << contents;
+    return p;
+  }
+  std::string path(const std::string& name = "") const { return name.empty() ? path_ : path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// A matrix from (user, item, value) triples given as raw ids.
+inline Interactions make_matrix(const std::vector<std::tuple<std::string, std::string, float>>& triples) {
+  auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
+  Coo c;
+  for (const auto& [u, i, v] : triples) {
+    c.users.push_back(users->add(u));
+    c.items.push_back(items->add(i));
+    c.values.push_back(v);
+  }
+  return Interactions::from_coo(c, users, items);
+}
+
+/// The real data folder, or empty when MFKIT_DATA_DIR is not set or lacks `rel`.
+inline std::string real_data(const std::string& rel) {
+  const char* d = std::getenv("MFKIT_DATA_DIR");
+  if (!d || !*d) return "";
+  std::string p = std::string(d) + "/" + rel;
+  return std::filesystem::exists(p) ? p : "";
+}
+
+}  // namespace mfkit::test
