@@ -1,6 +1,8 @@
 // mfkit train / eval.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <memory>
 
@@ -57,7 +59,8 @@ void run_train(const TrainArgs& a) {
   job.ctx.threads = a.common.threads;
   job.ctx.seed = a.common.seed;
   job.out = a.out;
-  Progress progress(a.model, a.common.quiet);
+  // With --json, plain per-epoch lines would only clutter logs: show the bar on a terminal only.
+  Progress progress(a.model, a.common.quiet || (a.common.json && !::isatty(STDERR_FILENO)));
   job.on_epoch = progress.callback();
   nlohmann::json report = run_train_job(job);
   progress.finish();

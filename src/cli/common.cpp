@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "mfkit/error.h"
 
 namespace mfkit::cli {
 
+int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
 void add_common(CLI::App* app, Common& c) {
-  app->add_option("--threads", c.threads, "worker threads (OpenMP), 1 to 256")->check(CLI::Range(1, 256))->capture_default_str();
+  app->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::Range(1, 256))->capture_default_str();
   app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")->capture_default_str();
   app->add_flag("--json", c.json, "print one machine-readable JSON object on stdout");
   app->add_flag("--quiet,-q", c.quiet, "no progress output");

@@ -11,8 +11,11 @@
 
 namespace mfkit::cli {
 
+/// All cores of the machine (at least 1).
+int default_threads();
+
 struct Common {
-  int threads = 1;
+  int threads = default_threads();
   uint64_t seed = 1;
   bool json = false;
   bool quiet = false;

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds mfkit (if needed) and runs the test suite with ctest. Tests that need real datasets use
+# $MFKIT_DATA_DIR (default: ../shared/data beside the checkout, when it exists) and are skipped
+# when the data is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${MFKIT_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
+  export MFKIT_DATA_DIR="$(cd ../shared/data && pwd)"
+fi
+./scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)"
