@@ -1,6 +1,9 @@
 // mfkit models / data / demo.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
 
 #include "cli/common.h"
@@ -103,6 +106,7 @@ void run_demo(const Common& c) {
   }
   if (note.empty()) note = "MovieLens-100K from " + find_dataset(spec, data_dir())->path;
   if (!c.json) fmt::print("mfkit demo: {}\nrandom 90/10 split, seed {}, {} thread(s)\n\n", note, c.seed, c.threads);
+  std::fflush(stdout);
   nlohmann::json results = nlohmann::json::array();
   for (const auto& e : model_registry()) {
     TrainJob job;
@@ -110,7 +114,7 @@ void run_demo(const Common& c) {
     job.data = data;
     if (e.presets.count(data)) job.preset = data;  // tuned on a validation carve-out of this dataset
     job.ctx = {c.threads, c.seed};
-    Progress progress(e.name, c.quiet || c.json);
+    Progress progress(e.name, c.quiet || c.json || !::isatty(STDERR_FILENO));  // a bar on a terminal only
     job.on_epoch = progress.callback();
     nlohmann::json r = run_train_job(job);
     progress.finish();
