@@ -80,6 +80,15 @@ class Model {
   const Csr& seen() const { return seen_; }
   bool fitted() const { return users_ != nullptr; }
 
+  /// Scores of every item for a user known only by these interactions (fold-in of a new or
+  /// updated user: its vector is solved with the item side fixed). Throws Error when the model
+  /// cannot fold in.
+  virtual void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values,
+                              float* out) const;
+  /// Why `item` scores as it does for `user`: the user's training items with their share of the
+  /// score, largest first (Hu-Koren-Volinsky section 5). Throws Error when the model cannot explain.
+  virtual std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const;
+
   /// Item vectors for similarity (n_items x dim, row-major), or empty when the model has none.
   virtual std::vector<float> item_vectors(int* dim) const { *dim = 0; return {}; }
   virtual std::vector<float> user_vectors(int* dim) const { *dim = 0; return {}; }

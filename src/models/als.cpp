@@ -31,7 +31,7 @@ void Als::do_fit(const Interactions& train, const FitOptions& opt) {
   c.weighted = p.weighted_reg;
   c.biases = p.biases;
   const int threads = opt.ctx.threads;
-  run_epochs(type(), p.iterations, p.patience, f_, opt, [&](int) {
+  run_epochs(type(), p.iterations, p.patience, &f_, opt, [&](int) {
     als_half_sweep(train.by_user(), f_.Q.data(), f_.bi.data(), c, f_.P.data(), f_.bu.data(), threads);
     als_half_sweep(train.by_item(), f_.P.data(), f_.bu.data(), c, f_.Q.data(), f_.bi.data(), threads);
     bool saved = f_.clip;

@@ -45,7 +45,7 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   cfg.reg_bias = static_cast<float>(p.reg_bias);
   cfg.adaptive = p.adaptive;
   cfg.biases = p.biases;
-  run_epochs(type(), p.epochs, p.patience, f_, opt, [&](int ep) {
+  run_epochs(type(), p.epochs, p.patience, &f_, opt, [&](int ep) {
     double sse = run_sgd_epoch(grid, state, cfg, threads, opt.ctx.seed * 1000003ULL + ep);
     state.export_to(f_);
     if (!p.adaptive) cfg.lr *= static_cast<float>(p.lr_decay);

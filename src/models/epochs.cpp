@@ -8,7 +8,7 @@
 
 namespace mfkit {
 
-void run_epochs(const std::string& model, int epochs, int patience, Factors& f, const FitOptions& opt,
+void run_epochs(const std::string& model, int epochs, int patience, Factors* f, const FitOptions& opt,
                 const std::function<double(int)>& step) {
   std::optional<Factors> best;
   double best_rmse = INFINITY;
@@ -21,15 +21,15 @@ void run_epochs(const std::string& model, int epochs, int patience, Factors& f, 
     info.epochs = epochs;
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.train_loss = loss;
-    if (!std::isfinite(loss) || !f.finite())
+    if (!std::isfinite(loss) || (f && !f->finite()))
       throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) +
                           " (loss is not finite); lower learning_rate or raise reg");
-    if (opt.validation && opt.validation->nnz() > 0) {
-      info.valid_rmse = f.rmse(*opt.validation);
+    if (f && opt.validation && opt.validation->nnz() > 0) {
+      info.valid_rmse = f->rmse(*opt.validation);
       if (*info.valid_rmse < best_rmse) {
         best_rmse = *info.valid_rmse;
         since_best = 0;
-        if (patience > 0) best = f;
+        if (patience > 0) best = *f;
       } else {
         ++since_best;
       }
@@ -38,7 +38,7 @@ void run_epochs(const std::string& model, int epochs, int patience, Factors& f, 
     if (!go_on) break;
     if (patience > 0 && opt.validation && since_best >= patience) break;
   }
-  if (best) f = std::move(*best);
+  if (best) *f = std::move(*best);
 }
 
 }  // namespace mfkit

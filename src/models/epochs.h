@@ -10,8 +10,9 @@
 
 namespace mfkit {
 
-/// Calls `step(epoch)` (returns the train loss) up to `epochs` times.
-void run_epochs(const std::string& model, int epochs, int patience, Factors& f, const FitOptions& opt,
+/// Calls `step(epoch)` (returns the train loss) up to `epochs` times. With `f`, also checks the
+/// factors are finite, reports validation RMSE and, with patience, restores the best epoch.
+void run_epochs(const std::string& model, int epochs, int patience, Factors* f, const FitOptions& opt,
                 const std::function<double(int)>& step);
 
 }  // namespace mfkit

@@ -34,6 +34,14 @@ void Model::score(const int32_t* users, size_t n, float* out) const {
   }
 }
 
+void Model::score_new_user(const std::vector<int32_t>&, const std::vector<float>&, float*) const {
+  throw Error(type() + ": this model cannot fold in new users");
+}
+
+std::vector<std::pair<int32_t, float>> Model::explain(int32_t, int32_t, int) const {
+  throw Error(type() + ": this model cannot explain its recommendations");
+}
+
 void Model::restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, Csr seen) {
   users_ = std::move(users);
   items_ = std::move(items);

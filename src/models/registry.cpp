@@ -2,6 +2,7 @@
 
 #include "mfkit/error.h"
 #include "models/factor_models.h"
+#include "models/implicit_als_model.h"
 
 namespace mfkit {
 
@@ -20,6 +21,9 @@ static std::vector<ModelEntry> register_builtin_models() {
                                {"ml-100k", {{"factors", 128}, {"reg", 0.08}, {"learning_rate", 0.02}, {"epochs", 40}}}}));
   v.push_back(entry<Als>("als", "explicit ALS with biases and ALS-WR regularisation (Eigen, OpenMP)",
                          {{"ml-1m", {{"factors", 64}, {"reg", 0.08}}}, {"ml-100k", {{"factors", 64}, {"reg", 0.1}}}}));
+  v.push_back(entry<ImplicitAls>("implicit-als", "implicit-feedback MF (Hu-Koren-Volinsky) by ALS: conjugate gradient or Cholesky",
+                                 {{"dotify", {{"factors", 30}, {"alpha", 0.1}, {"reg", 10.0}, {"epsilon", 1000.0},
+                                              {"confidence", "log"}, {"iterations", 10}, {"solver", "cholesky"}}}}));
   return v;
 }
 

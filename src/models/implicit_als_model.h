@@ -1,0 +1,35 @@
+// Internal: the implicit-als model class (parameters: include/mfkit/models/implicit_als.h).
+#pragma once
+
+#include "mfkit/model.h"
+#include "mfkit/models/implicit_als.h"
+
+namespace mfkit {
+
+class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
+ public:
+  std::string type() const override { return "implicit-als"; }
+  bool implicit() const override { return true; }
+  void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const override;
+  void score(const int32_t* users, size_t n, float* out) const override;
+  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
+  std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const override;
+  std::vector<float> item_vectors(int* dim) const override { *dim = f_; return Y_; }
+  std::vector<float> user_vectors(int* dim) const override { *dim = f_; return X_; }
+  void save_tensors(TensorMap& out) const override;
+  void load_tensors(const TensorMap& in) override;
+
+ protected:
+  void do_fit(const Interactions& train, const FitOptions& opt) override;
+
+ private:
+  float confidence(float r) const;
+  Csr confidences(const Csr& m) const;
+  std::vector<float> solve_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
+
+  int f_ = 0;
+  std::vector<float> X_, Y_;        // users x f, items x f, row-major
+  std::vector<float> train_values_; // raw training values in seen() order, for explain()
+};
+
+}  // namespace mfkit
