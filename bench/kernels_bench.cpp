@@ -5,10 +5,14 @@
 #include <benchmark/benchmark.h>
 
 #include "kernels/als_explicit.h"
+#include "kernels/als_implicit.h"
 #include "kernels/sgd.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/recommend.h"
+#include "mfkit/registry.h"
 #include "mfkit/split.h"
+#include "synthetic_implicit.h"
 
 namespace mfkit {
 namespace {
@@ -61,6 +65,82 @@ void BM_AlsSweep(benchmark::State& st) {
   st.SetItemsProcessed(st.iterations() * m.nnz() * 2);
 }
 BENCHMARK(BM_AlsSweep)->ArgsProduct({{32, 64}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+const Interactions& synthetic10m() {
+  static const Interactions m = bench::synthetic_implicit();
+  return m;
+}
+
+const Interactions& ml1m_implicit() {
+  static const Interactions m = [] {
+    LoadOptions o;
+    o.binarize = true;
+    try {
+      return load_data("ml-1m", std::nullopt, o).data;
+    } catch (const Error&) {
+      return bench::synthetic_implicit(6040, 3706, 1000209, 7);
+    }
+  }();
+  return m;
+}
+
+Csr confidences(const Csr& m, float alpha) {
+  Csr c{m.indptr, m.indices, m.values, {}};
+  for (float& v : c.values) v = 1.0f + alpha * v;
+  return c;
+}
+
+// One implicit ALS iteration (both half-sweeps). FLOPs counted as implicit does the work: per
+// half-sweep a Gram matrix (2 r f^2), and per row a residual plus `steps` A*p products, each
+// 4 n_u f (dot + axpy per entry) + 2 f^2 (the Gram product).
+void implicit_iteration(benchmark::State& st, const Interactions& m, int steps) {
+  const int f = static_cast<int>(st.range(0)), threads = static_cast<int>(st.range(1));
+  Csr cu = confidences(m.by_user(), 1.0f), ci = confidences(m.by_item(), 1.0f);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g(0, 0.01f);
+  std::vector<float> X(static_cast<size_t>(m.n_users()) * f), Y(static_cast<size_t>(m.n_items()) * f), G(f * f);
+  for (auto& x : X) x = g(rng);
+  for (auto& y : Y) y = g(rng);
+  for (auto _ : st) {
+    gram(Y.data(), m.n_items(), f, 0.1f, G.data());
+    implicit_half_sweep(cu, Y.data(), G.data(), f, steps, X.data(), threads);
+    gram(X.data(), m.n_users(), f, 0.1f, G.data());
+    implicit_half_sweep(ci, X.data(), G.data(), f, steps, Y.data(), threads);
+  }
+  const double rows = m.n_users() + m.n_items(), nnz = 2.0 * m.nnz();
+  double flops = 2.0 * rows * f * f;
+  if (steps > 0)
+    flops += (steps + 1) * (4.0 * nnz * f + 2.0 * rows * f * f);
+  else
+    flops += 2.0 * nnz * f * f + rows * f * f * f / 3.0 + 2.0 * nnz * f;  // rank updates, LLT, rhs
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  st.counters["nnz"] = static_cast<double>(m.nnz());
+}
+
+void BM_ImplicitCg_Synthetic10M(benchmark::State& st) { implicit_iteration(st, synthetic10m(), 3); }
+BENCHMARK(BM_ImplicitCg_Synthetic10M)->Args({64, 2})->Args({128, 2})->Args({64, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+void BM_ImplicitCholesky_Synthetic10M(benchmark::State& st) { implicit_iteration(st, synthetic10m(), 0); }
+BENCHMARK(BM_ImplicitCholesky_Synthetic10M)->Args({64, 2})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+void BM_ImplicitCg_Ml1m(benchmark::State& st) { implicit_iteration(st, ml1m_implicit(), 3); }
+BENCHMARK(BM_ImplicitCg_Ml1m)->Args({64, 2})->Args({64, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Top-10 for every ML-1M user from an implicit-als model, with and without seen-item filtering.
+void BM_RecommendAllUsers(benchmark::State& st) {
+  static std::unique_ptr<Model> model = [] {
+    auto m = create_model("implicit-als");
+    m->set_params({{"factors", 64}, {"iterations", 2}, {"compute_loss", false}});
+    m->fit(ml1m_implicit(), {Context{2, 1}, nullptr, nullptr});
+    return m;
+  }();
+  std::vector<int32_t> users(model->n_users());
+  for (int32_t u = 0; u < model->n_users(); ++u) users[u] = u;
+  RecommendOptions o;
+  o.k = 10;
+  o.filter_seen = st.range(0) != 0;
+  for (auto _ : st) benchmark::DoNotOptimize(recommend(*model, users, o, Context{static_cast<int>(st.range(1)), 1}));
+  st.counters["users/s"] = benchmark::Counter(static_cast<double>(users.size()) * st.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RecommendAllUsers)->Args({1, 2})->Args({0, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace mfkit

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mfkit/interactions.h"
+#include "mfkit/labels.h"
 
 namespace mfkit {
 
@@ -33,6 +34,7 @@ struct LoadOptions {
   bool skip_bad_lines = false;  ///< count and skip malformed lines instead of failing
   DuplicatePolicy duplicates = DuplicatePolicy::kLast;  ///< how repeated (user, item) pairs merge
   float implicit_value = 1.0f;  ///< value given to every entry when the format has no rating
+  bool binarize = false;        ///< replace every value by 1 (explicit ratings read as implicit feedback)
 };
 
 struct LoadResult {
@@ -40,6 +42,7 @@ struct LoadResult {
   int64_t lines = 0;                  ///< data lines read (header excluded)
   int64_t skipped = 0;                ///< malformed lines skipped (skip_bad_lines only)
   std::vector<std::string> problems;  ///< the first problems met, "file:line: problem"
+  Labels labels;                      ///< names, titles and categories, where the dataset has them
 };
 
 /// Reads a delimited ratings file.
@@ -58,6 +61,7 @@ struct DatasetSpec {
   std::string checksum;         ///< "sha256:<hex>" or, where only that is published, "md5:<hex>"
   std::string extract_to;       ///< folder under data_dir() the archive is unpacked into
   bool implicit = false;        ///< values are counts, not ratings
+  enum class Loader { kDelimited, kSpotifyCharts } loader = Loader::kDelimited;  ///< how sources are read
 };
 
 const std::vector<DatasetSpec>& datasets();

@@ -14,7 +14,8 @@ namespace mfkit {
 nlohmann::json evaluate_rating(const Model& model, const Interactions& test);
 
 /// Ranking metrics at k over users with at least one test item: precision, recall, ndcg, map,
-/// hit_rate, auc and expected percentile rank (all items ranked, training items excluded).
+/// hit_rate, auc, expected percentile rank pooled over users (weighted by the held-out values)
+/// and its mean over users (all items ranked, training items excluded).
 nlohmann::json evaluate_ranking(const Model& model, const Interactions& train,
                                 const Interactions& test, int k, const Context& ctx);
 

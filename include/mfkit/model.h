@@ -25,6 +25,7 @@
 
 #include "mfkit/context.h"
 #include "mfkit/interactions.h"
+#include "mfkit/labels.h"
 #include "mfkit/params.h"
 
 namespace mfkit {
@@ -47,6 +48,7 @@ struct FitOptions {
   Context ctx;
   const Interactions* validation = nullptr;  ///< optional, same id maps as the training data
   EpochCallback on_epoch;                    ///< optional
+  const Labels* labels = nullptr;            ///< optional side data (item titles, categories)
 };
 
 class Model {
@@ -79,6 +81,9 @@ class Model {
   /// Items each user had in the training data (CSR by user, values dropped).
   const Csr& seen() const { return seen_; }
   bool fitted() const { return users_ != nullptr; }
+  /// Names, titles and categories, kept from fit() and stored in model files.
+  const Labels& labels() const { return labels_; }
+  void set_labels(Labels l) { labels_ = std::move(l); }
 
   /// Scores of every item for a user known only by these interactions (fold-in of a new or
   /// updated user: its vector is solved with the item side fixed). Throws Error when the model
@@ -106,6 +111,7 @@ class Model {
  private:
   std::shared_ptr<const IdMap> users_, items_;
   Csr seen_;
+  Labels labels_;
 };
 
 /// Implements the parameter methods of Model from a parameter struct P (see params.h).

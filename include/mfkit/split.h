@@ -4,7 +4,9 @@
 // same thing in train and test. Split specs as the CLI takes them:
 //   random:0.9     random 90/10 split of all entries
 //   kfold:5:2      fold 2 (0-based) of 5 as test, the rest as train
-//   user:0.2       per-user holdout: 20% of each user's entries (at least 1 if the user has 2+)
+//   user:0.2[:50]  per-user holdout: 20% of each user's entries (at least 1 if the user has 2+);
+//                  with a third number, only users with more entries than it are held out
+//                  (dotify: countries with more than 50 songs)
 //   loo[:99]       leave-last-out by timestamp (a seeded random entry per user when the data
 //                  has no timestamps), with N sampled negatives per user (NCF protocol)
 //   u1..u5, ua, ub the canonical MovieLens-100K files (needs the dataset folder)
@@ -28,7 +30,7 @@ struct Split {
 
 Split random_split(const Interactions& data, double train_fraction, uint64_t seed);
 Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed);
-Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed);
+Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed, int64_t min_entries = 1);
 Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed);
 /// u1..u5/ua/ub read from `folder`, mapped with `data`'s id maps (unknown ids are an error).
 Split canonical_ml100k_split(const Interactions& data, const std::string& folder,

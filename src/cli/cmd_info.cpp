@@ -61,6 +61,9 @@ void run_data_list(const Common& c) {
 void run_data_get(const std::string& name, const std::string& url, const std::string& dir_opt, int timeout) {
   const DatasetSpec& spec = dataset_spec(name);
   std::string dir = dir_opt.empty() ? data_dir() : dir_opt;
+  if (spec.url.empty() && url.empty())
+    throw NotFoundError(name + " has no official archive to download; put its files under " + dir + "/" +
+                        spec.sources.front().path);
   if (auto src = find_dataset(spec, dir)) {
     fmt::print("{} is already present: {}\n", name, src->path);
     return;

@@ -1,6 +1,7 @@
 // mfkit predict / recommend / similar: answering from a saved model by raw ids.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
+#include "mfkit/query.h"
 #include "mfkit/recommend.h"
 
 namespace mfkit::cli {
@@ -17,9 +19,10 @@ namespace {
 struct UseArgs {
   Common common;
   std::string model_file, titles;
-  std::vector<std::string> users, items, exclude;
+  std::vector<std::string> users, items, exclude, fold_in;
+  std::string query;
   int k = 10;
-  bool include_seen = false;
+  bool include_seen = false, raw_norms = false;
 };
 
 std::map<std::string, ItemInfo> item_titles(const std::string& data) {
@@ -33,6 +36,10 @@ nlohmann::json scored_list(const Model& m, const std::vector<Scored>& list, cons
   for (const Scored& s : list) {
     const std::string& id = items ? m.item_ids()->name(s.index) : m.user_ids()->name(s.index);
     nlohmann::json e = {{items ? "item" : "user", id}, {"score", s.score}};
+    const Labels& l = m.labels();
+    if (items && !l.item_titles.empty()) e["title"] = l.item_titles[s.index];
+    if (items && !l.item_categories.empty() && !l.item_categories[s.index].empty()) e["category"] = l.item_categories[s.index];
+    if (!items && !l.user_names.empty()) e["name"] = l.user_names[s.index];
     if (auto it = info.find(id); it != info.end()) {
       e["title"] = it->second.title;
       if (!it->second.genres.empty()) e["genres"] = it->second.genres;
@@ -46,6 +53,8 @@ void print_list(const nlohmann::json& list, const char* key) {
   int rank = 1;
   for (const auto& e : list) {
     std::string title = e.contains("title") ? "  " + e["title"].get<std::string>() : "";
+    if (e.contains("name")) title = "  " + e["name"].get<std::string>();
+    if (e.contains("category")) title += " - " + e["category"].get<std::string>();
     fmt::print("{:>3}. {} {:<10} {:.4f}{}\n", rank++, key, e[key].get<std::string>(), e["score"].get<float>(), title);
   }
 }
@@ -78,12 +87,23 @@ void run_recommend(const UseArgs& a) {
   opt.k = a.k;
   opt.filter_seen = !a.include_seen;
   for (const auto& x : a.exclude) opt.exclude.push_back(model->item_ids()->at(x, "item"));
-  std::vector<int32_t> users;
-  for (const auto& u : a.users) users.push_back(model->user_ids()->at(u, "user"));
-  Context ctx{a.common.threads, a.common.seed};
-  auto lists = recommend(*model, users, opt, ctx);
   auto info = item_titles(a.titles);
   nlohmann::json out = nlohmann::json::array();
+  if (!a.fold_in.empty()) {
+    // A new user known only by these items: its vector is solved with the items fixed.
+    std::vector<int32_t> items;
+    for (const auto& x : a.fold_in) items.push_back(model->item_ids()->at(x, "item"));
+    std::vector<float> scores(model->n_items());
+    model->score_new_user(items, std::vector<float>(items.size(), 1.0f), scores.data());
+    if (opt.filter_seen)
+      for (int32_t i : items) scores[i] = -INFINITY;
+    for (int32_t i : opt.exclude) scores[i] = -INFINITY;
+    out.push_back({{"user", "(new)"}, {"items", scored_list(*model, top_k(scores.data(), model->n_items(), opt.k), info, true)}});
+  }
+  std::vector<int32_t> users;
+  for (const auto& u : a.users) users.push_back(resolve_row(*model, u));
+  Context ctx{a.common.threads, a.common.seed};
+  auto lists = recommend(*model, users, opt, ctx);
   for (size_t n = 0; n < users.size(); ++n)
     out.push_back({{"user", a.users[n]}, {"items", scored_list(*model, lists[n], info, true)}});
   if (a.common.json) {
@@ -116,6 +136,51 @@ void run_similar(const UseArgs& a) {
   }
 }
 
+void run_query_cmd(const UseArgs& a) {
+  auto model = load_model(a.model_file);
+  QueryOptions o;
+  o.k = a.k;
+  o.normalize = !a.raw_norms;
+  QueryResult r = run_query(*model, a.query, o);
+  nlohmann::json rows = nlohmann::json::array();
+  for (int32_t row : r.rows) {
+    const auto& names = model->labels().user_names;
+    rows.push_back(names.empty() ? model->user_ids()->name(row) : names[row]);
+  }
+  nlohmann::json out = {{"query", a.query}, {"rows", rows}, {"items", scored_list(*model, r.items, {}, true)}};
+  if (a.common.json) {
+    print_json(out);
+    return;
+  }
+  std::string used;
+  for (const auto& x : rows) used += (used.empty() ? "" : ", ") + x.get<std::string>();
+  fmt::print("{}   ({})\n", a.query, used);
+  print_list(out["items"], "item");
+}
+
+void run_explain(const UseArgs& a) {
+  auto model = load_model(a.model_file);
+  if (a.users.size() != 1 || a.items.size() != 1) throw ParamError("explain: give one --user and one --item");
+  int32_t u = resolve_row(*model, a.users[0]), i = model->item_ids()->at(a.items[0], "item");
+  auto parts = model->explain(u, i, a.k);
+  nlohmann::json list = nlohmann::json::array();
+  const auto& titles = model->labels().item_titles;
+  for (auto& [j, c] : parts) {
+    nlohmann::json e = {{"item", model->item_ids()->name(j)}, {"contribution", c}};
+    if (!titles.empty()) e["title"] = titles[j];
+    list.push_back(e);
+  }
+  nlohmann::json out = {{"user", a.users[0]}, {"item", a.items[0]}, {"score", model->predict_one(u, i)}, {"because", list}};
+  if (a.common.json) {
+    print_json(out);
+    return;
+  }
+  fmt::print("user {} item {}: score {:.4f}, because of:\n", a.users[0], a.items[0], out["score"].get<float>());
+  for (const auto& e : list)
+    fmt::print("  {:+.4f}  {}{}\n", e["contribution"].get<float>(), e["item"].get<std::string>(),
+               e.contains("title") ? "  " + e["title"].get<std::string>() : "");
+}
+
 CLI::App* base(CLI::App& app, const char* name, const char* help, std::shared_ptr<UseArgs> a) {
   auto* c = app.add_subcommand(name, help);
   c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
@@ -136,12 +201,17 @@ void add_predict(CLI::App& app) {
 void add_recommend(CLI::App& app) {
   auto a = std::make_shared<UseArgs>();
   auto* c = base(app, "recommend", "top-k items for users, excluding items they already have unless asked", a);
-  c->add_option("--user,-u", a->users, "raw user id (repeatable)")->required();
+  c->add_option("--user,-u", a->users, "raw user id or display name (repeatable)");
+  c->add_option("--items", a->fold_in, "recommend for a new user with these raw item ids (fold-in, no retraining)")
+      ->delimiter(',');
   c->add_option("-k", a->k, "items per user")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");
   c->add_option("--exclude", a->exclude, "raw item ids never to recommend (repeatable)");
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
-  c->callback([a] { run_recommend(*a); });
+  c->callback([a] {
+    if (a->users.empty() && a->fold_in.empty()) throw ParamError("recommend: give --user or --items");
+    run_recommend(*a);
+  });
 }
 
 void add_similar(CLI::App& app) {
@@ -152,6 +222,24 @@ void add_similar(CLI::App& app) {
   c->add_option("-k", a->k, "neighbours to list")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
   c->callback([a] { run_similar(*a); });
+}
+
+void add_query(CLI::App& app) {
+  auto a = std::make_shared<UseArgs>();
+  auto* c = base(app, "query", "items for an arithmetic expression over named rows: \"Colombia x Turkey - Germany\"", a);
+  c->add_option("expression", a->query, "names joined by + - x (element-wise product) / and parentheses")->required();
+  c->add_option("-k", a->k, "items to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_flag("--raw-norms", a->raw_norms, "do not L2-normalise the vectors (answers lean towards popular items)");
+  c->callback([a] { run_query_cmd(*a); });
+}
+
+void add_explain(CLI::App& app) {
+  auto a = std::make_shared<UseArgs>();
+  auto* c = base(app, "explain", "which of a user's items drove an item's score (implicit-als)", a);
+  c->add_option("--user,-u", a->users, "raw user id or display name")->required();
+  c->add_option("--item,-i", a->items, "raw item id")->required();
+  c->add_option("-k", a->k, "contributions to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->callback([a] { run_explain(*a); });
 }
 
 }  // namespace mfkit::cli

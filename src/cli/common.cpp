@@ -28,6 +28,7 @@ void add_data(CLI::App* app, DataOptions& d, bool required) {
   app->add_option("--sep", d.sep, "field separator of a data file (\\t for tab)")->capture_default_str();
   app->add_flag("--header", d.header, "the data file's first line is a header");
   app->add_flag("--skip-bad-lines", d.skip_bad_lines, "skip malformed lines (their count is reported) instead of failing");
+  app->add_flag("--binarize", d.binarize, "read every value as 1 (ratings as implicit feedback, e.g. the NCF protocol)");
   app->add_option("--duplicates", d.duplicates, "repeated (user, item) pairs: last, sum or error")
       ->check(CLI::IsMember({"last", "sum", "error"}))
       ->capture_default_str();
@@ -38,6 +39,7 @@ void apply_data(const DataOptions& d, TrainJob& job) {
   std::string sep = d.sep == "\\t" || d.sep == "tab" ? "\t" : d.sep;
   if (!d.format.empty()) job.format = parse_format(d.format, sep, d.header);
   job.load.skip_bad_lines = d.skip_bad_lines;
+  job.load.binarize = d.binarize;
   job.load.duplicates = parse_duplicate_policy(d.duplicates);
 }
 

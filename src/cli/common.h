@@ -27,6 +27,7 @@ struct DataOptions {
   std::string sep = ",";
   bool header = false;
   bool skip_bad_lines = false;
+  bool binarize = false;
   std::string duplicates = "last";
 };
 
@@ -46,5 +47,7 @@ void add_similar(CLI::App& app);
 void add_models(CLI::App& app);
 void add_data_cmd(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_query(CLI::App& app);
+void add_explain(CLI::App& app);
 
 }  // namespace mfkit::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   mfkit::cli::add_predict(app);
   mfkit::cli::add_recommend(app);
   mfkit::cli::add_similar(app);
+  mfkit::cli::add_query(app);
+  mfkit::cli::add_explain(app);
   mfkit::cli::add_models(app);
   mfkit::cli::add_data_cmd(app);
   mfkit::cli::add_demo(app);

@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 
+#include "data/charts.h"
 #include "data/text_file.h"
+
+#include <algorithm>
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 
@@ -13,6 +16,11 @@ namespace {
 bool is_file(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
 }
 
 Format fmt_of(const char* cols, const char* sep, bool header) { return parse_format(cols, sep, header); }
@@ -45,6 +53,11 @@ const std::vector<DatasetSpec>& datasets() {
                  {{"lastfm-2k/user_artists.dat", fmt_of("user,item,rating", "\t", true)}},
                  "https://files.grouplens.org/datasets/hetrec2011/hetrec2011-lastfm-2k.zip",
                  "md5:296d61afe4e8632b173fc2dd3be20ce2", "lastfm-2k", true});
+    DatasetSpec charts{"spotify-charts", "Spotify daily top-200 charts: 65 countries x 5,054 tracks, streams",
+                       {{"spotify-charts/derived/charts_long.csv", Format{}}, {"spotify-charts/raw", Format{}}},
+                       "", "", "", true};
+    charts.loader = DatasetSpec::Loader::kSpotifyCharts;
+    v.push_back(charts);
     return v;
   }();
   return specs;
@@ -66,9 +79,13 @@ std::string data_dir() {
 
 std::optional<DatasetSpec::Source> find_dataset(const DatasetSpec& spec, const std::string& dir) {
   for (const auto& s : spec.sources)
-    if (is_file(dir + "/" + s.path)) return DatasetSpec::Source{dir + "/" + s.path, s.format};
+    if (spec.loader == DatasetSpec::Loader::kSpotifyCharts ? exists(dir + "/" + s.path) : is_file(dir + "/" + s.path))
+      return DatasetSpec::Source{dir + "/" + s.path, s.format};
   return std::nullopt;
 }
+
+Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const Interactions& data);
+std::map<std::string, ItemInfo> load_item_info_from(const std::string& folder);
 
 static const DatasetSpec* known(const std::string& name) {
   for (const auto& s : datasets())
@@ -94,9 +111,69 @@ LoadResult load_data(const std::string& name_or_path, const std::optional<Format
     throw NotFoundError("dataset '" + spec->name + "' is not in " + data_dir() +
                         " (looked for " + spec->sources.front().path + "); run `mfkit data get " +
                         spec->name + "` or set MFKIT_DATA_DIR");
+  if (spec->loader == DatasetSpec::Loader::kSpotifyCharts) return load_spotify_charts(src->path);
   LoadOptions o = opt;
   if (spec->implicit) o.duplicates = DuplicatePolicy::kSum;
-  return load_ratings(src->path, format ? *format : src->format, o);
+  LoadResult r = load_ratings(src->path, format ? *format : src->format, o);
+  r.labels = dataset_labels(*spec, parent(src->path), r.data);
+  return r;
+}
+
+// Titles and categories for a named dataset's items, from the side files beside its ratings.
+Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const Interactions& data) {
+  Labels l;
+  const IdMap& items = *data.item_ids();
+  if (spec.name == "lastfm-2k") {
+    std::map<std::string, std::string> names, top_tag;
+    if (is_file(folder + "/artists.dat")) {
+      std::string text = read_file(folder + "/artists.dat");
+      LineReader lines(text);
+      std::string_view line;
+      lines.next(line);
+      while (lines.next(line)) {
+        auto tab = line.find('\t'), tab2 = line.find('\t', tab + 1);
+        if (tab != std::string_view::npos) names[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1, tab2 - tab - 1));
+      }
+    }
+    if (is_file(folder + "/user_taggedartists.dat") && is_file(folder + "/tags.dat")) {
+      std::map<std::string, std::string> tag_name;
+      std::string tags = read_file(folder + "/tags.dat");
+      LineReader tl(tags);
+      std::string_view line;
+      tl.next(line);
+      while (tl.next(line)) {
+        auto tab = line.find('\t');
+        if (tab != std::string_view::npos) tag_name[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1));
+      }
+      // The category of an artist is its most used tag.
+      std::map<std::string, std::map<std::string, int>> counts;
+      std::string ut = read_file(folder + "/user_taggedartists.dat");
+      LineReader ul(ut);
+      std::vector<std::string_view> f;
+      std::string scratch;
+      ul.next(line);
+      while (ul.next(line))
+        if (split_fields(line, "\t", false, f, scratch) && f.size() >= 3) counts[std::string(f[1])][std::string(f[2])]++;
+      for (auto& [artist, c] : counts) {
+        auto best = std::max_element(c.begin(), c.end(), [](auto& a, auto& b) { return a.second < b.second; });
+        top_tag[artist] = tag_name[best->first];
+      }
+    }
+    for (int32_t i = 0; i < items.size(); ++i) {
+      l.item_titles.push_back(names.count(items.name(i)) ? names[items.name(i)] : items.name(i));
+      l.item_categories.push_back(top_tag.count(items.name(i)) ? top_tag[items.name(i)] : "");
+    }
+    return l;
+  }
+  auto info = load_item_info_from(folder);
+  if (info.empty()) return l;
+  for (int32_t i = 0; i < items.size(); ++i) {
+    auto it = info.find(items.name(i));
+    l.item_titles.push_back(it == info.end() ? items.name(i) : it->second.title);
+    std::string g = it == info.end() ? "" : it->second.genres;
+    l.item_categories.push_back(g.substr(0, g.find('|')));
+  }
+  return l;
 }
 
 std::string dataset_folder(const std::string& name_or_path) {
@@ -108,8 +185,11 @@ std::string dataset_folder(const std::string& name_or_path) {
 }
 
 std::map<std::string, ItemInfo> load_item_info(const std::string& name_or_path) {
+  return load_item_info_from(dataset_folder(name_or_path));
+}
+
+std::map<std::string, ItemInfo> load_item_info_from(const std::string& folder) {
   std::map<std::string, ItemInfo> out;
-  std::string folder = dataset_folder(name_or_path);
   struct Candidate {
     const char* file;
     const char* sep;

@@ -135,7 +135,7 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
     if (it.empty()) { bad("empty item id"); continue; }
     coo.users.push_back(users->add(u));
     coo.items.push_back(items->add(it));
-    coo.values.push_back(value);
+    coo.values.push_back(opt.binarize ? 1.0f : value);
     if (has_time) coo.times.push_back(ts);
   }
   if (coo.size() == 0) {

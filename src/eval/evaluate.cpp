@@ -26,10 +26,10 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   std::vector<int32_t> users;
   for (int32_t u = 0; u < test.n_users(); ++u)
     if (test.by_user().row_size(u) > 0) users.push_back(u);
-  double p = 0, r = 0, nd = 0, ap = 0, hr = 0, au = 0, wr = 0, w = 0;
+  double p = 0, r = 0, nd = 0, ap = 0, hr = 0, au = 0, wr = 0, w = 0, user_rank = 0;
   int64_t auc_users = 0;
   const float ninf = -std::numeric_limits<float>::infinity();
-#pragma omp parallel for schedule(dynamic, 16) num_threads(ctx.threads) reduction(+ : p, r, nd, ap, hr, au, wr, w, auc_users)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ctx.threads) reduction(+ : p, r, nd, ap, hr, au, wr, w, user_rank, auc_users)
   for (size_t x = 0; x < users.size(); ++x) {
     int32_t u = users[x];
     std::vector<float> s(ni);
@@ -72,6 +72,7 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
     RankSum rs = percentile_rank_sum(candidates, rel_c, w_c);
     wr += rs.weighted_rank;
     w += rs.weight;
+    if (rs.weight > 0) user_rank += rs.weighted_rank / rs.weight;
   }
   double n = users.empty() ? 1.0 : static_cast<double>(users.size());
   nlohmann::json j;
@@ -83,7 +84,8 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   j["map"] = ap / n;
   j["hit_rate"] = hr / n;
   j["auc"] = auc_users ? au / auc_users : 0.0;
-  j["expected_percentile_rank"] = w > 0 ? wr / w : 0.0;
+  j["expected_percentile_rank"] = w > 0 ? wr / w : 0.0;   // pooled over users (Hu-Koren-Volinsky)
+  j["mean_user_percentile_rank"] = user_rank / n;          // mean of per-user ranks (dotify)
   return j;
 }
 

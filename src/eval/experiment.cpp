@@ -44,6 +44,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   FitOptions fo;
   fo.ctx = job.ctx;
   fo.validation = job.valid > 0 ? &valid : nullptr;
+  fo.labels = &loaded.labels;
   int epochs_run = 0;
   fo.on_epoch = [&](const EpochInfo& e) {
     epochs_run = e.epoch;

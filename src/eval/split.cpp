@@ -62,20 +62,23 @@ Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed) 
   return from_masks(data, is_test, fmt::format("{}-fold, fold {}, seed {}", folds, fold, seed));
 }
 
-Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed) {
+Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed, int64_t min_entries) {
   check_fraction("user holdout fraction", test_fraction);
   std::mt19937_64 rng(seed);
   const Csr& c = data.by_user();
   std::vector<char> is_test(data.nnz(), 0);
   for (int32_t u = 0; u < data.n_users(); ++u) {
     int64_t n = c.row_size(u);
-    if (n < 2) continue;
+    if (n < 2 || n <= min_entries) continue;
     int64_t n_test = std::max<int64_t>(1, std::llround(test_fraction * n));
     n_test = std::min(n_test, n - 1);
     auto perm = shuffled(n, rng);
     for (int64_t k = 0; k < n_test; ++k) is_test[c.indptr[u] + perm[k]] = 1;
   }
-  return from_masks(data, is_test, fmt::format("per-user holdout {:g}%, seed {}", 100 * test_fraction, seed));
+  return from_masks(data, is_test,
+                    min_entries > 1 ? fmt::format("per-user holdout {:g}% of users with more than {} entries, seed {}",
+                                                  100 * test_fraction, min_entries, seed)
+                                    : fmt::format("per-user holdout {:g}%, seed {}", 100 * test_fraction, seed));
 }
 
 Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed) {
@@ -164,14 +167,15 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
   };
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "kfold") return kfold_split(data, static_cast<int>(num(0, "folds")), static_cast<int>(num(1, "fold")), seed);
-  if (kind == "user") return user_holdout_split(data, num(0, "test fraction"), seed);
+  if (kind == "user")
+    return user_holdout_split(data, num(0, "test fraction"), seed, args.size() > 1 ? static_cast<int64_t>(num(1, "minimum entries")) : 1);
   if (kind == "loo") return leave_last_out_split(data, args.empty() ? 99 : static_cast<int>(num(0, "negatives")), seed);
   if (kind.size() == 2 && kind[0] == 'u') {
     if (folder.empty()) throw ParamError("--split " + spec + ": needs the MovieLens-100K folder");
     return canonical_ml100k_split(data, folder, kind);
   }
   throw ParamError("--split '" + spec + "': unknown kind '" + kind +
-                   "' (random:F, kfold:K:I, user:F, loo[:N], u1..u5|ua|ub)");
+                   "' (random:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
 }
 
 std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed) {

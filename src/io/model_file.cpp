@@ -253,6 +253,10 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
   f.tensors["ids.items"] = Tensor::strings(model.item_ids()->names());
   f.tensors["seen.indptr"] = Tensor::i64(model.seen().indptr);
   f.tensors["seen.indices"] = Tensor::i32(model.seen().indices);
+  const Labels& l = model.labels();
+  if (!l.user_names.empty()) f.tensors["labels.user_names"] = Tensor::strings(l.user_names);
+  if (!l.item_titles.empty()) f.tensors["labels.item_titles"] = Tensor::strings(l.item_titles);
+  if (!l.item_categories.empty()) f.tensors["labels.item_categories"] = Tensor::strings(l.item_categories);
   TensorMap own;
   model.save_tensors(own);
   for (auto& [k, v] : own) f.tensors["model." + k] = std::move(v);
@@ -283,7 +287,19 @@ std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta)
     TensorMap own;
     for (auto& [k, v] : f.tensors)
       if (k.rfind("model.", 0) == 0) own[k.substr(6)] = std::move(v);
+    Labels labels;
+    auto opt_strings = [&](const char* name, int64_t n) {
+      auto it = f.tensors.find(name);
+      if (it == f.tensors.end()) return std::vector<std::string>{};
+      auto v = require_tensor(f.tensors, name, DType::kStr, n).as_strings();
+      if (static_cast<int64_t>(v.size()) != n) throw Error(std::string("tensor '") + name + "' has the wrong length");
+      return v;
+    };
+    labels.user_names = opt_strings("labels.user_names", users->size());
+    labels.item_titles = opt_strings("labels.item_titles", items->size());
+    labels.item_categories = opt_strings("labels.item_categories", items->size());
     m->restore_base(std::move(users), std::move(items), std::move(seen));
+    m->set_labels(std::move(labels));
     m->load_tensors(own);
   } catch (const ModelFileError&) {
     throw;

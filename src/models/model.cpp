@@ -16,6 +16,7 @@ void Model::fit(const Interactions& train, const FitOptions& opt) {
   users_ = train.user_ids();
   items_ = train.item_ids();
   seen_ = Csr{train.by_user().indptr, train.by_user().indices, {}, {}};
+  if (opt.labels) labels_ = *opt.labels;
 }
 
 float Model::predict_one(int32_t user, int32_t item) const {

@@ -84,7 +84,7 @@ TEST(Cli, TrainSaveEvalPredictRecommendSimilar) {
   EXPECT_EQ(s.code, 0) << s.out;
   CliRun u = run("recommend -f " + m + " -u nobody");
   EXPECT_EQ(u.code, 1);
-  EXPECT_NE(u.out.find("unknown user id 'nobody'"), std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("unknown user 'nobody'"), std::string::npos) << u.out;
 }
 
 TEST(Cli, TruncatedModelFileIsRefused) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "data/charts.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "test_util.h"
@@ -151,6 +152,47 @@ TEST(RealData, LatestSmallAndLastfm) {
     EXPECT_EQ(r.data.n_users(), 1892);
     EXPECT_EQ(r.data.n_items(), 17632);
   }
+}
+
+}  // namespace
+}  // namespace mfkit
+
+namespace mfkit {
+namespace {
+
+TEST(SpotifyCharts, ReadsRegionalFilesAndLongFormat) {
+  test::TempDir d;
+  const std::string note = ",,,\"Note that these figures are generated using a formula.\",\n";
+  const std::string head = "Position,\"Track Name\",Artist,Streams,URL\n";
+  d.file("raw/regional-co-daily-latest.csv",
+         note + head + "1,Fiel,\"Los Legendarios\",124687,https://t/1\n2,\"Song, with comma\",X,1000,https://t/2\n");
+  d.file("raw/regional-tr-daily-latest.csv", note + head + "1,Fiel,\"Los Legendarios\",5000,https://t/1\n");
+  LoadResult r = load_spotify_charts(d.path("raw"));
+  EXPECT_EQ(r.data.n_users(), 2);
+  EXPECT_EQ(r.data.n_items(), 2);
+  EXPECT_EQ(r.data.user_ids()->name(0), "CO");
+  ASSERT_EQ(r.labels.item_titles.size(), 2u);
+  EXPECT_EQ(r.labels.item_titles[1], "Song, with comma");
+  EXPECT_EQ(r.labels.item_categories[0], "Los Legendarios");
+  EXPECT_EQ(r.data.by_user().values[0], 124687.0f);
+  auto p = d.file("long.csv", "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,20,https://t/3\n");
+  EXPECT_EQ(load_spotify_charts(p).data.nnz(), 2);
+  auto bad = d.file("bad.csv", "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,many,https://t/3\n");
+  try {
+    load_spotify_charts(bad);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.line(), 3);
+  }
+}
+
+TEST(RealData, SpotifyChartsWithCountryNames) {
+  if (test::real_data("spotify-charts").empty()) GTEST_SKIP() << "MFKIT_DATA_DIR has no spotify-charts";
+  LoadResult r = load_data("spotify-charts", std::nullopt);
+  EXPECT_EQ(r.data.n_users(), 65);
+  EXPECT_EQ(r.data.n_items(), 5054);
+  EXPECT_EQ(r.data.nnz(), 12332);
+  ASSERT_EQ(r.labels.user_names.size(), 65u);
 }
 
 }  // namespace

@@ -1,0 +1,51 @@
+// mfkit/query.h - dotify's "country arithmetic": item recommendations for an expression over
+// named rows, e.g. `Colombia x Turkey - Germany`.
+//
+// Grammar (left to right, `x`/`*` and `/` bind tighter than `+` and `-`):
+//   expr   := term (('+' | '-') term)*
+//   term   := factor (('x' | '*' | '/') factor)*
+//   factor := NAME | '"' any text '"' | '(' expr ')'
+// A NAME is one or more words; a lone `x` or `-` between spaces is an operator, so put spaces
+// around operators ("Guinea-Bissau" stays one name). Names resolve to rows by raw id, by display
+// name (case-insensitive) and, for countries, by ISO 3166 name or code ("CO", "Colombia").
+// Rows and items are L2-normalised first (as dotify does) unless `normalize` is false; the
+// composite vector scores items by dot product.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mfkit/error.h"
+#include "mfkit/model.h"
+#include "mfkit/recommend.h"
+
+namespace mfkit {
+
+/// A malformed expression; what() names the position (0-based character offset).
+class QueryError : public Error {
+ public:
+  QueryError(const std::string& expr, size_t pos, const std::string& problem);
+  size_t position() const { return pos_; }
+
+ private:
+  size_t pos_;
+};
+
+struct QueryOptions {
+  int k = 5;              ///< items to return
+  bool normalize = true;  ///< L2-normalise row and item vectors (false: raw norms, popularity-heavy)
+  int max_depth = 64;     ///< deepest parenthesis nesting accepted
+  size_t max_length = 4096;  ///< longest expression accepted
+};
+
+struct QueryResult {
+  std::vector<Scored> items;          ///< best first
+  std::vector<int32_t> rows;          ///< the rows the names resolved to, in order of appearance
+};
+
+QueryResult run_query(const Model& model, const std::string& expr, const QueryOptions& opt = {});
+
+/// The row a name resolves to; NotFoundError listing close matches when none does.
+int32_t resolve_row(const Model& model, const std::string& name);
+
+}  // namespace mfkit
