@@ -27,6 +27,9 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     if (p.contains("factors")) small["factors"] = 8;
     if (p.contains("epochs")) small["epochs"] = 15;
     if (p.contains("iterations")) small["iterations"] = 6;
+    if (GetParam() == "shallow-net")  // trained on observed cells + negatives, quickly
+      small.update({{"epochs", 12}, {"cells", "sampled"}, {"negatives", 2}, {"batch_size", 256},
+                    {"learning_rate", 0.01}, {"reg", 0.0001}});
     m->set_params(small);
     return m;
   }

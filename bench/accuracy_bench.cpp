@@ -1,7 +1,8 @@
-// Accuracy benchmark: each model on each dataset over seeded random 90/10 splits; writes JSON
-// with mean and sd of test RMSE/MAE, training time, ratings/s, peak memory and the command.
+// Accuracy benchmark: each model on each dataset over seeded splits; writes JSON with the mean
+// and sd of every test metric (RMSE/MAE for rating models, ranking metrics for implicit ones),
+// training time, entries/s, peak memory and the command.
 //
-//   build/bench/mfkit_bench_rmse --datasets ml-100k,ml-1m --models biased-mf,als --seeds 5 \
+//   build/bench/mfkit_bench_accuracy --datasets ml-100k,ml-1m --models biased-mf,als --seeds 5 \
 //       --threads 2 --out bench/results/rmse.json
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <map>
 
 #include "mfkit/error.h"
 #include "mfkit/experiment.h"
@@ -60,10 +62,11 @@ Stats stats(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mfkit accuracy benchmark: test RMSE over seeded random splits"};
+  CLI::App app{"mfkit accuracy benchmark: test metrics over seeded splits"};
   std::string datasets = "ml-100k,ml-1m", models = "biased-mf,als", out = "bench/results/rmse.json", split = "random:0.9";
   int seeds = 5, threads = 2;
   double valid = 0;
+  bool binarize = false;
   std::vector<std::string> sets;
   app.add_option("--datasets", datasets, "comma-separated dataset names or files")->capture_default_str();
   app.add_option("--models", models, "comma-separated model[:preset] entries")->capture_default_str();
@@ -71,7 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--split", split, "split spec")->capture_default_str();
   app.add_option("--valid", valid, "validation fraction carved from train")->capture_default_str();
-  app.add_option("--set", sets, "model:key=value parameter override (repeatable)");
+  app.add_option("--set", sets, "model:key=value or model:preset:key=value parameter override (repeatable)");
+  app.add_flag("--binarize", binarize, "read every value as 1");
   app.add_option("--out", out, "JSON file to write")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -90,11 +94,14 @@ int main(int argc, char** argv) {
         std::string preset = entry.find(':') == std::string::npos ? "" : entry.substr(entry.find(':') + 1);
         nlohmann::json params = nlohmann::json::object();
         for (const auto& s : sets) {
-          auto colon = s.find(':');
-          if (colon != std::string::npos && s.substr(0, colon) == model)
+          // "entry:key=value" where entry is the whole model[:preset] entry.
+          auto eq = s.find('=');
+          auto colon = s.rfind(':', eq);
+          if (colon != std::string::npos && s.substr(0, colon) == entry)
             params.update(mfkit::parse_key_values({s.substr(colon + 1)}));
         }
-        std::vector<double> rmse, mae, secs, rate;
+        std::map<std::string, std::vector<double>> metrics;
+        std::vector<double> secs, rate;
         nlohmann::json runs = nlohmann::json::array(), used_params;
         for (int seed = 1; seed <= seeds; ++seed) {
           mfkit::TrainJob job;
@@ -104,24 +111,31 @@ int main(int argc, char** argv) {
           job.data = ds;
           job.split = split;
           job.valid = valid;
+          job.load.binarize = binarize;
           job.ctx = {threads, static_cast<uint64_t>(seed)};
           nlohmann::json r = mfkit::run_train_job(job);
           used_params = r["params"];
-          rmse.push_back(r["test"]["rmse"]);
-          mae.push_back(r["test"]["mae"]);
+          for (auto it = r["test"].begin(); it != r["test"].end(); ++it)
+            if (it.value().is_number_float()) metrics[it.key()].push_back(it.value().get<double>());
           secs.push_back(r["train_seconds"]);
           rate.push_back(r["n_train"].get<double>() * r["epochs"].get<double>() / r["train_seconds"].get<double>());
-          runs.push_back({{"seed", seed}, {"rmse", rmse.back()}, {"mae", mae.back()}, {"train_seconds", secs.back()},
-                          {"epochs", r["epochs"]}});
-          fmt::print(stderr, "{} {}{} seed {}: rmse {:.4f} in {:.2f}s\n", ds, model, preset.empty() ? "" : ":" + preset,
-                     seed, rmse.back(), secs.back());
+          runs.push_back({{"seed", seed}, {"test", r["test"]}, {"train_seconds", secs.back()}, {"epochs", r["epochs"]},
+                          {"split", r["split"]}});
+          fmt::print(stderr, "{} {} seed {}: {} in {:.2f}s\n", ds, entry, seed, r["test"].dump(), secs.back());
         }
-        Stats r = stats(rmse), m = stats(mae), t = stats(secs), q = stats(rate);
-        report["results"].push_back({{"dataset", ds}, {"model", model}, {"preset", preset}, {"params", used_params},
-                                     {"rmse_mean", r.mean}, {"rmse_sd", r.sd}, {"mae_mean", m.mean}, {"mae_sd", m.sd},
-                                     {"train_seconds_mean", t.mean}, {"ratings_per_second", q.mean},
-                                     {"peak_rss_mb_process", peak_rss_mb()}, {"runs", runs}});
-        fmt::print("{:<10} {:<16} RMSE {:.4f} ± {:.4f}  MAE {:.4f}  {:.2f} s\n", ds, entry, r.mean, r.sd, m.mean, t.mean);
+        Stats t = stats(secs), q = stats(rate);
+        nlohmann::json res = {{"dataset", ds}, {"model", model}, {"preset", preset}, {"params", used_params},
+                              {"train_seconds_mean", t.mean}, {"entries_per_second", q.mean},
+                              {"peak_rss_mb_process", peak_rss_mb()}, {"runs", runs}};
+        std::string line;
+        for (const auto& [name, values] : metrics) {
+          Stats s = stats(values);
+          res[name + "_mean"] = s.mean;
+          res[name + "_sd"] = s.sd;
+          line += fmt::format("  {} {:.4f} ± {:.4f}", name, s.mean, s.sd);
+        }
+        report["results"].push_back(res);
+        fmt::print("{:<14} {:<22}{}  {:.2f} s\n", ds, entry, line, t.mean);
       }
     }
   } catch (const mfkit::Error& e) {

@@ -1,0 +1,50 @@
+// Internal: moving libtorch module state in and out of mfkit model-file tensors.
+// Include only from .cpp files that already use libtorch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "mfkit/model_file.h"
+
+namespace mfkit {
+
+/// Every parameter and buffer of `m` as f32 tensors named prefix + torch name.
+inline void save_module(torch::nn::Module& m, const std::string& prefix, TensorMap& out) {
+  auto put = [&](const std::string& name, const torch::Tensor& t) {
+    torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+    std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
+    if (shape.empty()) shape = {1};
+    out[prefix + name] = Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
+  };
+  for (const auto& p : m.named_parameters()) put(p.key(), p.value());
+  for (const auto& b : m.named_buffers()) put(b.key(), b.value());
+}
+
+/// Copies the stored tensors into a freshly built module of the same shape; Error on mismatch.
+inline void load_module(torch::nn::Module& m, const std::string& prefix, const TensorMap& in) {
+  torch::NoGradGuard g;
+  auto take = [&](const std::string& name, torch::Tensor t) {
+    const Tensor& x = require_tensor(in, prefix + name, DType::kF32, t.numel());
+    std::vector<float> v = x.as_f32();
+    for (float f : v)
+      if (!std::isfinite(f)) throw Error("model file: tensor '" + prefix + name + "' holds NaN or infinity");
+    t.copy_(torch::from_blob(v.data(), t.sizes(), torch::kFloat).to(t.dtype()));
+  };
+  for (auto& p : m.named_parameters()) take(p.key(), p.value());
+  for (auto& b : m.named_buffers()) take(b.key(), b.value());
+}
+
+inline Tensor from_torch_i64(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kLong).contiguous();
+  std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
+  return Tensor::i64(std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()), shape);
+}
+
+inline torch::Tensor to_torch_i64(const Tensor& x, std::vector<int64_t> shape) {
+  std::vector<int64_t> v = x.as_i64();
+  return torch::from_blob(v.data(), shape, torch::kLong).clone();
+}
+
+}  // namespace mfkit
