@@ -92,9 +92,21 @@ void run_recommend(const UseArgs& a) {
   if (!a.fold_in.empty()) {
     // A new user known only by these items: its vector is solved with the items fixed.
     std::vector<int32_t> items;
-    for (const auto& x : a.fold_in) items.push_back(model->item_ids()->at(x, "item"));
+    std::vector<float> values;
+    for (const auto& x : a.fold_in) {
+      auto eq = x.find('=');
+      items.push_back(model->item_ids()->at(x.substr(0, eq), "item"));
+      values.push_back(1.0f);
+      if (eq != std::string::npos) {
+        try {
+          values.back() = std::stof(x.substr(eq + 1));
+        } catch (const std::exception&) {
+          throw ParamError("--items '" + x + "': the value after '=' is not a number");
+        }
+      }
+    }
     std::vector<float> scores(model->n_items());
-    model->score_new_user(items, std::vector<float>(items.size(), 1.0f), scores.data());
+    model->score_new_user(items, values, scores.data());
     if (opt.filter_seen)
       for (int32_t i : items) scores[i] = -INFINITY;
     for (int32_t i : opt.exclude) scores[i] = -INFINITY;
@@ -202,7 +214,7 @@ void add_recommend(CLI::App& app) {
   auto a = std::make_shared<UseArgs>();
   auto* c = base(app, "recommend", "top-k items for users, excluding items they already have unless asked", a);
   c->add_option("--user,-u", a->users, "raw user id or display name (repeatable)");
-  c->add_option("--items", a->fold_in, "recommend for a new user with these raw item ids (fold-in, no retraining)")
+  c->add_option("--items", a->fold_in, "recommend for a new user with these items, as item or item=value (fold-in, no retraining)")
       ->delimiter(',');
   c->add_option("-k", a->k, "items per user")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");

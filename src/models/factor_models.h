@@ -18,10 +18,15 @@ class FactorModelBase : public ModelWithParams<P> {
   std::vector<float> item_vectors(int* dim) const override { *dim = f_.k; return f_.Q; }
   std::vector<float> user_vectors(int* dim) const override { *dim = f_.k; return f_.P; }
   void save_tensors(TensorMap& out) const override { f_.save(out); }
+  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override {
+    f_.score_new_user(items, values, fold_in_reg(), out);
+  }
   const Factors& factors() const { return f_; }
 
  protected:
   Factors f_;
+  /// Ridge weight per rating for fold-in (the model's own factor regularisation).
+  virtual float fold_in_reg() const { return static_cast<float>(this->p_.reg); }
 };
 
 class BiasedMf : public FactorModelBase<BiasedMfParams> {

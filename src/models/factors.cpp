@@ -76,6 +76,28 @@ double Factors::rmse(const Interactions& m) const {
   return std::sqrt(s / m.nnz());
 }
 
+void Factors::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
+                             float* out) const {
+  if (items.size() != values.size()) throw Error("fold-in: items and values differ in length");
+  const int d = k + 1;
+  Eigen::MatrixXf A = Eigen::MatrixXf::Zero(d, d);
+  Eigen::VectorXf b = Eigen::VectorXf::Zero(d), y(d);
+  for (size_t e = 0; e < items.size(); ++e) {
+    if (items[e] < 0 || items[e] >= n_items()) throw NotFoundError("fold-in: item index out of range");
+    y[0] = 1.0f;
+    std::copy_n(Q.data() + static_cast<size_t>(items[e]) * k, k, y.data() + 1);
+    A.selfadjointView<Eigen::Lower>().rankUpdate(y);
+    b += y * (values[e] - mu - bi[items[e]]);
+  }
+  A.diagonal().array() += reg * std::max<float>(1.0f, static_cast<float>(items.size()));
+  Eigen::VectorXf x = A.selfadjointView<Eigen::Lower>().llt().solve(b);
+  Eigen::Map<const RowMat> Qm(Q.data(), n_items(), k);
+  Eigen::Map<Eigen::VectorXf> s(out, n_items());
+  s.noalias() = Qm * x.tail(k);
+  s.array() += Eigen::Map<const Eigen::VectorXf>(bi.data(), n_items()).array() + (mu + x[0]);
+  if (clip) s = s.cwiseMax(lo).cwiseMin(hi);
+}
+
 bool Factors::finite() const {
   auto ok = [](const std::vector<float>& v) {
     return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });

@@ -27,6 +27,10 @@ struct Factors {
   /// RMSE over all entries of `m` (0 when empty).
   double rmse(const Interactions& m) const;
   bool finite() const;
+  /// Fold-in: the bias and vector of a new user with these ratings, solved by ridge regression
+  /// with the items fixed (reg times the count, as ALS-WR); then that user's scores of every item.
+  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
+                      float* out) const;
   void save(TensorMap& out) const;
   void load(const TensorMap& in, int32_t n_users, int32_t n_items);
 };

@@ -169,6 +169,33 @@ TEST_P(Conformance, UnknownIdsFallBackAndRecommendFiltersSeen) {
   EXPECT_THROW(m->set_params({{"no_such_param", 1}}), ParamError);
 }
 
+TEST_P(Conformance, FoldInOfATrainingUserAgreesWithItsTrainedScores) {
+  auto data = synthetic_ratings();
+  auto m = make();
+  m->fit(data, {Context{1, 1}, nullptr, nullptr});
+  const Csr& c = data.by_user();
+  const int32_t u = 5;
+  std::vector<int32_t> items(c.indices.begin() + c.indptr[u], c.indices.begin() + c.indptr[u + 1]);
+  std::vector<float> values(c.values.begin() + c.indptr[u], c.values.begin() + c.indptr[u + 1]);
+  std::vector<float> folded(m->n_items()), trained(m->n_items());
+  try {
+    m->score_new_user(items, values, folded.data());
+  } catch (const Error&) {
+    GTEST_SKIP() << GetParam() << " does not fold in";
+  }
+  m->score(&u, 1, trained.data());
+  double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+  for (int32_t i = 0; i < m->n_items(); ++i) ma += folded[i], mb += trained[i];
+  ma /= m->n_items();
+  mb /= m->n_items();
+  for (int32_t i = 0; i < m->n_items(); ++i) {
+    sab += (folded[i] - ma) * (trained[i] - mb);
+    saa += (folded[i] - ma) * (folded[i] - ma);
+    sbb += (trained[i] - mb) * (trained[i] - mb);
+  }
+  EXPECT_GT(sab / std::sqrt(saa * sbb), 0.8);  // the same user, solved again, scores alike
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(model_names()),
                          [](const auto& info) {
                            std::string n = info.param;

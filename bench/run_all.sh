@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates every benchmark JSON in bench/results (about 20 minutes on 2 cores).
+# Needs the datasets under $MFKIT_DATA_DIR and a Release build (./scripts/build.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=build/bench
+mkdir -p bench/results
+$B/mfkit_bench_accuracy --datasets ml-100k,ml-1m --models biased-mf,biased-mf:ml-100k,als,als:ml-100k \
+  --seeds 5 --threads 2 --out bench/results/rmse.json
+$B/mfkit_bench_accuracy --datasets spotify-charts --split user:0.2:50 --seeds 3 --threads 2 \
+  --models implicit-als:dotify,shallow-net:arch1,shallow-net:arch2,shallow-net:arch3,shallow-net:arch4,shallow-net:arch5 \
+  --out bench/results/implicit_charts.json
+$B/mfkit_bench_accuracy --datasets lastfm-2k --split user:0.2:50 --seeds 3 --threads 2 \
+  --models implicit-als:dotify,shallow-net:arch1,shallow-net:arch2,shallow-net:arch3,shallow-net:arch4,shallow-net:arch5 \
+  --set shallow-net:arch1:cells=sampled --set shallow-net:arch2:cells=sampled --set shallow-net:arch3:cells=sampled \
+  --set shallow-net:arch4:cells=sampled --set shallow-net:arch5:cells=sampled \
+  --out bench/results/implicit_lastfm.json
+$B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --threads 2 \
+  --models implicit-als:ml-1m-ncf --out bench/results/ncf_ml1m.json
+$B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
