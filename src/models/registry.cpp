@@ -3,6 +3,7 @@
 #include "mfkit/error.h"
 #include "models/factor_models.h"
 #include "models/implicit_als_model.h"
+#include "models/nnmf_model.h"
 #include "models/shallow_net_model.h"
 
 namespace mfkit {
@@ -27,6 +28,11 @@ static std::vector<ModelEntry> register_builtin_models() {
                                               {"confidence", "log"}, {"iterations", 10}, {"solver", "cholesky"}}},
                                   // chosen on a leave-one-out split with seed 2 (the benchmark reports seeds 1-5)
                                   {"ml-1m-ncf", {{"factors", 64}, {"reg", 1.0}, {"alpha", 5.0}, {"iterations", 15}}}}));
+  v.push_back(entry<Nnmf>("nnmf", "Neural Network Matrix Factorization (Dziugaite & Roy): a network replaces the inner product",
+                          {{"paper", {{"d", 10}, {"d_prime", 60}, {"k", 1}, {"layers", 3}, {"hidden", 50},
+                                      {"activation", "sigmoid"}, {"optimizer", "rmsprop"}, {"learning_rate", 1e-3},
+                                      {"patience", 40}, {"valid_fraction", 0.02}, {"biases", false}, {"dropout", 0.0},
+                                      {"clip", false}, {"ensemble", 1}, {"lr_decay", 1.0}}}}));
   // arch1..arch5: the post's settings (F=30, L2 10 on embeddings, alpha 0.1, epsilon 1000, Adam 1e-3,
   // batch 1024, 5 epochs over the dense grid).
   std::map<std::string, nlohmann::json> nets;

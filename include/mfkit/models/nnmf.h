@@ -1,0 +1,49 @@
+// mfkit/models/nnmf.h - Neural Network Matrix Factorization (Dziugaite & Roy, arXiv 1511.06443).
+//
+// Each row n has latents U_n in R^D and U'_n in R^{D' x K}; each column m has V_m and V'_m. A
+// feed-forward network reads [U_n, V_m, (sum_k U'_{n,d,k} V'_{m,d,k})_{d=1..D'}] and outputs the
+// rating. The objective is sum over observed entries of (r - r̂)^2 + lambda * |latents|^2 (no
+// weight decay on the network), minimised by alternating optimisation: steps on the network
+// weights with the latents fixed alternate with steps on the latents with the network fixed.
+// Mini-batches alternate (one network step, one latent step); batch_size = 0 is full batch as in
+// the paper's reference code. Latent steps are sparse: only the rows in the batch are read and
+// updated (a lazy RMSProp/Adam state per row).
+//
+// Beyond the paper (each off in --preset paper): user/item biases and the global mean outside
+// the network, other activations, dropout, Adam/AdamW, a learning-rate decay, prediction
+// clipping, larger D'/K, and an ensemble of seeds.
+#pragma once
+
+#include <string>
+
+#include "mfkit/params.h"
+
+namespace mfkit {
+
+struct NnmfParams {
+  int d = 10;                        // D: size of U_n and V_m (fed to the network directly)
+  int d_prime = 60;                  // D': rows of U'_n and V'_m (the element-wise product block)
+  int k = 1;                         // K: columns of U'_n and V'_m summed in the product block
+  int layers = 3;                    // hidden layers
+  int hidden = 50;                   // units per hidden layer
+  std::string activation = "sigmoid";  // hidden activation: sigmoid | relu | tanh | elu
+  double lambda = 40.0;              // L2 on the latents in the summed objective (data-size dependent)
+  std::string optimizer = "rmsprop"; // rmsprop | adam | adamw (network and latents)
+  double learning_rate = 1e-3;       // step size of both optimisers
+  double lr_decay = 1.0;             // learning rate multiplied by this after every epoch
+  double weight_decay = 0.0;         // adamw only: decoupled decay of the network weights
+  int batch_size = 1000;             // ratings per step; 0 = full batch (the paper's reference code)
+  int epochs = 300;                  // upper bound; early stopping on the validation part ends sooner
+  int patience = 40;                 // epochs without validation gain before stopping (best restored)
+  double valid_fraction = 0.02;      // carved from training data when fit() gets no validation matrix
+  double init_std = 0.1;             // truncated normal std of the latents
+  bool biases = false;               // global mean + user/item biases outside the network
+  double dropout = 0.0;              // dropout on the hidden layers
+  bool clip = false;                 // clip predictions to the training rating range
+  int ensemble = 1;                  // average the predictions of this many seeds
+
+  void visit(ParamVisitor& v);
+  void validate() const;
+};
+
+}  // namespace mfkit

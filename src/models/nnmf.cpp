@@ -1,0 +1,459 @@
+#include "mfkit/models/nnmf.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+#include "mfkit/split.h"
+#include "models/nnmf_model.h"
+#include "models/nnmf_net.h"
+#include "models/torch_util.h"
+
+namespace mfkit {
+
+void NnmfParams::visit(ParamVisitor& v) {
+  v.param("d", d, "D: size of U_n and V_m, fed to the network directly", 0, 4096);
+  v.param("d_prime", d_prime, "D': rows of U'_n and V'_m, the element-wise product block", 0, 4096);
+  v.param("k", k, "K: columns of U'_n and V'_m summed in the product block", 1, 256);
+  v.param("layers", layers, "hidden layers of the network", 1, 16);
+  v.param("hidden", hidden, "units per hidden layer", 1, 4096);
+  v.param("activation", activation, "hidden activation", {"sigmoid", "relu", "tanh", "elu"});
+  v.param("lambda", lambda, "L2 on the latents in the summed objective (grows with the data)", 0, 1e9);
+  v.param("optimizer", optimizer, "optimiser of network and latents", {"rmsprop", "adam", "adamw"});
+  v.param("learning_rate", learning_rate, "step size of both optimisers", 1e-7, 10);
+  v.param("lr_decay", lr_decay, "learning rate multiplied by this after every epoch", 0.5, 1);
+  v.param("weight_decay", weight_decay, "adamw only: decoupled decay of the network weights", 0, 10);
+  v.param("batch_size", batch_size, "ratings per step; 0 = full batch (the paper's reference code)", 0, 1 << 24);
+  v.param("epochs", epochs, "upper bound on epochs", 1, 1000000);
+  v.param("patience", patience, "epochs without validation gain before stopping; the best is restored (0 = off)", 0, 1000000);
+  v.param("valid_fraction", valid_fraction, "carved from the training data for early stopping when none is given", 0, 0.5);
+  v.param("init_std", init_std, "std of the truncated normal initial latents", 0, 10);
+  v.param("biases", biases, "global mean and user/item biases outside the network");
+  v.param("dropout", dropout, "dropout on the hidden layers", 0, 0.95);
+  v.param("clip", clip, "clip predictions to the training rating range");
+  v.param("ensemble", ensemble, "average the predictions of this many seeds", 1, 64);
+}
+
+void NnmfParams::validate() const {
+  if (d + d_prime == 0) throw ParamError("nnmf: d and d_prime cannot both be 0");
+}
+
+namespace nnmf {
+
+namespace {
+
+torch::nn::AnyModule activation(const std::string& name) {
+  if (name == "relu") return torch::nn::AnyModule(torch::nn::ReLU());
+  if (name == "tanh") return torch::nn::AnyModule(torch::nn::Tanh());
+  if (name == "elu") return torch::nn::AnyModule(torch::nn::ELU());
+  return torch::nn::AnyModule(torch::nn::Sigmoid());
+}
+
+torch::Tensor truncated_normal(std::vector<int64_t> shape, double std) {
+  // Values beyond two standard deviations are redrawn (TensorFlow's truncated_normal).
+  torch::Tensor x = torch::randn(shape);
+  for (int pass = 0; pass < 16; ++pass) {
+    torch::Tensor bad = x.abs() > 2;
+    if (!bad.any().item<bool>()) break;
+    x = torch::where(bad, torch::randn(shape), x);
+  }
+  return x.clamp(-2, 2) * std;
+}
+
+}  // namespace
+
+void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed) {
+  torch::manual_seed(seed);
+  const int64_t in = 2 * p.d + p.d_prime;
+  net = torch::nn::Sequential();
+  int64_t width = in;
+  for (int l = 0; l < p.layers; ++l) {
+    net->push_back(torch::nn::Linear(width, p.hidden));
+    net->push_back(activation(p.activation));
+    if (p.dropout > 0) net->push_back(torch::nn::Dropout(p.dropout));
+    width = p.hidden;
+  }
+  net->push_back(torch::nn::Linear(width, 1));
+  torch::NoGradGuard g;
+  for (auto& m : net->modules(false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      const double fan = static_cast<double>(lin->weight.size(0) + lin->weight.size(1));
+      // Glorot uniform; times 4 for sigmoid units (the paper's reference initialisation).
+      const double bound = (p.activation == "sigmoid" ? 4.0 : 1.0) * std::sqrt(6.0 / fan);
+      lin->weight.uniform_(-bound, bound);
+      lin->bias.zero_();
+    }
+  }
+  U = truncated_normal({users, p.d}, p.init_std);
+  V = truncated_normal({items, p.d}, p.init_std);
+  Up = truncated_normal({users, static_cast<int64_t>(p.d_prime) * p.k}, p.init_std);
+  Vp = truncated_normal({items, static_cast<int64_t>(p.d_prime) * p.k}, p.init_std);
+  bu = torch::zeros({users});
+  bi = torch::zeros({items});
+  mu = mean;
+}
+
+Member Member::clone() const {
+  Member c;
+  c.net = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone());
+  c.U = U.clone();
+  c.Up = Up.clone();
+  c.V = V.clone();
+  c.Vp = Vp.clone();
+  c.bu = bu.clone();
+  c.bi = bi.clone();
+  c.mu = mu;
+  return c;
+}
+
+torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& up,
+                           const torch::Tensor& v, const torch::Tensor& vp, const torch::Tensor& bu,
+                           const torch::Tensor& bi) {
+  const int64_t b = u.size(0);
+  std::vector<torch::Tensor> parts;
+  if (p.d > 0) {
+    parts.push_back(u);
+    parts.push_back(v);
+  }
+  if (p.d_prime > 0) parts.push_back((up * vp).view({b, p.d_prime, p.k}).sum(2));
+  torch::Tensor y = m.net->forward(torch::cat(parts, 1)).squeeze(1);
+  if (p.biases) y = y + bu + bi + m.mu;
+  return y;
+}
+
+torch::Tensor objective(const torch::Tensor& pred, const torch::Tensor& r, double lambda, const torch::Tensor& u,
+                        const torch::Tensor& up, const torch::Tensor& v, const torch::Tensor& vp,
+                        const torch::Tensor& w_user, const torch::Tensor& w_item) {
+  torch::Tensor sse = (r - pred).pow(2).sum();
+  torch::Tensor pen = (w_user * (u.pow(2).sum(1) + up.pow(2).sum(1))).sum() + (w_item * (v.pow(2).sum(1) + vp.pow(2).sum(1))).sum();
+  return sse + lambda * pen;
+}
+
+}  // namespace nnmf
+
+namespace {
+
+using nnmf::Member;
+
+// Per-row optimiser state for the latents, updated only where a batch touched them.
+struct LazyState {
+  std::vector<torch::Tensor> s1, s2;  // RMSProp: s1 = mean square; Adam: s1 = m, s2 = v
+  int64_t t = 0;
+  void init(const Member& m) {
+    for (const auto& x : m.latents()) {
+      s1.push_back(torch::zeros_like(x));
+      s2.push_back(torch::zeros_like(x));
+    }
+  }
+};
+
+void lazy_update(torch::Tensor& param, torch::Tensor& s1, torch::Tensor& s2, const torch::Tensor& rows,
+                 const torch::Tensor& grad, const NnmfParams& p, double lr, int64_t t) {
+  torch::NoGradGuard g;
+  if (p.optimizer == "rmsprop") {
+    // TensorFlow's RMSProp (decay 0.9), as in the paper's reference code.
+    torch::Tensor sq = s1.index_select(0, rows) * 0.9 + grad.pow(2) * 0.1;
+    s1.index_copy_(0, rows, sq);
+    param.index_copy_(0, rows, param.index_select(0, rows) - lr * grad / (sq.sqrt() + 1e-10));
+  } else {
+    const double b1 = 0.9, b2 = 0.999;
+    torch::Tensor m1 = s1.index_select(0, rows) * b1 + grad * (1 - b1);
+    torch::Tensor m2 = s2.index_select(0, rows) * b2 + grad.pow(2) * (1 - b2);
+    s1.index_copy_(0, rows, m1);
+    s2.index_copy_(0, rows, m2);
+    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+    param.index_copy_(0, rows, param.index_select(0, rows) - lr * (m1 / c1) / ((m2 / c2).sqrt() + 1e-8));
+  }
+}
+
+struct Data {
+  torch::Tensor u, i, r;  // [n] long, long, float
+  torch::Tensor n_user, n_item;  // ratings per row in the training data, float
+};
+
+Data to_tensors(const Interactions& m) {
+  Coo c = m.to_coo();
+  std::vector<int64_t> u(c.users.begin(), c.users.end()), i(c.items.begin(), c.items.end());
+  Data d;
+  d.u = torch::tensor(u, torch::kLong);
+  d.i = torch::tensor(i, torch::kLong);
+  d.r = torch::tensor(c.values, torch::kFloat);
+  d.n_user = torch::bincount(d.u, {}, m.n_users()).to(torch::kFloat).clamp_min(1);
+  d.n_item = torch::bincount(d.i, {}, m.n_items()).to(torch::kFloat).clamp_min(1);
+  return d;
+}
+
+torch::Tensor predict_pairs(const Member& m, const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& i) {
+  return nnmf::predict_rows(m, p, m.U.index_select(0, u), m.Up.index_select(0, u), m.V.index_select(0, i),
+                            m.Vp.index_select(0, i), m.bu.index_select(0, u), m.bi.index_select(0, i));
+}
+
+double rmse_of(Member& m, const NnmfParams& p, const Data& d, float lo, float hi) {
+  torch::NoGradGuard g;
+  m.net->eval();
+  double s = 0;
+  const int64_t n = d.u.size(0), chunk = 1 << 16;
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t e = std::min(n, b + chunk);
+    torch::Tensor y = predict_pairs(m, p, d.u.slice(0, b, e), d.i.slice(0, b, e));
+    if (p.clip) y = y.clamp(lo, hi);
+    s += (y - d.r.slice(0, b, e)).pow(2).sum().item<double>();
+  }
+  m.net->train();
+  return std::sqrt(s / std::max<int64_t>(1, n));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NnmfParams& p, torch::nn::Module& net) {
+  if (p.optimizer == "adam") return std::make_unique<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(p.learning_rate));
+  if (p.optimizer == "adamw")
+    return std::make_unique<torch::optim::AdamW>(net.parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
+  return std::make_unique<torch::optim::RMSprop>(net.parameters(), torch::optim::RMSpropOptions(p.learning_rate).alpha(0.9).eps(1e-10));
+}
+
+void set_lr(torch::optim::Optimizer& o, double lr) {
+  for (auto& g : o.param_groups()) g.options().set_lr(lr);
+}
+
+}  // namespace
+
+struct Nnmf::Impl {
+  std::vector<Member> members;
+  float lo = 0, hi = 0, mean = 0;
+};
+
+Nnmf::Nnmf() = default;
+Nnmf::~Nnmf() = default;
+
+void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
+  const NnmfParams p = p_;
+  at::set_num_threads(opt.ctx.threads);
+  Interactions carved_train, carved_valid;
+  const Interactions* train = &full_train;
+  const Interactions* valid = opt.validation;
+  if (!valid && p.patience > 0 && p.valid_fraction > 0) {
+    std::tie(carved_train, carved_valid) = carve_validation(full_train, p.valid_fraction, opt.ctx.seed + 17);
+    train = &carved_train;
+    valid = &carved_valid;
+  }
+  auto impl = std::make_unique<Impl>();
+  const auto& vals = train->by_user().values;
+  impl->lo = *std::min_element(vals.begin(), vals.end());
+  impl->hi = *std::max_element(vals.begin(), vals.end());
+  impl->mean = static_cast<float>(train->mean_value());
+  Data d = to_tensors(*train);
+  Data dv;
+  if (valid && valid->nnz() > 0) dv = to_tensors(*valid);
+  const int64_t n = d.u.size(0);
+  const int64_t bs = p.batch_size == 0 ? n : std::min<int64_t>(p.batch_size, n);
+
+  for (int e = 0; e < p.ensemble; ++e) {
+    Member m;
+    m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e);
+    auto net_opt = make_optimizer(p, *m.net);
+    LazyState st;
+    st.init(m);
+    torch::Generator gen = at::detail::createCPUGenerator(opt.ctx.seed * 31 + e);
+    double lr = p.learning_rate, best = INFINITY;
+    int since_best = 0;
+    Member best_member = m.clone();
+    bool any_best = false;
+    m.net->train();
+    for (int ep = 1; ep <= p.epochs; ++ep) {
+      auto t0 = std::chrono::steady_clock::now();
+      torch::Tensor perm = p.batch_size == 0 ? torch::arange(n) : torch::randperm(n, gen);
+      double sse = 0;
+      int64_t steps = 0;
+      // Full batch: one network step, then one latent step. Mini-batches alternate.
+      const int64_t passes = p.batch_size == 0 ? 2 : 1;
+      for (int64_t pass = 0; pass < passes; ++pass) {
+        for (int64_t b = 0; b < n; b += bs, ++steps) {
+          torch::Tensor idx = perm.slice(0, b, std::min(n, b + bs));
+          torch::Tensor u = d.u.index_select(0, idx), i = d.i.index_select(0, idx), r = d.r.index_select(0, idx);
+          const bool network_step = (steps % 2) == 0;
+          if (network_step) {
+            torch::Tensor y;
+            {
+              y = predict_pairs(m, p, u, i);
+            }
+            torch::Tensor loss = (r - y).pow(2).sum();
+            net_opt->zero_grad();
+            loss.backward();
+            net_opt->step();
+            sse += loss.item<double>();
+          } else {
+            // Sparse latent step: unique rows as leaves, gathered per example.
+            auto [uq, uinv, ucnt] = torch::_unique2(u, true, true, true);
+            auto [iq, iinv, icnt] = torch::_unique2(i, true, true, true);
+            std::vector<torch::Tensor> leaves = {m.U.index_select(0, uq), m.Up.index_select(0, uq), m.V.index_select(0, iq),
+                                                 m.Vp.index_select(0, iq), m.bu.index_select(0, uq), m.bi.index_select(0, iq)};
+            for (auto& l : leaves) l.requires_grad_(true);
+            for (auto& w : m.net->parameters()) w.requires_grad_(false);
+            torch::Tensor y = nnmf::predict_rows(m, p, leaves[0].index_select(0, uinv), leaves[1].index_select(0, uinv),
+                                                 leaves[2].index_select(0, iinv), leaves[3].index_select(0, iinv),
+                                                 leaves[4].index_select(0, uinv), leaves[5].index_select(0, iinv));
+            torch::Tensor wu = ucnt.to(torch::kFloat) / d.n_user.index_select(0, uq);
+            torch::Tensor wi = icnt.to(torch::kFloat) / d.n_item.index_select(0, iq);
+            torch::Tensor loss = nnmf::objective(y, r, p.lambda, leaves[0], leaves[1], leaves[2], leaves[3], wu, wi);
+            loss.backward();
+            for (auto& w : m.net->parameters()) w.requires_grad_(true);
+            ++st.t;
+            torch::Tensor* params[] = {&m.U, &m.Up, &m.V, &m.Vp, &m.bu, &m.bi};
+            const torch::Tensor rows[] = {uq, uq, iq, iq, uq, iq};
+            for (int k = 0; k < 6; ++k) {
+              if (!p.biases && k >= 4) break;
+              lazy_update(*params[k], st.s1[k], st.s2[k], rows[k], leaves[k].grad(), p, lr, st.t);
+            }
+          }
+        }
+      }
+      lr *= p.lr_decay;
+      set_lr(*net_opt, lr);
+      EpochInfo info;
+      info.epoch = ep;
+      info.epochs = p.epochs;
+      info.train_loss = std::sqrt(sse / std::max<int64_t>(1, n / (passes == 2 ? 1 : 2)));
+      if (!std::isfinite(info.train_loss))
+        throw DivergedError("nnmf: training diverged at epoch " + std::to_string(ep) + "; lower learning_rate");
+      bool stop = false;
+      if (dv.u.defined()) {
+        info.valid_rmse = rmse_of(m, p, dv, impl->lo, impl->hi);
+        if (*info.valid_rmse < best) {
+          best = *info.valid_rmse;
+          since_best = 0;
+          if (p.patience > 0) {
+            best_member = m.clone();
+            any_best = true;
+          }
+        } else if (p.patience > 0 && ++since_best >= p.patience) {
+          stop = true;
+        }
+      }
+      info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (opt.on_epoch && !opt.on_epoch(info)) stop = true;
+      if (stop) break;
+    }
+    if (any_best) m = best_member;
+    m.net->eval();
+    impl->members.push_back(std::move(m));
+  }
+  impl_ = std::move(impl);
+}
+
+void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* out) const {
+  if (!impl_) throw Error("nnmf: not fitted");
+  torch::NoGradGuard g;
+  const auto& p = p_;
+  std::vector<int64_t> us(n), is(n);
+  std::vector<char> known(n);
+  for (size_t k = 0; k < n; ++k) {
+    known[k] = users[k] >= 0 && users[k] < n_users() && items[k] >= 0 && items[k] < n_items();
+    us[k] = known[k] ? users[k] : 0;
+    is[k] = known[k] ? items[k] : 0;
+  }
+  torch::Tensor u = torch::from_blob(us.data(), {static_cast<int64_t>(n)}, torch::kLong);
+  torch::Tensor i = torch::from_blob(is.data(), {static_cast<int64_t>(n)}, torch::kLong);
+  torch::Tensor sum = torch::zeros({static_cast<int64_t>(n)});
+  for (const auto& m : impl_->members) sum += predict_pairs(m, p, u, i);
+  sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
+  const float* y = sum.data_ptr<float>();
+  for (size_t k = 0; k < n; ++k) {
+    float v = known[k] ? y[k] : impl_->mean;
+    out[k] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
+  }
+}
+
+void Nnmf::score(const int32_t* users, size_t n, float* out) const {
+  const int32_t ni = n_items();
+  std::vector<int32_t> us(ni), is(ni);
+  std::iota(is.begin(), is.end(), 0);
+  for (size_t r = 0; r < n; ++r) {
+    std::fill(us.begin(), us.end(), users[r]);
+    predict(us.data(), is.data(), ni, out + r * ni);
+  }
+}
+
+void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const {
+  if (!impl_) throw Error("nnmf: not fitted");
+  if (items.empty() || items.size() != values.size()) throw Error("nnmf: fold-in needs items with values");
+  const auto& p = p_;
+  std::vector<int64_t> is(items.begin(), items.end());
+  for (int64_t i : is)
+    if (i < 0 || i >= n_items()) throw NotFoundError("nnmf: fold-in item index out of range");
+  torch::Tensor it = torch::tensor(is, torch::kLong), r = torch::tensor(values, torch::kFloat);
+  torch::Tensor all = torch::arange(n_items(), torch::kLong);
+  torch::Tensor sum = torch::zeros({n_items()});
+  for (const auto& m : impl_->members) {
+    // New row latents, optimised with the network and the item latents fixed.
+    torch::Tensor u = torch::zeros({1, p.d}, torch::requires_grad()), up = torch::zeros({1, p.d_prime * p.k});
+    torch::Tensor b = torch::zeros({1});
+    up.normal_(0, p.init_std);
+    up.requires_grad_(true);
+    b.requires_grad_(true);
+    torch::optim::Adam adam(std::vector<torch::Tensor>{u, up, b}, torch::optim::AdamOptions(0.02));
+    const int64_t n = it.size(0);
+    for (int step = 0; step < 300; ++step) {
+      torch::Tensor y = nnmf::predict_rows(m, p, u.expand({n, p.d}), up.expand({n, p.d_prime * p.k}), m.V.index_select(0, it),
+                                           m.Vp.index_select(0, it), b.expand({n}), m.bi.index_select(0, it));
+      torch::Tensor loss = (r - y).pow(2).sum() + p.lambda * (u.pow(2).sum() + up.pow(2).sum());
+      adam.zero_grad();
+      loss.backward();
+      if (!p.biases) b.grad().zero_();
+      adam.step();
+    }
+    torch::NoGradGuard g;
+    const int64_t ni = n_items();
+    sum += nnmf::predict_rows(m, p, u.expand({ni, p.d}), up.expand({ni, p.d_prime * p.k}), m.V, m.Vp, b.expand({ni}), m.bi);
+  }
+  sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
+  for (int32_t i = 0; i < n_items(); ++i) out[i] = p.clip ? std::clamp(sum[i].item<float>(), impl_->lo, impl_->hi) : sum[i].item<float>();
+}
+
+void Nnmf::save_tensors(TensorMap& out) const {
+  out["range"] = Tensor::f32({impl_->lo, impl_->hi, impl_->mean});
+  for (size_t e = 0; e < impl_->members.size(); ++e) {
+    const Member& m = impl_->members[e];
+    const std::string pre = "m" + std::to_string(e) + ".";
+    save_module(*m.net, pre + "net.", out);
+    const char* names[] = {"U", "Up", "V", "Vp", "bu", "bi"};
+    auto lat = m.latents();
+    for (int k = 0; k < 6; ++k) {
+      torch::Tensor c = lat[k].contiguous();
+      std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
+      out[pre + names[k]] = Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
+    }
+    out[pre + "mu"] = Tensor::f32({static_cast<float>(m.mu)});
+  }
+}
+
+void Nnmf::load_tensors(const TensorMap& in) {
+  auto impl = std::make_unique<Impl>();
+  auto range = require_tensor(in, "range", DType::kF32, 3).as_f32();
+  impl->lo = range[0];
+  impl->hi = range[1];
+  impl->mean = range[2];
+  const auto& p = p_;
+  for (int e = 0; e < p.ensemble; ++e) {
+    Member m;
+    m.init(p, n_users(), n_items(), 0.0, 1);
+    const std::string pre = "m" + std::to_string(e) + ".";
+    load_module(*m.net, pre + "net.", in);
+    torch::Tensor* lat[] = {&m.U, &m.Up, &m.V, &m.Vp, &m.bu, &m.bi};
+    const char* names[] = {"U", "Up", "V", "Vp", "bu", "bi"};
+    for (int k = 0; k < 6; ++k) {
+      std::vector<float> v = require_tensor(in, pre + names[k], DType::kF32, lat[k]->numel()).as_f32();
+      for (float f : v)
+        if (!std::isfinite(f)) throw Error("model file: nnmf latents hold NaN or infinity");
+      *lat[k] = torch::from_blob(v.data(), lat[k]->sizes(), torch::kFloat).clone();
+    }
+    m.mu = require_tensor(in, pre + "mu", DType::kF32, 1).as_f32()[0];
+    m.net->eval();
+    impl->members.push_back(std::move(m));
+  }
+  impl_ = std::move(impl);
+}
+
+}  // namespace mfkit

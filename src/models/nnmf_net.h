@@ -1,0 +1,39 @@
+// Internal: NNMF's network, latents and objective as libtorch code, shared by the model and its
+// gradient check. Include only from .cpp files that use libtorch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "mfkit/models/nnmf.h"
+
+namespace mfkit::nnmf {
+
+/// One trained network with its latents (one member of an ensemble).
+struct Member {
+  mutable torch::nn::Sequential net{nullptr};  // forward() is not const in libtorch
+  torch::Tensor U, Up, V, Vp;  // [users, D], [users, D'K], [items, D], [items, D'K]
+  torch::Tensor bu, bi;        // [users], [items]; zeros unless biases
+  double mu = 0;               // global mean (added only with biases)
+
+  /// Builds the network and initialises everything as the paper does.
+  void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed);
+  Member clone() const;
+  std::vector<torch::Tensor> latents() const { return {U, Up, V, Vp, bu, bi}; }
+};
+
+/// The network's prediction from gathered rows (one row per example).
+torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& up,
+                           const torch::Tensor& v, const torch::Tensor& vp, const torch::Tensor& bu,
+                           const torch::Tensor& bi);
+
+/// The paper's objective on a batch: sum (r - r̂)^2 + lambda * sum of squared latents, where each
+/// latent row's penalty is weighted by (its count in the batch / its count in the data), so an
+/// epoch of batches adds up to the full objective. `w_user`, `w_item`: those weights per example.
+torch::Tensor objective(const torch::Tensor& pred, const torch::Tensor& r, double lambda, const torch::Tensor& u,
+                        const torch::Tensor& up, const torch::Tensor& v, const torch::Tensor& vp,
+                        const torch::Tensor& w_user, const torch::Tensor& w_item);
+
+}  // namespace mfkit::nnmf
