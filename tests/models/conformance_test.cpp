@@ -30,6 +30,9 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "shallow-net")  // trained on observed cells + negatives, quickly
       small.update({{"epochs", 12}, {"cells", "sampled"}, {"negatives", 2}, {"batch_size", 256},
                     {"learning_rate", 0.01}, {"reg", 0.0001}});
+    if (GetParam() == "nnmf")
+      small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
+                    {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}});
     m->set_params(small);
     return m;
   }
