@@ -11,6 +11,7 @@
 namespace mfkit {
 
 nlohmann::json evaluate_rating(const Model& model, const Interactions& test) {
+  if (test.nnz() == 0) throw Error("evaluate: the test part is empty (check --split)");
   Coo c = test.to_coo();
   std::vector<float> pred(c.size());
   model.predict(c.users.data(), c.items.data(), c.size(), pred.data());
@@ -26,6 +27,7 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   std::vector<int32_t> users;
   for (int32_t u = 0; u < test.n_users(); ++u)
     if (test.by_user().row_size(u) > 0) users.push_back(u);
+  if (users.empty()) throw Error("evaluate: the test part is empty (no user has held-out items; check --split)");
   double p = 0, r = 0, nd = 0, ap = 0, hr = 0, au = 0, wr = 0, w = 0, user_rank = 0;
   int64_t auc_users = 0;
   const float ninf = -std::numeric_limits<float>::infinity();

@@ -366,16 +366,6 @@ void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* 
   }
 }
 
-void Nnmf::score(const int32_t* users, size_t n, float* out) const {
-  const int32_t ni = n_items();
-  std::vector<int32_t> us(ni), is(ni);
-  std::iota(is.begin(), is.end(), 0);
-  for (size_t r = 0; r < n; ++r) {
-    std::fill(us.begin(), us.end(), users[r]);
-    predict(us.data(), is.data(), ni, out + r * ni);
-  }
-}
-
 void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const {
   if (!impl_) throw Error("nnmf: not fitted");
   if (items.empty() || items.size() != values.size()) throw Error("nnmf: fold-in needs items with values");

@@ -14,7 +14,6 @@ class Nnmf : public ModelWithParams<NnmfParams> {
   ~Nnmf() override;
   std::string type() const override { return "nnmf"; }
   void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const override;
-  void score(const int32_t* users, size_t n, float* out) const override;
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
   void save_tensors(TensorMap& out) const override;
   void load_tensors(const TensorMap& in) override;

@@ -109,11 +109,22 @@ struct NetImpl : torch::nn::Module {
     }
     torch::Tensor s = (eu * ei).sum(1) + bias;
     if (arch == 2) return s;
+    return combine(torch::cat({s.unsqueeze(1), side(titles, categories)}, 1)).squeeze(1);
+  }
+
+  // The item-only scalars of architectures 4-5: [B, 1] (title) or [B, 2] (title, category).
+  torch::Tensor side(const torch::Tensor& titles, const torch::Tensor& categories) {
     auto lstm_out = lstm(words(titles));
     torch::Tensor last = std::get<0>(std::get<1>(lstm_out)).squeeze(0);  // h_n: [B, H]
-    std::vector<torch::Tensor> parts = {s, torch::relu(title_out(last)).squeeze(1)};
-    if (arch == 5) parts.push_back(torch::relu(cat_out(cats(categories))).squeeze(1));
-    return combine(torch::stack(parts, 1)).squeeze(1);
+    std::vector<torch::Tensor> parts = {torch::relu(title_out(last))};
+    if (arch == 5) parts.push_back(torch::relu(cat_out(cats(categories))));
+    return torch::cat(parts, 1);
+  }
+
+  // Inference with the item-only scalars computed once per item (`item_side`: [items, 1 or 2]).
+  torch::Tensor forward_cached(const torch::Tensor& u, const torch::Tensor& i, const torch::Tensor& item_side) {
+    torch::Tensor s = (U(u) * V(i)).sum(1) + bu(u).squeeze(1) + bi(i).squeeze(1);
+    return combine(torch::cat({s.unsqueeze(1), item_side.index_select(0, i)}, 1)).squeeze(1);
   }
 
   torch::Tensor penalty() { return U->weight.pow(2).sum() + V->weight.pow(2).sum(); }
@@ -144,8 +155,16 @@ struct ShallowNet::Impl {
   std::vector<std::string> categories;  // index 0 = unknown category
   torch::Tensor titles;                 // [n_items, L] int64 token ids, pre-padded
   torch::Tensor item_cats;              // [n_items] int64
+  torch::Tensor item_side;              // after training: the item-only scalars (architectures 4-5)
+
+  // Call after training or loading, in eval mode: the title LSTM runs once per item, not per pair.
+  void cache_item_side() {
+    torch::NoGradGuard g;
+    if (net->arch >= 4) item_side = net->side(titles, item_cats);
+  }
 
   torch::Tensor forward(const torch::Tensor& u, const torch::Tensor& i) {
+    if (item_side.defined()) return net->forward_cached(u, i, item_side);
     torch::Tensor t, c;
     if (net->arch >= 4) {
       t = titles.index_select(0, i);
@@ -295,6 +314,7 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
     return total / std::max<int64_t>(1, batches);
   });
   impl->net->eval();
+  impl->cache_item_side();
   impl_ = std::move(impl);
 }
 
@@ -313,16 +333,6 @@ void ShallowNet::predict(const int32_t* users, const int32_t* items, size_t n, f
                         .contiguous();
   const float* py = y.data_ptr<float>();
   for (size_t k = 0; k < n; ++k) out[k] = known[k] ? py[k] : 0.0f;
-}
-
-void ShallowNet::score(const int32_t* users, size_t n, float* out) const {
-  const int32_t ni = n_items();
-  std::vector<int32_t> us(ni), is(ni);
-  std::iota(is.begin(), is.end(), 0);
-  for (size_t r = 0; r < n; ++r) {
-    std::fill(us.begin(), us.end(), users[r]);
-    predict(us.data(), is.data(), ni, out + r * ni);
-  }
 }
 
 std::vector<float> ShallowNet::item_vectors(int* dim) const {
@@ -358,6 +368,7 @@ void ShallowNet::load_tensors(const TensorMap& in) {
   impl->net = Net(p_, n_users(), n_items(), static_cast<int64_t>(impl->vocab.size()), static_cast<int64_t>(impl->categories.size()));
   load_module(*impl->net, "net.", in);
   impl->net->eval();
+  impl->cache_item_side();
   impl_ = std::move(impl);
 }
 

@@ -15,7 +15,6 @@ class ShallowNet : public ModelWithParams<ShallowNetParams> {
   std::string type() const override { return "shallow-net"; }
   bool implicit() const override { return true; }
   void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const override;
-  void score(const int32_t* users, size_t n, float* out) const override;
   std::vector<float> item_vectors(int* dim) const override;
   std::vector<float> user_vectors(int* dim) const override;
   void save_tensors(TensorMap& out) const override;

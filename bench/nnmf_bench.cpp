@@ -1,0 +1,92 @@
+// NNMF speed: the machine's own torch::mm throughput at the network's layer shapes, one training
+// epoch of `nnmf` at the paper's sizes on ML-1M (or a synthetic matrix of its size), and the
+// epoch's achieved fraction of that GEMM throughput. Writes JSON.
+//
+//   build/bench/mfkit_bench_nnmf --threads 2 --batch 1000 --out bench/results/nnmf_speed.json
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/registry.h"
+#include "mfkit/split.h"
+
+using Clock = std::chrono::steady_clock;
+
+// GFLOP/s of y = x W^T at [b x in] x [in x out], the shape of one layer's forward GEMM.
+static double mm_gflops(int64_t b, int64_t in, int64_t out) {
+  torch::Tensor x = torch::randn({b, in}), w = torch::randn({out, in});
+  for (int k = 0; k < 3; ++k) torch::mm(x, w.t());
+  int reps = 0;
+  auto t0 = Clock::now();
+  double s = 0;
+  while ((s = std::chrono::duration<double>(Clock::now() - t0).count()) < 0.5) {
+    torch::mm(x, w.t());
+    ++reps;
+  }
+  return 2.0 * b * in * out * reps / s / 1e9;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"nnmf speed benchmark"};
+  int threads = 2, batch = 1000, epochs = 3;
+  std::string out = "bench/results/nnmf_speed.json";
+  app.add_option("--threads", threads)->capture_default_str();
+  app.add_option("--batch", batch, "ratings per step")->capture_default_str();
+  app.add_option("--epochs", epochs, "epochs timed")->capture_default_str();
+  app.add_option("--out", out)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  at::set_num_threads(threads);
+
+  // Paper sizes: input 2D + D' = 80, three hidden layers of 50, linear output.
+  const int64_t in = 80, h = 50;
+  const double fwd_flop = 2.0 * (in * h + h * h + h * h + h);  // per rating
+  double g1 = mm_gflops(batch, in, h), g2 = mm_gflops(batch, h, h);
+  double gemm = (in * h * g1 + 2 * h * h * g2) / (in * h + 2 * h * h);  // FLOP-weighted mean
+
+  mfkit::Interactions data;
+  std::string source = "ml-1m";
+  try {
+    data = mfkit::random_split(mfkit::load_data("ml-1m", std::nullopt).data, 0.9, 1).train;
+  } catch (const mfkit::Error&) {
+    mfkit::SyntheticSpec s;
+    s.users = 6040;
+    s.items = 3706;
+    s.density = 0.0402;
+    data = mfkit::synthetic_ratings(s);
+    source = "synthetic (ml-1m size)";
+  }
+  auto model = mfkit::create_model("nnmf");
+  model->set_params(mfkit::create_model("nnmf")->params());
+  model->set_params({{"d", 10}, {"d_prime", 60}, {"layers", 3}, {"hidden", 50}, {"batch_size", batch},
+                     {"epochs", epochs + 1}, {"patience", 0}, {"valid_fraction", 0.0}});
+  std::vector<double> secs;
+  model->fit(data, {mfkit::Context{threads, 1}, nullptr, [&](const mfkit::EpochInfo& e) {
+                      if (e.epoch > 1) secs.push_back(e.seconds);  // the first epoch warms up
+                      return true;
+                    }});
+  double epoch = 0;
+  for (double s : secs) epoch += s / secs.size();
+  // Half the steps update the network (forward + backward through weights and activations: 3x
+  // forward), half the latents (forward + backward through activations: 2x forward).
+  const double flop = data.nnz() * fwd_flop * 2.5;
+  nlohmann::json r = {{"command", command},
+                      {"data", source},
+                      {"ratings", data.nnz()},
+                      {"threads", threads},
+                      {"batch", batch},
+                      {"epoch_seconds", epoch},
+                      {"gflop_per_epoch", flop / 1e9},
+                      {"achieved_gflops", flop / epoch / 1e9},
+                      {"torch_mm_gflops", {{"b x 80 x 50", g1}, {"b x 50 x 50", g2}, {"weighted", gemm}}},
+                      {"fraction_of_gemm", flop / epoch / 1e9 / gemm}};
+  std::ofstream(out) << r.dump(2) << "\n";
+  fmt::print("{}\n", r.dump(2));
+  return 0;
+}
