@@ -4,6 +4,7 @@
 //
 //   build/bench/mfkit_bench_nnmf --threads 2 --batch 1000 --out bench/results/nnmf_speed.json
 #include <CLI/CLI.hpp>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -42,7 +43,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  // As nnmf's fit does: libtorch threads, single-threaded BLAS underneath.
+  mfkit::create_model("nnmf");
   at::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
 
   // Paper sizes: input 2D + D' = 80, three hidden layers of 50, linear output.
   const int64_t in = 80, h = 50;

@@ -230,7 +230,7 @@ Nnmf::~Nnmf() = default;
 
 void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   const NnmfParams p = p_;
-  at::set_num_threads(opt.ctx.threads);
+  configure_torch_threads(opt.ctx.threads);
   Interactions carved_train, carved_valid;
   const Interactions* train = &full_train;
   const Interactions* valid = opt.validation;

@@ -180,7 +180,7 @@ ShallowNet::~ShallowNet() = default;
 void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   torch::manual_seed(opt.ctx.seed);
-  at::set_num_threads(opt.ctx.threads);
+  configure_torch_threads(opt.ctx.threads);
   const int32_t nu = train.n_users(), ni = train.n_items();
   auto impl = std::make_unique<Impl>();
   // Side features.
