@@ -265,8 +265,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     for (int ep = 1; ep <= p.epochs; ++ep) {
       auto t0 = std::chrono::steady_clock::now();
       torch::Tensor perm = p.batch_size == 0 ? torch::arange(n) : torch::randperm(n, gen);
-      double sse = 0;
-      int64_t steps = 0;
+      double sse = 0;  // squared error seen by the network steps, before their update
+      int64_t sse_count = 0, steps = 0;
       // Full batch: one network step, then one latent step. Mini-batches alternate.
       const int64_t passes = p.batch_size == 0 ? 2 : 1;
       for (int64_t pass = 0; pass < passes; ++pass) {
@@ -275,15 +275,12 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
           torch::Tensor u = d.u.index_select(0, idx), i = d.i.index_select(0, idx), r = d.r.index_select(0, idx);
           const bool network_step = (steps % 2) == 0;
           if (network_step) {
-            torch::Tensor y;
-            {
-              y = predict_pairs(m, p, u, i);
-            }
-            torch::Tensor loss = (r - y).pow(2).sum();
+            torch::Tensor loss = (r - predict_pairs(m, p, u, i)).pow(2).sum();
             net_opt->zero_grad();
             loss.backward();
             net_opt->step();
             sse += loss.item<double>();
+            sse_count += u.size(0);
           } else {
             // Sparse latent step: unique rows as leaves, gathered per example.
             auto [uq, uinv, ucnt] = torch::_unique2(u, true, true, true);
@@ -315,7 +312,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
       EpochInfo info;
       info.epoch = ep;
       info.epochs = p.epochs;
-      info.train_loss = std::sqrt(sse / std::max<int64_t>(1, n / (passes == 2 ? 1 : 2)));
+      info.train_loss = std::sqrt(sse / std::max<int64_t>(1, sse_count));
       if (!std::isfinite(info.train_loss))
         throw DivergedError("nnmf: training diverged at epoch " + std::to_string(ep) + "; lower learning_rate");
       bool stop = false;

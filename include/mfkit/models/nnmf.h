@@ -32,7 +32,7 @@ struct NnmfParams {
   double learning_rate = 1e-3;       // step size of both optimisers
   double lr_decay = 1.0;             // learning rate multiplied by this after every epoch
   double weight_decay = 0.0;         // adamw only: decoupled decay of the network weights
-  int batch_size = 1000;             // ratings per step; 0 = full batch (the paper's reference code)
+  int batch_size = 8192;             // ratings per step; 0 = full batch (the paper's reference code)
   int epochs = 300;                  // upper bound; early stopping on the validation part ends sooner
   int patience = 40;                 // epochs without validation gain before stopping (best restored)
   double valid_fraction = 0.02;      // carved from training data when fit() gets no validation matrix
