@@ -95,10 +95,11 @@ void run_data_info(const DataOptions& d, const Common& c) {
   for (const auto& p : r.problems) fmt::print("skipped: {}\n", p);
 }
 
-void run_demo(const Common& c) {
-  std::string data = "ml-100k", note;
-  const DatasetSpec& spec = dataset_spec(data);
-  if (!find_dataset(spec, data_dir())) {
+void run_demo(const Common& c, const std::string& requested) {
+  std::string data = requested, note;
+  if (data == "synthetic") note = "the built-in synthetic dataset";
+  const DatasetSpec& spec = dataset_spec("ml-100k");
+  if (data != "synthetic" && !find_dataset(spec, data_dir())) {
     try {
       fmt::print(stderr, "ml-100k is not in {}; trying to download it ...\n", data_dir());
       fetch_dataset(spec, data_dir(), "", 10);
@@ -112,6 +113,7 @@ void run_demo(const Common& c) {
   std::fflush(stdout);
   nlohmann::json results = nlohmann::json::array();
   for (const auto& e : model_registry()) {
+    if (e.create()->implicit()) continue;  // ranked, not rated: no RMSE to show
     TrainJob job;
     job.model = e.name;
     job.data = data;
@@ -128,7 +130,10 @@ void run_demo(const Common& c) {
                  r["test"]["rmse"].get<double>(), r["test"]["mae"].get<double>(), r["train_seconds"].get<double>(),
                  r["epochs"].get<int>());
   }
-  if (c.json) print_json({{"data", data}, {"note", note}, {"results", results}});
+  if (c.json)
+    print_json({{"data", data}, {"note", note}, {"results", results}});
+  else
+    fmt::print("\n(implicit-feedback models rank items rather than predict ratings; see the README's results)\n");
 }
 
 }  // namespace
@@ -170,9 +175,13 @@ void add_data_cmd(CLI::App& app) {
 
 void add_demo(CLI::App& app) {
   auto c = std::make_shared<Common>();
-  auto* s = app.add_subcommand("demo", "the main job: train and evaluate every model on MovieLens-100K (or synthetic data)");
+  auto data = std::make_shared<std::string>("ml-100k");
+  auto* s = app.add_subcommand("demo", "the main job: train and evaluate every rating model on MovieLens-100K (or synthetic data)");
+  s->add_option("--data", *data, "ml-100k (downloaded when absent, else synthetic) or synthetic")
+      ->check(CLI::IsMember({"ml-100k", "synthetic"}))
+      ->capture_default_str();
   add_common(s, *c);
-  s->callback([c] { run_demo(*c); });
+  s->callback([c, data] { run_demo(*c, *data); });
 }
 
 }  // namespace mfkit::cli

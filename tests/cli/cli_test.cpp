@@ -109,6 +109,15 @@ TEST(Cli, SameSeedOneThreadGivesIdenticalPredictions) {
   EXPECT_EQ(pa.out, pb.out);
 }
 
+TEST(Cli, DemoTrainsEveryRatingModel) {
+  CliRun r = run("demo --data synthetic --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["data"], "synthetic");
+  ASSERT_GE(j["results"].size(), 3u);
+  for (const auto& m : j["results"]) EXPECT_LT(m["test"]["rmse"].get<double>(), 1.0) << m["model"];
+}
+
 TEST(Cli, ModelsListsParametersWithDefaults) {
   CliRun r = run("models --json");
   ASSERT_EQ(r.code, 0);
