@@ -109,6 +109,26 @@ TEST(Cli, SameSeedOneThreadGivesIdenticalPredictions) {
   EXPECT_EQ(pa.out, pb.out);
 }
 
+TEST(Cli, CountryArithmeticOnTheChartsData) {
+  if (test::real_data("spotify-charts").empty()) GTEST_SKIP() << "MFKIT_DATA_DIR has no spotify-charts";
+  test::TempDir d;
+  std::string m = d.path("charts.mfk");
+  CliRun t = run("train -m implicit-als --preset dotify --data spotify-charts --split user:0.2:50 -o " + m + " -q");
+  ASSERT_EQ(t.code, 0) << t.out;
+  CliRun q = run("query -f " + m + " \"Colombia x Turkey - Germany\" -k 5 --json");
+  ASSERT_EQ(q.code, 0) << q.out;
+  auto j = nlohmann::json::parse(q.out);
+  ASSERT_EQ(j["items"].size(), 5u);
+  for (const auto& song : j["items"]) {
+    EXPECT_FALSE(song["title"].get<std::string>().empty());
+    EXPECT_FALSE(song["category"].get<std::string>().empty());  // the artist
+  }
+  EXPECT_EQ(j["rows"][0], "Colombia");
+  CliRun bad = run("query -f " + m + " \"Colombia x (Turkey - \"");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("at position 21"), std::string::npos) << bad.out;
+}
+
 TEST(Cli, DemoTrainsEveryRatingModel) {
   CliRun r = run("demo --data synthetic --json");
   ASSERT_EQ(r.code, 0) << r.out;
