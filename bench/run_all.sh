@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates every benchmark JSON in bench/results (about 20 minutes on 2 cores).
+# Regenerates every benchmark JSON in bench/results (about 20 minutes on 2 cores, plus about
+# 50 minutes for the NNMF runs at the end).
 # Needs the datasets under $MFKIT_DATA_DIR and a Release build (./scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +20,10 @@ $B/mfkit_bench_accuracy --datasets lastfm-2k --split user:0.2 --seeds 3 --thread
 $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --threads 2 \
   --models implicit-als:ml-1m-ncf --out bench/results/ncf_ml1m.json
 $B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
+$B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
+$B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:paper --seeds 5 --threads 2 --out bench/results/nnmf_ml100k.json
+$B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:best-ml-100k --seeds 5 --threads 2 \
+  --out bench/results/nnmf_best_ml100k.json
+$B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:paper-ml-1m --seeds 5 --threads 2 --out bench/results/nnmf_ml1m.json
+$B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:best-ml-1m --seeds 5 --threads 2 \
+  --out bench/results/nnmf_best_ml1m.json
