@@ -344,17 +344,10 @@ void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* 
   if (!impl_) throw Error("nnmf: not fitted");
   torch::NoGradGuard g;
   const auto& p = p_;
-  std::vector<int64_t> us(n), is(n);
-  std::vector<char> known(n);
-  for (size_t k = 0; k < n; ++k) {
-    known[k] = users[k] >= 0 && users[k] < n_users() && items[k] >= 0 && items[k] < n_items();
-    us[k] = known[k] ? users[k] : 0;
-    is[k] = known[k] ? items[k] : 0;
-  }
-  torch::Tensor u = torch::from_blob(us.data(), {static_cast<int64_t>(n)}, torch::kLong);
-  torch::Tensor i = torch::from_blob(is.data(), {static_cast<int64_t>(n)}, torch::kLong);
+  PairTensors pairs(users, items, n, n_users(), n_items());
+  const auto& known = pairs.known;
   torch::Tensor sum = torch::zeros({static_cast<int64_t>(n)});
-  for (const auto& m : impl_->members) sum += predict_pairs(m, p, u, i);
+  for (const auto& m : impl_->members) sum += predict_pairs(m, p, pairs.u, pairs.i);
   sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
   const float* y = sum.data_ptr<float>();
   for (size_t k = 0; k < n; ++k) {

@@ -321,18 +321,10 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
 void ShallowNet::predict(const int32_t* users, const int32_t* items, size_t n, float* out) const {
   if (!impl_) throw Error("shallow-net: not fitted");
   torch::NoGradGuard g;
-  std::vector<int64_t> us(n), is(n);
-  std::vector<char> known(n);
-  for (size_t k = 0; k < n; ++k) {
-    known[k] = users[k] >= 0 && users[k] < n_users() && items[k] >= 0 && items[k] < n_items();
-    us[k] = known[k] ? users[k] : 0;
-    is[k] = known[k] ? items[k] : 0;
-  }
-  torch::Tensor y = impl_->forward(torch::from_blob(us.data(), {static_cast<int64_t>(n)}, torch::kLong),
-                                   torch::from_blob(is.data(), {static_cast<int64_t>(n)}, torch::kLong))
-                        .contiguous();
+  PairTensors pairs(users, items, n, n_users(), n_items());
+  torch::Tensor y = impl_->forward(pairs.u, pairs.i).contiguous();
   const float* py = y.data_ptr<float>();
-  for (size_t k = 0; k < n; ++k) out[k] = known[k] ? py[k] : 0.0f;
+  for (size_t k = 0; k < n; ++k) out[k] = pairs.known[k] ? py[k] : 0.0f;
 }
 
 std::vector<float> ShallowNet::item_vectors(int* dim) const {

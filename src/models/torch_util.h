@@ -47,6 +47,24 @@ inline void load_module(torch::nn::Module& m, const std::string& prefix, const T
   for (auto& b : m.named_buffers()) take(b.key(), b.value());
 }
 
+/// (user, item) pairs as index tensors for a network; pairs with an id outside the model
+/// (unknown: -1) are flagged in `known` and read row 0, so the caller substitutes a fallback.
+struct PairTensors {
+  std::vector<int64_t> users, items;  // owned storage behind u and i
+  std::vector<char> known;
+  torch::Tensor u, i;
+  PairTensors(const int32_t* us, const int32_t* is, size_t n, int32_t n_users, int32_t n_items)
+      : users(n), items(n), known(n) {
+    for (size_t k = 0; k < n; ++k) {
+      known[k] = us[k] >= 0 && us[k] < n_users && is[k] >= 0 && is[k] < n_items;
+      users[k] = known[k] ? us[k] : 0;
+      items[k] = known[k] ? is[k] : 0;
+    }
+    u = torch::from_blob(users.data(), {static_cast<int64_t>(n)}, torch::kLong);
+    i = torch::from_blob(items.data(), {static_cast<int64_t>(n)}, torch::kLong);
+  }
+};
+
 inline Tensor from_torch_i64(const torch::Tensor& t) {
   torch::Tensor c = t.to(torch::kLong).contiguous();
   std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
