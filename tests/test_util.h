@@ -48,6 +48,21 @@ inline Interactions make_matrix(const std::vector<std::tuple<std::string, std::s
   return Interactions::from_coo(c, users, items);
 }
 
+/// A Spotify regional chart file `regional-<cc>-daily-<date>.csv` in `dir` with tracks
+/// (url suffix, streams) in chart order; titles are "Song <t>", artists "Artist <t % 3>".
+inline std::string chart_file(const std::string& dir, const std::string& cc, const std::string& date,
+                              const std::vector<std::pair<int, long>>& tracks) {
+  std::string s = ",,,\"Note that these figures are generated using a formula.\",\nPosition,\"Track Name\",Artist,Streams,URL\n";
+  int pos = 1;
+  for (const auto& [t, streams] : tracks)
+    s += std::to_string(pos++) + ",\"Song " + std::to_string(t) + "\",Artist " + std::to_string(t % 3) + "," +
+         std::to_string(streams) + ",https://open.spotify.com/track/t" + std::to_string(t) + "\n";
+  std::string p = dir + "/regional-" + cc + "-daily-" + date + ".csv";
+  std::filesystem::create_directories(dir);
+  std::ofstream(p, std::ios::binary) << s;
+  return p;
+}
+
 /// The real data folder, or empty when MFKIT_DATA_DIR is not set or lacks `rel`.
 inline std::string real_data(const std::string& rel) {
   const char* d = std::getenv("MFKIT_DATA_DIR");

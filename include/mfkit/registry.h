@@ -25,5 +25,7 @@ struct ModelEntry {
 const std::vector<ModelEntry>& model_registry();
 const ModelEntry& model_entry(const std::string& name);
 std::unique_ptr<Model> create_model(const std::string& name);
+/// The model with a preset (empty: none) and then `params` applied; ParamError names a bad preset.
+std::unique_ptr<Model> create_model(const std::string& name, const std::string& preset, const nlohmann::json& params);
 
 }  // namespace mfkit

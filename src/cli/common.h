@@ -49,5 +49,8 @@ void add_data_cmd(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_query(CLI::App& app);
 void add_explain(CLI::App& app);
+void add_serve(CLI::App& app);
+void add_ingest(CLI::App& app);
+void add_refit(CLI::App& app);
 
 }  // namespace mfkit::cli

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   mfkit::cli::add_models(app);
   mfkit::cli::add_data_cmd(app);
   mfkit::cli::add_demo(app);
+  mfkit::cli::add_serve(app);
+  mfkit::cli::add_ingest(app);
+  mfkit::cli::add_refit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

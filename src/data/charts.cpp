@@ -1,14 +1,14 @@
 // Spotify regional daily charts: `regional-<cc>-daily-latest.csv` files (a note line, then
 // Position,"Track Name",Artist,Streams,URL) or the stacked charts_long.csv with a Region column.
 // Rows are countries (upper-case ISO codes), columns are tracks (by URL), values are streams.
+#include "data/charts.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <map>
 
-#include "data/charts.h"
 #include "data/text_file.h"
 #include "mfkit/error.h"
 #include "mfkit/labels.h"
@@ -24,38 +24,32 @@ std::string upper(std::string s) {
   return s;
 }
 
-struct Builder {
-  std::shared_ptr<IdMap> users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
-  Coo coo;
-  std::vector<std::string> titles, artists;
-  int64_t lines = 0;
+template <typename T>
+bool parse_int(std::string_view s, T& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
 
-  void add(const std::string& path, int64_t line, const std::string& region, std::string_view title,
-           std::string_view artist, std::string_view streams, std::string_view url) {
-    if (region.empty()) throw InputError(path, line, "empty region");
-    if (url.empty()) throw InputError(path, line, "empty track URL");
-    int64_t s = 0;
-    auto r = std::from_chars(streams.data(), streams.data() + streams.size(), s);
-    if (r.ec != std::errc() || r.ptr != streams.data() + streams.size() || s < 0)
-      throw InputError(path, line, "streams '" + std::string(streams.substr(0, 40)) + "' is not a non-negative integer");
-    int32_t i = items->add(url);
-    if (i == static_cast<int32_t>(titles.size())) {
-      titles.emplace_back(title);
-      artists.emplace_back(artist);
-    }
-    coo.users.push_back(users->add(region));
-    coo.items.push_back(i);
-    coo.values.push_back(static_cast<float>(s));
-    ++lines;
-  }
-};
+ChartRow make_row(const std::string& path, int64_t line, std::string region, std::string_view position,
+                  std::string_view title, std::string_view artist, std::string_view streams, std::string_view url) {
+  ChartRow r;
+  r.line = line;
+  if (region.size() != 2 || !std::isalpha(static_cast<unsigned char>(region[0])) ||
+      !std::isalpha(static_cast<unsigned char>(region[1])))
+    throw InputError(path, line, "region '" + region.substr(0, 40) + "' is not a two-letter country code");
+  r.region = std::move(region);
+  if (!parse_int(position, r.position) || r.position < 1)
+    throw InputError(path, line, "position '" + std::string(position.substr(0, 40)) + "' is not a positive integer");
+  if (url.empty()) throw InputError(path, line, "empty track URL");
+  if (!parse_int(streams, r.streams) || r.streams < 0)
+    throw InputError(path, line, "streams '" + std::string(streams.substr(0, 40)) + "' is not a non-negative integer");
+  r.title = std::string(title);
+  r.artist = std::string(artist);
+  r.url = std::string(url);
+  return r;
+}
 
-// One regional file; the region comes from the file name.
-void read_regional(const std::string& path, Builder& b) {
-  std::string name = fs::path(path).filename().string();  // regional-co-daily-latest.csv
-  if (name.rfind("regional-", 0) != 0 || name.size() < 12)
-    throw InputError(path, 0, "expected a file named regional-<cc>-daily-<date>.csv");
-  std::string region = upper(name.substr(9, name.find('-', 9) - 9));
+void read_regional(const std::string& path, const std::string& region, std::vector<ChartRow>& out) {
   std::string text = read_file(path);
   LineReader lines(text);
   std::string_view line;
@@ -71,12 +65,12 @@ void read_regional(const std::string& path, Builder& b) {
     }
     if (!split_fields(line, ",", true, f, scratch) || f.size() != 5)
       throw InputError(path, lines.number(), "expected 5 fields: Position,Track Name,Artist,Streams,URL");
-    b.add(path, lines.number(), region, f[1], f[2], f[3], f[4]);
+    out.push_back(make_row(path, lines.number(), region, f[0], f[1], f[2], f[3], f[4]));
   }
   if (!header_seen) throw InputError(path, 0, "no header line Position,\"Track Name\",Artist,Streams,URL");
 }
 
-void read_long(const std::string& path, Builder& b) {
+void read_long(const std::string& path, std::vector<ChartRow>& out) {
   std::string text = read_file(path);
   LineReader lines(text);
   std::string_view line;
@@ -88,16 +82,62 @@ void read_long(const std::string& path, Builder& b) {
     if (line.empty()) continue;
     if (!split_fields(line, ",", true, f, scratch) || f.size() != 6)
       throw InputError(path, lines.number(), "expected 6 fields: Region,Position,Track Name,Artist,Streams,URL");
-    b.add(path, lines.number(), upper(std::string(f[0])), f[2], f[3], f[4], f[5]);
+    out.push_back(make_row(path, lines.number(), upper(std::string(f[0])), f[1], f[2], f[3], f[4], f[5]));
   }
 }
 
 }  // namespace
 
+std::string chart_file_region(const std::string& path) {
+  std::string name = fs::path(path).filename().string();  // regional-co-daily-latest.csv
+  if (name.rfind("regional-", 0) != 0) return "";
+  size_t dash = name.find('-', 9);
+  if (dash == std::string::npos || dash == 9) return "";
+  return upper(name.substr(9, dash - 9));
+}
+
+std::vector<ChartRow> read_chart_file(const std::string& path) {
+  std::vector<ChartRow> rows;
+  if (fs::path(path).filename().string().rfind("regional-", 0) == 0) {
+    std::string region = chart_file_region(path);
+    if (region.empty()) throw InputError(path, 0, "expected a file named regional-<cc>-daily-<date>.csv");
+    read_regional(path, region, rows);
+  } else {
+    read_long(path, rows);
+  }
+  return rows;
+}
+
+LoadResult charts_to_data(const std::vector<ChartRow>& rows) {
+  auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
+  Coo coo;
+  std::vector<std::string> titles, artists;
+  for (const ChartRow& r : rows) {
+    int32_t i = items->add(r.url);
+    if (i == static_cast<int32_t>(titles.size())) {
+      titles.push_back(r.title);
+      artists.push_back(r.artist);
+    }
+    coo.users.push_back(users->add(r.region));
+    coo.items.push_back(i);
+    coo.values.push_back(static_cast<float>(r.streams));
+  }
+  LoadResult out;
+  out.lines = static_cast<int64_t>(rows.size());
+  out.data = Interactions::from_coo(coo, users, items, DuplicatePolicy::kSum);
+  out.labels.item_titles = std::move(titles);
+  out.labels.item_categories = std::move(artists);
+  for (const auto& code : users->names()) {
+    std::string n = country_name(code);
+    out.labels.user_names.push_back(n.empty() ? code : n);
+  }
+  return out;
+}
+
 LoadResult load_spotify_charts(const std::string& path) {
-  Builder b;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) throw InputError(path, 0, "no such file or folder");
+  std::vector<ChartRow> rows;
   if (S_ISDIR(st.st_mode)) {
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(path)) {
@@ -106,23 +146,15 @@ LoadResult load_spotify_charts(const std::string& path) {
     }
     std::sort(files.begin(), files.end());
     if (files.empty()) throw InputError(path, 0, "no regional-<cc>-daily-*.csv files");
-    for (const auto& f : files) read_regional(f, b);
-  } else if (fs::path(path).filename().string().rfind("regional-", 0) == 0) {
-    read_regional(path, b);
+    for (const auto& f : files) {
+      auto part = read_chart_file(f);
+      rows.insert(rows.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+    }
   } else {
-    read_long(path, b);
+    rows = read_chart_file(path);
   }
-  if (b.coo.size() == 0) throw InputError(path, 0, "no chart rows");
-  LoadResult r;
-  r.lines = b.lines;
-  r.data = Interactions::from_coo(b.coo, b.users, b.items, DuplicatePolicy::kSum);
-  r.labels.item_titles = std::move(b.titles);
-  r.labels.item_categories = std::move(b.artists);
-  for (const auto& code : b.users->names()) {
-    std::string n = country_name(code);
-    r.labels.user_names.push_back(n.empty() ? code : n);
-  }
-  return r;
+  if (rows.empty()) throw InputError(path, 0, "no chart rows");
+  return charts_to_data(rows);
 }
 
 }  // namespace mfkit

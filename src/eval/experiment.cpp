@@ -21,19 +21,7 @@ LoadResult load_job_data(const TrainJob& job) {
 }
 
 nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* trained) {
-  const ModelEntry& entry = model_entry(job.model);
-  std::unique_ptr<Model> model = entry.create();
-  if (!job.preset.empty()) {
-    auto it = entry.presets.find(job.preset);
-    if (it == entry.presets.end()) {
-      std::string names;
-      for (const auto& [n, _] : entry.presets) names += (names.empty() ? "" : ", ") + n;
-      throw ParamError("--preset '" + job.preset + "' is not a preset of " + job.model +
-                       (names.empty() ? " (it has none)" : " (valid: " + names + ")"));
-    }
-    model->set_params(it->second);
-  }
-  model->set_params(job.params);
+  std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
 
   LoadResult loaded = load_job_data(job);
   std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);

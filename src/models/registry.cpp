@@ -71,4 +71,21 @@ const ModelEntry& model_entry(const std::string& name) {
 
 std::unique_ptr<Model> create_model(const std::string& name) { return model_entry(name).create(); }
 
+std::unique_ptr<Model> create_model(const std::string& name, const std::string& preset, const nlohmann::json& params) {
+  const ModelEntry& entry = model_entry(name);
+  std::unique_ptr<Model> model = entry.create();
+  if (!preset.empty()) {
+    auto it = entry.presets.find(preset);
+    if (it == entry.presets.end()) {
+      std::string names;
+      for (const auto& [n, _] : entry.presets) names += (names.empty() ? "" : ", ") + n;
+      throw ParamError("--preset '" + preset + "' is not a preset of " + name +
+                       (names.empty() ? " (it has none)" : " (valid: " + names + ")"));
+    }
+    model->set_params(it->second);
+  }
+  model->set_params(params);
+  return model;
+}
+
 }  // namespace mfkit

@@ -1,0 +1,87 @@
+// mfkit/serve.h - answering recommendation requests over HTTP (cpp-httplib).
+//
+// `Service` is the transport-free part: it holds the loaded models, answers a request given its
+// path and query parameters with a status and a JSON body, keeps request counts and latency
+// percentiles, and swaps in a model file that was replaced on disk (a new file renamed into
+// place). Requests in flight keep the model they started with, so a reload drops none. `Server`
+// puts a Service behind cpp-httplib with a bounded thread pool.
+//
+// Endpoints (GET; every answer is JSON except the page):
+//   /v1/recommend?user=U&k=10&filter_seen=true&exclude=i,j&candidates=i,j&model=NAME
+//   /v1/recommend?items=i,j,...&k=10           fold-in of a user known only by these items
+//   /v1/similar?item=I&k=10   or  ?user=U
+//   /v1/predict?user=U&item=I
+//   /v1/query?q=Colombia x Turkey - Germany&k=10
+//   /v1/entities?kind=users|items&prefix=Col&limit=20
+//   /healthz, /metrics, / (the web page)
+// Errors: 400 (bad parameter), 404 (unknown id, model or path) and 405 with
+// {"error": message, "field": name}; the service never exits on input.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mfkit {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";   // address to listen on
+  int port = 8080;                  // TCP port; 0 = any free port (see Server::port())
+  std::vector<std::pair<std::string, std::string>> models;  // (name, model file); the first is the default
+  int threads = 8;                  // HTTP worker threads (each request runs single-threaded)
+  int reload_ms = 1000;             // how often model files are checked for replacement; 0 = never
+  int max_k = 1000;                 // largest k accepted
+  int max_query_length = 1000;      // longest /v1/query expression accepted, in bytes
+  bool quiet = false;               // no log lines on stderr
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using Params = std::multimap<std::string, std::string>;
+
+class Service {
+ public:
+  /// Loads every model; Error when one cannot be loaded (a server must start with valid models).
+  explicit Service(ServeOptions opt);
+  ~Service();
+
+  /// Answers one GET request. Never throws.
+  Response handle(const std::string& path, const Params& params);
+  /// Reloads model files whose identity (inode, size, mtime) changed. A file that fails to load
+  /// is logged and counted; the previous model stays in service. Returns how many reloaded.
+  int reload_changed();
+  /// Request counts, status classes, latency percentiles (per endpoint), reloads.
+  nlohmann::json metrics() const;
+  const ServeOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Server {
+ public:
+  /// Loads the models and binds the address; Error when either fails.
+  explicit Server(ServeOptions opt);
+  ~Server();
+  /// The bound port (useful with port 0).
+  int port() const;
+  /// Serves until stop() is called (from another thread or a signal handler thread).
+  void run();
+  void stop();
+  Service& service();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mfkit

@@ -1,0 +1,463 @@
+// mfkit serve: the transport-free request handling (see mfkit/serve.h).
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <mutex>
+
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+#include "mfkit/query.h"
+#include "mfkit/recommend.h"
+#include "mfkit/serve.h"
+#include "serve/metrics.h"
+#include "serve/web_page.h"
+
+namespace mfkit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+/// A request the client got wrong: status 4xx, the field at fault and why.
+struct ApiError {
+  int status;
+  std::string field, message;
+  nlohmann::json extra = nlohmann::json::object();  // more fields for the error body
+};
+
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileId& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
+bool file_id(const std::string& path, FileId& id) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  id = {st.st_dev, st.st_ino, st.st_size, int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+  return true;
+}
+
+std::string now_utc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+struct Loaded {
+  std::unique_ptr<Model> model;
+  json meta;
+  FileId id;
+  std::string loaded_at;
+  uint64_t generation = 0;
+};
+
+struct Slot {
+  std::string name, path;
+  std::shared_ptr<const Loaded> current;  // read and swapped with std::atomic_load/store
+  FileId failed;                          // identity of a file that failed to load (not retried)
+};
+
+std::shared_ptr<const Loaded> load_slot(const std::string& path, uint64_t generation) {
+  auto l = std::make_shared<Loaded>();
+  // Identity first: a file replaced during the read is seen as changed again next time.
+  if (!file_id(path, l->id)) throw InputError(path, 0, "model file not found");
+  l->model = load_model(path, &l->meta);
+  l->loaded_at = now_utc();
+  l->generation = generation;
+  return l;
+}
+
+bool valid_utf8(const std::string& s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = s[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    if (len == 2 && c < 0xC2) return false;  // overlong
+    i += len;
+  }
+  return true;
+}
+
+// The query parameters of one request, checked against the endpoint's allowed names.
+class Args {
+ public:
+  Args(const Params& p, std::initializer_list<const char*> allowed) : p_(p) {
+    for (const auto& [key, value] : p) {
+      if (!valid_utf8(key) || !valid_utf8(value))
+        throw ApiError{400, valid_utf8(key) ? key : "", "parameter is not valid UTF-8"};
+      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
+        std::string names;
+        for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;
+        throw ApiError{400, key, "unknown parameter '" + key + "' (this endpoint takes: " + names + ")"};
+      }
+      if (p.count(key) > 1) throw ApiError{400, key, "parameter '" + key + "' is given more than once"};
+    }
+  }
+  bool has(const std::string& k) const { return p_.count(k) > 0; }
+  std::string str(const std::string& k, const std::string& def = "") const {
+    auto it = p_.find(k);
+    return it == p_.end() ? def : it->second;
+  }
+  std::string required(const std::string& k) const {
+    auto it = p_.find(k);
+    if (it == p_.end() || it->second.empty()) throw ApiError{400, k, "parameter '" + k + "' is required"};
+    return it->second;
+  }
+  int integer(const std::string& k, int def, int lo, int hi) const {
+    auto it = p_.find(k);
+    if (it == p_.end()) return def;
+    const std::string& s = it->second;
+    char* end = nullptr;
+    errno = 0;
+    long v = s.empty() ? 0 : std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+      throw ApiError{400, k, "parameter '" + k + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                 "], got '" + s.substr(0, 40) + "'"};
+    return static_cast<int>(v);
+  }
+  bool boolean(const std::string& k, bool def) const {
+    auto it = p_.find(k);
+    if (it == p_.end()) return def;
+    std::string v = lower(it->second);
+    if (v == "true" || v == "1" || v == "yes") return true;
+    if (v == "false" || v == "0" || v == "no") return false;
+    throw ApiError{400, k, "parameter '" + k + "' must be true or false"};
+  }
+  std::vector<std::string> list(const std::string& k) const {
+    std::vector<std::string> out;
+    std::string s = str(k);
+    size_t start = 0;
+    while (start <= s.size() && !s.empty()) {
+      size_t comma = s.find(',', start);
+      if (comma == std::string::npos) comma = s.size();
+      if (comma > start) out.push_back(s.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return out;
+  }
+
+ private:
+  const Params& p_;
+};
+
+enum Endpoint { kRecommend, kSimilar, kPredict, kQuery, kEntities, kHealth, kMetrics, kPage, kOther, kEndpoints };
+const char* kEndpointNames[] = {"recommend", "similar", "predict", "query", "entities", "healthz", "metrics", "page", "other"};
+
+}  // namespace
+
+struct Service::Impl {
+  ServeOptions opt;
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::array<EndpointStats, kEndpoints> stats;
+  std::atomic<uint64_t> reloads{0}, reload_failures{0}, generation{0};
+  std::mutex reload_mutex;
+  Clock::time_point started = Clock::now();
+
+  std::shared_ptr<const Loaded> model(const Args& a) const {
+    std::string name = a.str("model");
+    if (name.empty()) return std::atomic_load(&slots.front()->current);
+    for (const auto& s : slots)
+      if (s->name == name) return std::atomic_load(&s->current);
+    std::string names;
+    for (const auto& s : slots) names += (names.empty() ? "" : ", ") + s->name;
+    throw ApiError{404, "model", "no model named '" + name.substr(0, 80) + "' is served (served: " + names + ")"};
+  }
+
+  static int32_t user_index(const Model& m, const std::string& field, const std::string& raw) {
+    int32_t u = m.user_ids()->find(raw);
+    if (u >= 0) return u;
+    try {
+      return resolve_row(m, raw);
+    } catch (const NotFoundError& e) {
+      throw ApiError{404, field, e.what()};
+    }
+  }
+  static int32_t item_index(const Model& m, const std::string& field, const std::string& raw) {
+    int32_t i = m.item_ids()->find(raw);
+    if (i < 0) throw ApiError{404, field, "unknown item '" + raw.substr(0, 200) + "'"};
+    return i;
+  }
+  static json item_json(const Model& m, const Scored& s) {
+    json e = {{"item", m.item_ids()->name(s.index)}, {"score", s.score}};
+    const Labels& l = m.labels();
+    if (!l.item_titles.empty()) e["title"] = l.item_titles[s.index];
+    if (!l.item_categories.empty()) e["category"] = l.item_categories[s.index];
+    return e;
+  }
+  static json user_json(const Model& m, int32_t u) {
+    json e = {{"user", m.user_ids()->name(u)}};
+    if (!m.labels().user_names.empty()) e["name"] = m.labels().user_names[u];
+    return e;
+  }
+  static json items_json(const Model& m, const std::vector<Scored>& list) {
+    json out = json::array();
+    for (const Scored& s : list) out.push_back(item_json(m, s));
+    return out;
+  }
+
+  json recommend(const Params& p) const {
+    Args a(p, {"user", "items", "k", "filter_seen", "exclude", "candidates", "model"});
+    auto l = model(a);
+    const Model& m = *l->model;
+    RecommendOptions ro;
+    ro.k = a.integer("k", 10, 1, opt.max_k);
+    ro.filter_seen = a.boolean("filter_seen", true);
+    for (const auto& raw : a.list("exclude")) ro.exclude.push_back(item_index(m, "exclude", raw));
+    for (const auto& raw : a.list("candidates")) ro.candidates.push_back(item_index(m, "candidates", raw));
+    if (a.has("items") == a.has("user"))
+      throw ApiError{400, "user", "give either user (a known user) or items (a new user's items, comma-separated)"};
+    json out = {{"model", l->generation}};
+    if (a.has("user")) {
+      int32_t u = user_index(m, "user", a.required("user"));
+      auto lists = mfkit::recommend(m, {u}, ro, Context{});
+      out["user"] = user_json(m, u);
+      out["items"] = items_json(m, lists[0]);
+      return out;
+    }
+    std::vector<int32_t> items;
+    for (const auto& raw : a.list("items")) items.push_back(item_index(m, "items", raw));
+    if (items.empty()) throw ApiError{400, "items", "parameter 'items' lists no item"};
+    if (items.size() > 10000) throw ApiError{400, "items", "at most 10000 items may be folded in"};
+    std::vector<float> scores(m.n_items());
+    try {
+      m.score_new_user(items, std::vector<float>(items.size(), 1.0f), scores.data());
+    } catch (const Error& e) {
+      throw ApiError{400, "items", e.what()};
+    }
+    const float ninf = -std::numeric_limits<float>::infinity();
+    if (ro.filter_seen)
+      for (int32_t i : items) scores[i] = ninf;
+    for (int32_t i : ro.exclude) scores[i] = ninf;
+    if (!ro.candidates.empty()) {
+      std::vector<char> keep(m.n_items(), 0);
+      for (int32_t i : ro.candidates) keep[i] = 1;
+      for (int32_t i = 0; i < m.n_items(); ++i)
+        if (!keep[i]) scores[i] = ninf;
+    }
+    out["items"] = items_json(m, top_k(scores.data(), m.n_items(), ro.k));
+    return out;
+  }
+
+  json similar(const Params& p) const {
+    Args a(p, {"item", "user", "k", "model"});
+    auto l = model(a);
+    const Model& m = *l->model;
+    int k = a.integer("k", 10, 1, opt.max_k);
+    if (a.has("item") == a.has("user")) throw ApiError{400, "item", "give either item or user"};
+    try {
+      if (a.has("item")) {
+        int32_t i = item_index(m, "item", a.required("item"));
+        return {{"item", m.item_ids()->name(i)}, {"items", items_json(m, similar_items(m, i, k))}};
+      }
+      int32_t u = user_index(m, "user", a.required("user"));
+      json users = json::array();
+      for (const Scored& s : similar_users(m, u, k)) {
+        json e = user_json(m, s.index);
+        e["score"] = s.score;
+        users.push_back(e);
+      }
+      return {{"user", user_json(m, u)}, {"users", users}};
+    } catch (const ApiError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ApiError{400, a.has("item") ? "item" : "user", e.what()};
+    }
+  }
+
+  json predict(const Params& p) const {
+    Args a(p, {"user", "item", "model"});
+    auto l = model(a);
+    const Model& m = *l->model;
+    int32_t u = user_index(m, "user", a.required("user"));
+    int32_t i = item_index(m, "item", a.required("item"));
+    return {{"user", m.user_ids()->name(u)}, {"item", m.item_ids()->name(i)}, {"prediction", m.predict_one(u, i)}};
+  }
+
+  json query(const Params& p) const {
+    Args a(p, {"q", "k", "model", "raw_norms"});
+    auto l = model(a);
+    const Model& m = *l->model;
+    std::string q = a.required("q");
+    if (static_cast<int>(q.size()) > opt.max_query_length)
+      throw ApiError{400, "q", "expression is " + std::to_string(q.size()) + " bytes; at most " +
+                                   std::to_string(opt.max_query_length) + " are accepted"};
+    QueryOptions qo;
+    qo.k = a.integer("k", 10, 1, opt.max_k);
+    qo.normalize = !a.boolean("raw_norms", false);
+    qo.max_depth = 32;
+    qo.max_length = static_cast<size_t>(opt.max_query_length);
+    try {
+      QueryResult r = run_query(m, q, qo);
+      json rows = json::array();
+      for (int32_t u : r.rows) rows.push_back(user_json(m, u));
+      return {{"query", q}, {"rows", rows}, {"items", items_json(m, r.items)}};
+    } catch (const QueryError& e) {
+      throw ApiError{400, "q", e.what(), {{"position", e.position()}}};
+    } catch (const NotFoundError& e) {
+      throw ApiError{404, "q", e.what()};
+    } catch (const Error& e) {
+      throw ApiError{400, "q", e.what()};
+    }
+  }
+
+  json entities(const Params& p) const {
+    Args a(p, {"kind", "prefix", "limit", "model"});
+    auto l = model(a);
+    const Model& m = *l->model;
+    std::string kind = a.str("kind", "users");
+    if (kind != "users" && kind != "items") throw ApiError{400, "kind", "kind must be users or items"};
+    int limit = a.integer("limit", 20, 1, 1000);
+    std::string prefix = lower(a.str("prefix"));
+    bool users = kind == "users";
+    const IdMap& ids = users ? *m.user_ids() : *m.item_ids();
+    const auto& names = users ? m.labels().user_names : m.labels().item_titles;
+    // Rank: name starts with the prefix, then a later word of the name does, then the id does.
+    std::vector<std::pair<int, int32_t>> hits;
+    for (int32_t n = 0; n < ids.size(); ++n) {
+      std::string name = names.empty() ? ids.name(n) : lower(names[n]);
+      int rank = -1;
+      if (prefix.empty() || name.rfind(prefix, 0) == 0) rank = 0;
+      else if (name.find(" " + prefix) != std::string::npos) rank = 1;
+      else if (lower(ids.name(n)).rfind(prefix, 0) == 0) rank = 2;
+      if (rank >= 0) hits.push_back({rank, n});
+    }
+    auto key = [&](int32_t n) { return names.empty() ? ids.name(n) : names[n]; };
+    std::sort(hits.begin(), hits.end(), [&](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : key(x.second) < key(y.second);
+    });
+    json out = json::array();
+    for (size_t h = 0; h < hits.size() && static_cast<int>(h) < limit; ++h) {
+      int32_t n = hits[h].second;
+      json e = {{"id", ids.name(n)}};
+      if (!names.empty()) e["name"] = names[n];
+      if (!users && !m.labels().item_categories.empty()) e["category"] = m.labels().item_categories[n];
+      out.push_back(e);
+    }
+    return {{"kind", kind}, {"total", hits.size()}, {"entities", out}};
+  }
+
+  json health() const {
+    json models = json::array();
+    for (const auto& s : slots) {
+      auto l = std::atomic_load(&s->current);
+      models.push_back({{"name", s->name}, {"path", s->path}, {"type", l->model->type()}, {"users", l->model->n_users()},
+                        {"items", l->model->n_items()}, {"loaded_at", l->loaded_at}, {"generation", l->generation}});
+    }
+    return {{"status", "ok"}, {"models", models}};
+  }
+};
+
+Service::Service(ServeOptions opt) : impl_(std::make_unique<Impl>()) {
+  if (opt.models.empty()) throw ParamError("serve: no model given (--model NAME=FILE or --model FILE)");
+  if (opt.max_k < 1) throw ParamError("serve: max_k must be at least 1");
+  impl_->opt = std::move(opt);
+  for (const auto& [name, path] : impl_->opt.models) {
+    for (const auto& s : impl_->slots)
+      if (s->name == name) throw ParamError("serve: two models are named '" + name + "'");
+    auto slot = std::make_unique<Slot>();
+    slot->name = name;
+    slot->path = path;
+    slot->current = load_slot(path, ++impl_->generation);
+    impl_->slots.push_back(std::move(slot));
+  }
+}
+
+Service::~Service() = default;
+
+const ServeOptions& Service::options() const { return impl_->opt; }
+
+int Service::reload_changed() {
+  std::lock_guard<std::mutex> lock(impl_->reload_mutex);
+  int n = 0;
+  for (auto& s : impl_->slots) {
+    FileId id;
+    if (!file_id(s->path, id)) continue;  // mid-replace or removed: keep serving the old one
+    auto cur = std::atomic_load(&s->current);
+    if (id == cur->id || id == s->failed) continue;
+    try {
+      auto next = load_slot(s->path, impl_->generation + 1);
+      ++impl_->generation;
+      std::atomic_store(&s->current, next);
+      ++impl_->reloads;
+      ++n;
+      if (!impl_->opt.quiet)
+        spdlog::info("serve: reloaded model '{}' from {} ({} users, {} items)", s->name, s->path, next->model->n_users(),
+                     next->model->n_items());
+    } catch (const std::exception& e) {
+      s->failed = id;
+      ++impl_->reload_failures;
+      if (!impl_->opt.quiet) spdlog::error("serve: model '{}' not reloaded, the old one stays: {}", s->name, e.what());
+    }
+  }
+  return n;
+}
+
+json Service::metrics() const {
+  json eps = json::object();
+  for (int e = 0; e < kEndpoints; ++e)
+    if (impl_->stats[e].latency.count() > 0) eps[kEndpointNames[e]] = impl_->stats[e].to_json();
+  double up = std::chrono::duration<double>(Clock::now() - impl_->started).count();
+  return {{"uptime_s", up}, {"endpoints", eps}, {"reloads", impl_->reloads.load()},
+          {"reload_failures", impl_->reload_failures.load()}};
+}
+
+Response Service::handle(const std::string& path, const Params& params) {
+  auto t0 = Clock::now();
+  Endpoint ep = kOther;
+  Response r;
+  json body;
+  try {
+    if (path == "/v1/recommend") ep = kRecommend, body = impl_->recommend(params);
+    else if (path == "/v1/similar") ep = kSimilar, body = impl_->similar(params);
+    else if (path == "/v1/predict") ep = kPredict, body = impl_->predict(params);
+    else if (path == "/v1/query") ep = kQuery, body = impl_->query(params);
+    else if (path == "/v1/entities") ep = kEntities, body = impl_->entities(params);
+    else if (path == "/healthz") ep = kHealth, body = impl_->health();
+    else if (path == "/metrics") ep = kMetrics, body = metrics();
+    else if (path == "/" || path == "/index.html") {
+      ep = kPage;
+      r.body = web_page_html();
+      r.content_type = "text/html; charset=utf-8";
+    } else {
+      r.status = 404;
+      body = {{"error", "no such path (see /healthz; the API is under /v1/)"}, {"field", "path"}};
+    }
+  } catch (const ApiError& e) {
+    r.status = e.status;
+    body = e.extra;
+    body["error"] = e.message;
+    body["field"] = e.field;
+  } catch (const std::exception& e) {
+    r.status = 500;
+    body = {{"error", std::string("internal error: ") + e.what()}};
+  }
+  if (r.body.empty()) r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto& st = impl_->stats[ep];
+  (r.status < 400 ? st.ok : r.status < 500 ? st.client_error : st.server_error).fetch_add(1, std::memory_order_relaxed);
+  st.latency.record(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  return r;
+}
+
+}  // namespace mfkit
