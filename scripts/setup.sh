@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhnswlib-dev iso-codes python3
+  chromium nodejs
 )
 
 missing=()
@@ -19,8 +20,24 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# The browser test's driver (playwright-core, pinned in tests/web/package-lock.json) from npm;
+# it drives Debian's Chromium and downloads no browser of its own.
+install_web_test_deps() {
+  local web
+  web="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+  if [ -d "$web/node_modules/playwright-core" ]; then return 0; fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm not found; the browser test will be skipped" >&2
+    return 0
+  fi
+  echo "setup: npm ci in tests/web (playwright-core)"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci failed; the browser test will be skipped" >&2
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages already installed"
+  install_web_test_deps
   exit 0
 fi
 
@@ -34,3 +51,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_web_test_deps

@@ -8,8 +8,11 @@
 // A NAME is one or more words; a lone `x` or `-` between spaces is an operator, so put spaces
 // around operators ("Guinea-Bissau" stays one name). Names resolve to rows by raw id, by display
 // name (case-insensitive) and, for countries, by ISO 3166 name or code ("CO", "Colombia").
-// Rows and items are L2-normalised first (as dotify does) unless `normalize` is false; the
-// composite vector scores items by dot product.
+// Rows and items are L2-normalised first (as dotify does) unless `normalize` is false, and a
+// product or quotient is rescaled to unit length so that every term of a sum weighs the same
+// (`Colombia x Turkey - Germany` is "like Colombia and Turkey together, unlike Germany" rather
+// than "unlike Germany": the raw product of unit vectors is ~1/dim as long). The composite
+// vector scores items by dot product.
 #pragma once
 
 #include <string>

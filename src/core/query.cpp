@@ -82,7 +82,9 @@ class Parser {
   Vec term(int depth) {
     Vec v = factor(depth);
     skip();
+    bool product = false;
     while (at_op("xX*/")) {
+      product = true;
       char op = e_[pos_];
       size_t at = pos_++;
       Vec w = factor(depth);
@@ -95,6 +97,14 @@ class Parser {
         }
       }
       skip();
+    }
+    // A product of unit vectors is much shorter than one (entries ~1/dim): rescaled to unit
+    // length, it weighs as much as a single name in the sum it is part of.
+    if (product && o_.normalize) {
+      double n2 = 0;
+      for (float x : v) n2 += double(x) * x;
+      if (n2 > 0)
+        for (float& x : v) x = static_cast<float>(x / std::sqrt(n2));
     }
     return v;
   }

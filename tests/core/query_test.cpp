@@ -41,8 +41,11 @@ TEST(Query, ComputesTheArithmeticOnNormalisedVectors) {
   };
   int32_t co = m->user_ids()->find("CO"), tr = m->user_ids()->find("TR"), de = m->user_ids()->find("DE");
   auto a = unit(rows, co), b = unit(rows, tr), c = unit(rows, de);
-  std::vector<float> q(dim);
-  for (int d = 0; d < dim; ++d) q[d] = a[d] * b[d] - c[d];
+  // The product is rescaled to unit length, then Germany is subtracted.
+  std::vector<float> ab(dim), q(dim);
+  for (int d = 0; d < dim; ++d) ab[d] = a[d] * b[d];
+  ab = unit(ab, 0);
+  for (int d = 0; d < dim; ++d) q[d] = ab[d] - c[d];
   QueryOptions o;
   o.k = 3;
   QueryResult r = run_query(*m, "Colombia x Turkey - Germany", o);
