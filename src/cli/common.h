@@ -52,5 +52,7 @@ void add_explain(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_ingest(CLI::App& app);
 void add_refit(CLI::App& app);
+void add_meta_train(CLI::App& app);
+void add_impute(CLI::App& app);
 
 }  // namespace mfkit::cli

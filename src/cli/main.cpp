@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   mfkit::cli::add_serve(app);
   mfkit::cli::add_ingest(app);
   mfkit::cli::add_refit(app);
+  mfkit::cli::add_meta_train(app);
+  mfkit::cli::add_impute(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
