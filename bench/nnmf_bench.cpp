@@ -67,8 +67,7 @@ int main(int argc, char** argv) {
     data = mfkit::synthetic_ratings(s);
     source = "synthetic (ml-1m size)";
   }
-  auto model = mfkit::create_model("nnmf");
-  model->set_params(mfkit::create_model("nnmf")->params());
+  auto model = mfkit::create_model("nnmf", "paper", {});
   model->set_params({{"d", 10}, {"d_prime", 60}, {"layers", 3}, {"hidden", 50}, {"batch_size", batch},
                      {"epochs", epochs + 1}, {"patience", 0}, {"valid_fraction", 0.0}});
   std::vector<double> secs;

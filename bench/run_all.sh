@@ -22,8 +22,8 @@ $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --t
 $B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
 $B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
 $B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:paper --seeds 5 --threads 2 --out bench/results/nnmf_ml100k.json
-$B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:best-ml-100k --seeds 5 --threads 2 \
+$B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:ml-100k --seeds 5 --threads 2 \
   --out bench/results/nnmf_best_ml100k.json
 $B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:paper-ml-1m --seeds 5 --threads 2 --out bench/results/nnmf_ml1m.json
-$B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:best-ml-1m --seeds 5 --threads 2 \
+$B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:best --seeds 5 --threads 2 \
   --out bench/results/nnmf_best_ml1m.json
