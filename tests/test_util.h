@@ -1,8 +1,10 @@
 // Helpers shared by the tests: temporary folders and tiny data made on the spot.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -61,6 +63,23 @@ inline std::string chart_file(const std::string& dir, const std::string& cc, con
   std::filesystem::create_directories(dir);
   std::ofstream(p, std::ios::binary) << s;
   return p;
+}
+
+/// The mfkit binary run as a user runs it (MFKIT_CLI_PATH, set by CMake): exit code and the
+/// output of stdout and stderr together.
+struct CliRun {
+  int code;
+  std::string out;
+};
+inline CliRun run_cli(const std::string& args) {
+  std::string cmd = std::string(MFKIT_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 /// The real data folder, or empty when MFKIT_DATA_DIR is not set or lacks `rel`.

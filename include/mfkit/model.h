@@ -135,4 +135,8 @@ class ModelWithParams : public Model {
   P p_;
 };
 
+/// Threads of the libtorch models' own inner loops (process-wide; the BLAS underneath stays at
+/// one). A server answering requests on many threads sets 1, so requests never nest threads.
+void set_neural_threads(int threads);
+
 }  // namespace mfkit

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
 namespace mfkit {

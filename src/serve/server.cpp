@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "mfkit/error.h"
+#include "mfkit/model.h"
 #include "mfkit/serve.h"
 
 namespace mfkit {
@@ -26,6 +27,7 @@ Server::Server(ServeOptions opt) : impl_(std::make_unique<Impl>(std::move(opt)))
   const ServeOptions& o = impl_->service.options();
   if (o.threads < 1 || o.threads > 1024) throw ParamError("serve: threads must be in [1, 1024]");
   auto& http = impl_->http;
+  set_neural_threads(1);  // each request runs on one HTTP worker thread: no nested threads
   int threads = o.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_keep_alive_max_count(100000);

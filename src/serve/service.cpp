@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 
+#include "core/clock.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "mfkit/query.h"
@@ -48,15 +49,6 @@ bool file_id(const std::string& path, FileId& id) {
   return true;
 }
 
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -81,7 +73,7 @@ std::shared_ptr<const Loaded> load_slot(const std::string& path, uint64_t genera
   // Identity first: a file replaced during the read is seen as changed again next time.
   if (!file_id(path, l->id)) throw InputError(path, 0, "model file not found");
   l->model = load_model(path, &l->meta);
-  l->loaded_at = now_utc();
+  l->loaded_at = utc_timestamp();
   l->generation = generation;
   return l;
 }

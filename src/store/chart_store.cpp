@@ -9,6 +9,7 @@
 #include <map>
 
 #include "data/charts.h"
+#include "core/clock.h"
 #include "mfkit/error.h"
 
 namespace mfkit {
@@ -100,15 +101,6 @@ std::string rows_digest(const std::vector<const ChartRow*>& rows) {
   return out;
 }
 
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 bool valid_date(const std::string& d) {
@@ -183,7 +175,7 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
     Stmt add_row(db_, "INSERT INTO streams(date, region, position, url, streams) VALUES(?1,?2,?3,?4,?5)", path_);
     Stmt add_track(db_, "INSERT INTO tracks(url, title, artist) VALUES(?1,?2,?3) "
                         "ON CONFLICT(url) DO UPDATE SET title=excluded.title, artist=excluded.artist", path_);
-    std::string stamp = now_utc();
+    std::string stamp = utc_timestamp();
     for (const auto& [region, rows] : by_region) {
       std::vector<const ChartRow*> ptrs;
       for (const auto& r : rows) ptrs.push_back(&r);

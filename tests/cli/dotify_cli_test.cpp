@@ -18,21 +18,8 @@ extern char** environ;
 namespace mfkit {
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-};
-
-CliRun run(const std::string& args) {
-  std::string cmd = std::string(MFKIT_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using test::CliRun;
+CliRun run(const std::string& args) { return test::run_cli(args); }
 
 std::string make_day(const test::TempDir& d, const std::string& date) {
   std::string dir = d.path("charts-" + date);
