@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   mfkit::MetaMfParams base;
   mfkit::params_from_json(base, mfkit::parse_key_values(sets), "--set");
   mfkit::EpisodeSpec spec;
-  const std::vector<double> lambdas = {0.03, 0.1, 0.3, 1.0, 3.0};
+  const std::vector<double> lambdas = {0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0};
   mfkit::Context one{1, 1};
 
   std::map<std::string, mfkit::LoadResult> data;
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
 
   // results[test dataset][ratio][method] -> Stats
   std::map<std::string, std::map<std::string, std::map<std::string, Stats>>> results;
-  json training = json::array();
+  json training = json::array(), chosen = json::array();
   for (int seed = 1; seed <= seeds; ++seed) {
     // Meta-train the three meta-learned variants on every training dataset.
     std::map<std::string, std::map<std::string, std::unique_ptr<mfkit::MetaMf>>> trained;
@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
             res["MAML-style trained on " + a].add(seed, trained[a]["maml"]->rmse(e));
           }
         }
+        chosen.push_back({{"seed", seed}, {"dataset", d}, {"ratio", r}, {"lambda", best_l}});
         fmt::print("seed {} {} {:.0f}%: lambda {} | ", seed, d, r * 100, best_l);
         for (const auto& [m, st] : res) fmt::print("{} {:.4f}  ", m, Stats::mean_sd(st.seed.at(seed)).first);
         fmt::print("\n");
@@ -165,13 +166,28 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Paired with MF per matrix on the same episodes: mean difference (negative = better) and its
+  // standard error, and the share of matrices where the method is better.
+  const std::string mf = "MF per matrix (ALS, tuned lambda)";
   json table = json::object();
   for (const auto& [d, by_ratio] : results)
     for (const auto& [r, by_method] : by_ratio)
-      for (const auto& [m, st] : by_method) table[d][r][m] = st.to_json();
+      for (const auto& [m, st] : by_method) {
+        json x = st.to_json();
+        const auto& base_all = by_method.at(mf).all;
+        if (m != mf && st.all.size() == base_all.size()) {
+          std::vector<double> diff(st.all.size());
+          int wins = 0;
+          for (size_t k = 0; k < diff.size(); ++k) diff[k] = st.all[k] - base_all[k], wins += diff[k] < 0;
+          auto [md, sd] = Stats::mean_sd(diff);
+          x["vs_mf"] = {{"mean_diff", md}, {"se", sd / std::sqrt(double(diff.size()))},
+                        {"better_share", double(wins) / diff.size()}};
+        }
+        table[d][r][m] = x;
+      }
   mfkit::MetaMfParams shown = base;
   json j = {{"command", command}, {"params", mfkit::params_to_json(shown)}, {"episodes", mfkit::params_to_json(spec)},
-            {"results", table}, {"training", training}};
+            {"results", table}, {"training", training}, {"mf_lambda", chosen}};
   std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
   std::ofstream(out) << j.dump(2) << "\n";
   fmt::print("wrote {}\n", out);

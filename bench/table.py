@@ -2,6 +2,7 @@
 """Prints the README's markdown results tables from the benchmark JSON files.
 
     python3 bench/table.py bench/results/rmse.json bench/results/kernels.json
+    python3 bench/table.py --combine bench/results/rmse.json bench/results/nnmf_*.json   # one table
 """
 import json
 import sys
@@ -11,13 +12,15 @@ METRICS = {"rmse": "test RMSE", "mae": "MAE", "mean_user_percentile_rank": "expe
            "hit_rate": "HR@k", "ndcg": "NDCG@k", "auc": "AUC"}
 
 
-def accuracy_table(path):
-    r = json.load(open(path))
-    print(f"Command: `{r['command']}` ({r['machine']['cpu']}, {r['machine']['cores']} cores)\n")
-    present = [m for m in METRICS if any(m + "_mean" in x for x in r["results"])]
+def accuracy_table(*paths):
+    runs = [json.load(open(p)) for p in paths]
+    for r in runs:
+        print(f"Command: `{r['command']}` ({r['machine']['cpu']}, {r['machine']['cores']} cores)\n")
+    results = sorted((x for r in runs for x in r["results"]), key=lambda x: x["dataset"])
+    present = [m for m in METRICS if any(m + "_mean" in x for x in results)]
     print("| dataset | model | " + " | ".join(METRICS[m] + " (mean ± sd)" for m in present) + " | train s |")
     print("|---|---|" + "---|" * len(present) + "---|")
-    for x in r["results"]:
+    for x in results:
         name = x["model"] + (f" --preset {x['preset']}" if x["preset"] else "")
         p = x.get("params", {})
         if "architecture" in p:
@@ -42,7 +45,60 @@ def kernel_table(path):
         print(f"| {parts[0]} | {args} | {b['real_time']:.1f} {b['time_unit']} | {rate} |")
 
 
+def meta_table(path):
+    r = json.load(open(path))
+    print(f"Command: `{r['command']}`\n")
+    for dataset, by_ratio in r["results"].items():
+        ratios = sorted(by_ratio)
+        methods = sorted({m for x in by_ratio.values() for m in x},
+                         key=lambda m: min(by_ratio[q][m]["rmse"] for q in ratios if m in by_ratio[q]))
+        print(f"Meta-test matrices of **{dataset}**: RMSE, mean ± sd over matrices and seeds; n matrices; paired "
+              "with per-matrix MF on the same matrices: mean difference ± standard error, share of matrices "
+              "where the method is better.\n")
+        print("| method | " + " | ".join(f"{float(q) * 100:.0f}% observed" for q in ratios) + " |")
+        print("|---|" + "---|" * len(ratios))
+        for m in methods:
+            cells = []
+            for q in ratios:
+                x = by_ratio[q].get(m)
+                if not x:
+                    cells.append("")
+                    continue
+                paired = ""
+                if "vs_mf" in x:
+                    v = x["vs_mf"]
+                    paired = f"; {v['mean_diff']:+.4f} ± {v['se']:.4f} vs MF, better on {v['better_share'] * 100:.0f}%"
+                cells.append(f"{x['rmse']:.4f} ± {x['sd_over_matrices']:.3f} (n {x['n']}{paired})")
+            print(f"| {m} | " + " | ".join(cells) + " |")
+        print()
+
+
+def serve_table(path):
+    r = json.load(open(path))
+    s = r["setup"]
+    print(f"Command: `{r['command']}` ({s['cores']} cores; {s['items']} items, k={s['k']}, "
+          f"{s['connections']} connections, {s['server_threads']} server threads; {s['client']})\n")
+    print("| phase | requests/s | p50 ms | p90 ms | p99 ms | failed |")
+    print("|---|---|---|---|---|---|")
+    for name, key in (("steady", "steady"), (f"model replaced {r['model_swaps']} times", "during_reloads")):
+        x = r[key]
+        print(f"| {name} | {x['requests_per_s']:,.0f} | {x['p50_ms']:.2f} | {x['p90_ms']:.2f} | {x['p99_ms']:.2f} "
+              f"| {x['failed']} of {x['requests']:,} |")
+
+
 if __name__ == "__main__":
-    for p in sys.argv[1:]:
-        (kernel_table if "benchmarks" in json.load(open(p)) else accuracy_table)(p)
+    args = sys.argv[1:]
+    if args and args[0] == "--combine":
+        accuracy_table(*args[1:])
+        sys.exit(0)
+    for p in args:
+        j = json.load(open(p))
+        if "benchmarks" in j:
+            kernel_table(p)
+        elif "episodes" in j:
+            meta_table(p)
+        elif "steady" in j:
+            serve_table(p)
+        else:
+            accuracy_table(p)
         print()
