@@ -29,6 +29,7 @@ namespace mfkit {
 /// A small matrix with dense local indices: observed (support) and held-out (query) entries.
 struct Episode {
   int32_t n_rows = 0, n_cols = 0;
+  int32_t dataset = 0;                    ///< which of the source's datasets it was drawn from
   std::vector<int32_t> row_ids, col_ids;  ///< the source matrix's index of each local row/column
   std::vector<int32_t> s_rows, s_cols, q_rows, q_cols;
   std::vector<float> s_vals, q_vals;
@@ -44,25 +45,31 @@ struct EpisodeSpec {
   void validate() const;
 };
 
-/// Users and items of one dataset split three ways, disjoint: episodes drawn from different
-/// parts share no row and no column.
+/// Users and items of one or more datasets, each split three ways, disjoint: episodes drawn
+/// from different parts share no row and no column.
 class EpisodeSource {
  public:
-  /// Random disjoint parts of the users and of the items (fractions for meta-train and
-  /// meta-validation; the rest is meta-test).
+  /// Random disjoint parts of each dataset's users and items (fractions for meta-train and
+  /// meta-validation; the rest is meta-test). The datasets must outlive the source.
   EpisodeSource(const Interactions& data, uint64_t seed, double train = 0.6, double valid = 0.2);
+  EpisodeSource(const std::vector<const Interactions*>& data, uint64_t seed, double train = 0.6, double valid = 0.2);
   enum Part { kTrain = 0, kValid = 1, kTest = 2 };
-  /// A random episode from one part. Columns are drawn in proportion to how often the drawn
-  /// rows rated them, so episodes are dense enough to learn from; empty rows/columns are kept
-  /// out. `observed` overrides spec.observed when >= 0.
+  /// A random episode from one part of a dataset drawn uniformly. Columns are drawn in
+  /// proportion to how often the drawn rows rated them, so episodes are dense enough to learn
+  /// from; empty rows are kept out. `observed` overrides spec.observed when >= 0.
   Episode sample(Part part, const EpisodeSpec& spec, std::mt19937_64& rng, double observed = -1) const;
-  const std::vector<int32_t>& users(Part p) const { return users_[p]; }
-  const std::vector<int32_t>& items(Part p) const { return items_[p]; }
+  const std::vector<int32_t>& users(Part p, size_t dataset = 0) const { return sets_.at(dataset).users[p]; }
+  const std::vector<int32_t>& items(Part p, size_t dataset = 0) const { return sets_.at(dataset).items[p]; }
+  size_t datasets() const { return sets_.size(); }
 
  private:
-  const Interactions* data_;
-  std::vector<int32_t> users_[3], items_[3];
-  std::vector<int32_t> item_part_;  // part of each item
+  struct Set {
+    const Interactions* data;
+    std::vector<int32_t> users[3], items[3];
+    std::vector<int32_t> item_part;  // part of each item
+  };
+  std::vector<Set> sets_;
+  Episode sample_from(const Set& s, Part part, const EpisodeSpec& spec, std::mt19937_64& rng, double observed) const;
 };
 
 /// An episode from an Interactions matrix given whole as observed (for imputation).

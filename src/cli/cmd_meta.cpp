@@ -28,10 +28,23 @@ void run_meta_train(const MetaTrainArgs& a) {
   EpisodeSpec spec;
   params_from_json(spec, parse_key_values(a.episode_sets), "--episode");
   spec.validate();
-  TrainJob job;
-  apply_data(a.data, job);
-  LoadResult data = load_job_data(job);
-  EpisodeSource src(data.data, a.common.seed);
+  // One or more datasets (comma-separated names): episodes are drawn from each in turn.
+  std::vector<LoadResult> loaded;
+  std::vector<const Interactions*> sets;
+  std::string names = a.data.data;
+  for (size_t start = 0; start <= names.size();) {
+    size_t comma = names.find(',', start);
+    if (comma == std::string::npos) comma = names.size();
+    TrainJob job;
+    DataOptions one = a.data;
+    one.data = names.substr(start, comma - start);
+    if (one.data.empty()) throw ParamError("--data: an empty dataset name in '" + names + "'");
+    apply_data(one, job);
+    loaded.push_back(load_job_data(job));
+    start = comma + 1;
+  }
+  for (const auto& l : loaded) sets.push_back(&l.data);
+  EpisodeSource src(sets, a.common.seed);
   MetaMf model(p);
   Context ctx{a.common.threads, a.common.seed};
   double best = model.meta_train(src, spec, ctx, [&](const MetaTrainInfo& i) {

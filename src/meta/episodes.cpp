@@ -21,9 +21,13 @@ void EpisodeSpec::validate() const {
   if (min_cols > max_cols) throw ParamError("episodes: min_cols (" + std::to_string(min_cols) + ") > max_cols (" + std::to_string(max_cols) + ")");
 }
 
-EpisodeSource::EpisodeSource(const Interactions& data, uint64_t seed, double train, double valid) : data_(&data) {
+EpisodeSource::EpisodeSource(const Interactions& data, uint64_t seed, double train, double valid)
+    : EpisodeSource(std::vector<const Interactions*>{&data}, seed, train, valid) {}
+
+EpisodeSource::EpisodeSource(const std::vector<const Interactions*>& data, uint64_t seed, double train, double valid) {
   if (train <= 0 || valid <= 0 || train + valid >= 1)
     throw ParamError("episodes: train and valid fractions must be positive and sum to less than 1");
+  if (data.empty()) throw ParamError("episodes: no dataset given");
   std::mt19937_64 rng(seed);
   auto split = [&](int32_t n, std::vector<int32_t>* parts) {
     std::vector<int32_t> ids(n);
@@ -34,21 +38,35 @@ EpisodeSource::EpisodeSource(const Interactions& data, uint64_t seed, double tra
     parts[1].assign(ids.begin() + a, ids.begin() + b);
     parts[2].assign(ids.begin() + b, ids.end());
   };
-  split(data.n_users(), users_);
-  split(data.n_items(), items_);
-  item_part_.assign(data.n_items(), -1);
-  for (int p = 0; p < 3; ++p)
-    for (int32_t i : items_[p]) item_part_[i] = p;
-  for (int p = 0; p < 3; ++p)
-    if (users_[p].size() < 2 || items_[p].size() < 2)
-      throw InputError("episodes", 0, "dataset too small to split into meta-train/valid/test parts");
+  for (const Interactions* d : data) {
+    Set s;
+    s.data = d;
+    split(d->n_users(), s.users);
+    split(d->n_items(), s.items);
+    s.item_part.assign(d->n_items(), -1);
+    for (int p = 0; p < 3; ++p)
+      for (int32_t i : s.items[p]) s.item_part[i] = p;
+    for (int p = 0; p < 3; ++p)
+      if (s.users[p].size() < 2 || s.items[p].size() < 2)
+        throw InputError("episodes", 0, "dataset too small to split into meta-train/valid/test parts");
+    sets_.push_back(std::move(s));
+  }
 }
 
 Episode EpisodeSource::sample(Part part, const EpisodeSpec& spec, std::mt19937_64& rng, double observed) const {
+  size_t d = sets_.size() == 1 ? 0 : std::uniform_int_distribution<size_t>(0, sets_.size() - 1)(rng);
+  Episode e = sample_from(sets_[d], part, spec, rng, observed);
+  e.dataset = static_cast<int32_t>(d);
+  return e;
+}
+
+Episode EpisodeSource::sample_from(const Set& set, Part part, const EpisodeSpec& spec, std::mt19937_64& rng,
+                                   double observed) const {
   spec.validate();
   if (observed < 0) observed = spec.observed;
-  const Csr& by_user = data_->by_user();
-  const auto& pool = users_[part];
+  const Csr& by_user = set.data->by_user();
+  const auto& pool = set.users[part];
+  const auto& item_part = set.item_part;
   int n_rows = std::uniform_int_distribution<int>(spec.min_rows, spec.max_rows)(rng);
   int n_cols = std::uniform_int_distribution<int>(spec.min_cols, spec.max_cols)(rng);
   n_rows = std::min<int>(n_rows, static_cast<int>(pool.size()));
@@ -59,11 +77,11 @@ Episode EpisodeSource::sample(Part part, const EpisodeSpec& spec, std::mt19937_6
     int32_t u = pool[std::uniform_int_distribution<size_t>(0, pool.size() - 1)(rng)];
     if (std::find(rows.begin(), rows.end(), u) != rows.end()) continue;
     int in_part = 0;
-    for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e) in_part += item_part_[by_user.indices[e]] == part;
+    for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e) in_part += item_part[by_user.indices[e]] == part;
     if (in_part == 0) continue;
     rows.push_back(u);
     for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e)
-      if (item_part_[by_user.indices[e]] == part) ++col_weight[by_user.indices[e]];
+      if (item_part[by_user.indices[e]] == part) ++col_weight[by_user.indices[e]];
   }
   // Columns: weighted by how many of the rows rated them, without replacement (Efraimidis-Spirakis keys).
   std::vector<std::pair<double, int32_t>> keys;

@@ -74,6 +74,22 @@ TEST(MetaEpisodes, PartsAreDisjointAndEpisodesStayInTheirPart) {
   }
 }
 
+TEST(MetaEpisodes, SeveralDatasetsAreDrawnFromInTurn) {
+  Interactions a = synthetic(), b = synthetic_ratings();
+  EpisodeSource src({&a, &b}, 1);
+  ASSERT_EQ(src.datasets(), 2u);
+  std::mt19937_64 rng(2);
+  int from[2] = {0, 0};
+  for (int k = 0; k < 30; ++k) {
+    Episode e = src.sample(EpisodeSource::kTrain, small_spec(), rng);
+    ++from[e.dataset];
+    const auto& users = src.users(EpisodeSource::kTrain, e.dataset);
+    for (int32_t u : e.row_ids) EXPECT_NE(std::find(users.begin(), users.end(), u), users.end());
+  }
+  EXPECT_GT(from[0], 5);
+  EXPECT_GT(from[1], 5);
+}
+
 void check_gradient(MetaMfParams p) {
   p.factors = 2, p.layers = 2, p.width = 4, p.steps = 3;
   MetaMf m(p);
