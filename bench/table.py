@@ -86,8 +86,30 @@ def serve_table(path):
               f"| {x['failed']} of {x['requests']:,} |")
 
 
+def ablation_table(folder="bench/results/nnmf_ablation"):
+    import glob
+    import os
+    import re
+    rows = []
+    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        r = json.load(open(p))
+        x = r["results"][0]
+        sets = [s.split(":", 2)[-1] for s in re.findall(r"--set (\S+)", r["command"])]
+        change = ", ".join(s for s in sets if s != "ensemble=1") or "none (--preset best, one member)"
+        rows.append((os.path.basename(p)[:-5], change, x["rmse_mean"], x["train_seconds_mean"], r["command"]))
+    base = next((r[2] for r in rows if r[0] == "base"), None)
+    print("| variant | change from base | test RMSE | vs base | train s |")
+    print("|---|---|---|---|---|")
+    for name, change, rmse, secs, _ in sorted(rows, key=lambda r: r[2]):
+        delta = f"{rmse - base:+.4f}" if base is not None else ""
+        print(f"| {name} | {change} | {rmse:.4f} | {delta} | {secs:.0f} |")
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args and args[0] == "--ablation":
+        ablation_table(*args[1:])
+        sys.exit(0)
     if args and args[0] == "--combine":
         accuracy_table(*args[1:])
         sys.exit(0)
