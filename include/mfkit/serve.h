@@ -8,7 +8,7 @@
 //
 // Endpoints (GET; every answer is JSON except the page):
 //   /v1/recommend?user=U&k=10&filter_seen=true&exclude=i,j&candidates=i,j&model=NAME
-//   /v1/recommend?items=i,j,...&k=10           fold-in of a user known only by these items
+//   /v1/recommend?items=i,j&values=5,4&k=10    fold-in of a new user (values default to 1)
 //   /v1/similar?item=I&k=10   or  ?user=U
 //   /v1/predict?user=U&item=I
 //   /v1/query?q=Colombia x Turkey - Germany&k=10

@@ -210,7 +210,7 @@ struct Service::Impl {
   }
 
   json recommend(const Params& p) const {
-    Args a(p, {"user", "items", "k", "filter_seen", "exclude", "candidates", "model"});
+    Args a(p, {"user", "items", "values", "k", "filter_seen", "exclude", "candidates", "model"});
     auto l = model(a);
     const Model& m = *l->model;
     RecommendOptions ro;
@@ -220,7 +220,7 @@ struct Service::Impl {
     for (const auto& raw : a.list("candidates")) ro.candidates.push_back(item_index(m, "candidates", raw));
     if (a.has("items") == a.has("user"))
       throw ApiError{400, "user", "give either user (a known user) or items (a new user's items, comma-separated)"};
-    json out = {{"model", l->generation}};
+    json out = {{"model_generation", l->generation}};
     if (a.has("user")) {
       int32_t u = user_index(m, "user", a.required("user"));
       auto lists = mfkit::recommend(m, {u}, ro, Context{});
@@ -232,9 +232,23 @@ struct Service::Impl {
     for (const auto& raw : a.list("items")) items.push_back(item_index(m, "items", raw));
     if (items.empty()) throw ApiError{400, "items", "parameter 'items' lists no item"};
     if (items.size() > 10000) throw ApiError{400, "items", "at most 10000 items may be folded in"};
+    // values: one per item (a rating, a play count); default 1 (implicit feedback).
+    std::vector<float> values(items.size(), 1.0f);
+    if (a.has("values")) {
+      auto raw = a.list("values");
+      if (raw.size() != items.size())
+        throw ApiError{400, "values", "values lists " + std::to_string(raw.size()) + " numbers for " +
+                                          std::to_string(items.size()) + " items"};
+      for (size_t k = 0; k < raw.size(); ++k) {
+        char* end = nullptr;
+        double v = std::strtod(raw[k].c_str(), &end);
+        if (*end != '\0' || !std::isfinite(v)) throw ApiError{400, "values", "'" + raw[k].substr(0, 40) + "' is not a finite number"};
+        values[k] = static_cast<float>(v);
+      }
+    }
     std::vector<float> scores(m.n_items());
     try {
-      m.score_new_user(items, std::vector<float>(items.size(), 1.0f), scores.data());
+      m.score_new_user(items, values, scores.data());
     } catch (const Error& e) {
       throw ApiError{400, "items", e.what()};
     }

@@ -101,6 +101,8 @@ TEST(Service, HostileAndMalformedRequestsGet4xxNamingTheField) {
       {"/v1/recommend", {{"user", "CO"}, {"limit", "3"}}, 400, "limit"},
       {"/v1/recommend", {{"user", "\xff\xfe"}}, 400, "user"},
       {"/v1/recommend", {{"user", "CO"}, {"model", "../../etc/passwd"}}, 404, "model"},
+      {"/v1/recommend", {{"items", "https://open.spotify.com/track/t1"}, {"values", "1,2"}}, 400, "values"},
+      {"/v1/recommend", {{"items", "https://open.spotify.com/track/t1"}, {"values", "nan"}}, 400, "values"},
       {"/v1/query", {{"q", deep}}, 400, "q"},
       {"/v1/query", {{"q", std::string(5000, 'a')}}, 400, "q"},
       {"/v1/query", {{"q", "\xc0\xaf"}}, 400, "q"},
