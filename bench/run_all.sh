@@ -27,3 +27,9 @@ $B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:ml-100k --seeds 5 --thr
 $B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:paper-ml-1m --seeds 5 --threads 2 --out bench/results/nnmf_ml1m.json
 $B/mfkit_bench_accuracy --datasets ml-1m --models nnmf:best --seeds 5 --threads 2 \
   --out bench/results/nnmf_best_ml1m.json
+# meta-mf and its baselines on meta-test matrices (about 25 minutes on one core)
+$B/mfkit_bench_meta --datasets ml-100k,ml-latest-small --cross ml-100k:ml-latest-small,ml-latest-small:ml-100k \
+  --seeds 3 --test-episodes 100 --nnmf-episodes 20 --set max_steps=6000 eval_every=500 --out bench/results/meta.json
+# mfkit serve under load on loopback
+$B/mfkit_bench_serve --seconds 10 --out bench/results/serve.json
+# NNMF ablation (about 1.5 h): bench/ablation_nnmf.sh
