@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates every benchmark JSON in bench/results (about 20 minutes on 2 cores, plus about
-# 50 minutes for the NNMF runs at the end).
+# 50 minutes for the NNMF runs and 25 for meta-mf at the end).
 # Needs the datasets under $MFKIT_DATA_DIR and a Release build (./scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
