@@ -266,6 +266,8 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
 std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta) {
   ModelFile f = read_model_file(path);
   std::unique_ptr<Model> m;
+  if (f.model_type == "meta-mf")
+    throw ModelFileError(path, "a meta-mf model imputes whole matrices: use mfkit impute (MetaMf::load), not a user/item model command");
   try {
     m = create_model(f.model_type);
   } catch (const Error& e) {
