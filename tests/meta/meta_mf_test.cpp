@@ -10,6 +10,7 @@
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/meta.h"
+#include "mfkit/model_file.h"
 #include "test_util.h"
 
 namespace mfkit {
@@ -195,6 +196,12 @@ TEST(MetaMf, ModelFilesRoundTripAndBadFilesAreRefused) {
   std::filesystem::copy_file(path, cut);
   std::filesystem::resize_file(cut, std::filesystem::file_size(cut) - 20);
   EXPECT_THROW(MetaMf::load(cut), ModelFileError);
+  try {
+    load_model(path);
+    FAIL() << "a meta-mf file is not a user/item model";
+  } catch (const ModelFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("impute"), std::string::npos) << e.what();
+  }
 }
 
 TEST(MetaMf, Imputes200x200InUnderASecond) {
