@@ -64,13 +64,15 @@ Stats stats(const std::vector<double>& v) {
 int main(int argc, char** argv) {
   CLI::App app{"mfkit accuracy benchmark: test metrics over seeded splits"};
   std::string datasets = "ml-100k,ml-1m", models = "biased-mf,als", out = "bench/results/rmse.json", split = "random:0.9";
-  int seeds = 5, threads = 2;
+  int seeds = 5, threads = 2, first_seed = 1;
   double valid = 0;
   bool binarize = false;
   std::vector<std::string> sets;
   app.add_option("--datasets", datasets, "comma-separated dataset names or files")->capture_default_str();
   app.add_option("--models", models, "comma-separated model[:preset] entries")->capture_default_str();
-  app.add_option("--seeds", seeds, "splits (seeds 1..N)")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--seeds", seeds, "splits (seeds first..first+N-1)")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--first-seed", first_seed, "first seed (to spread the seeds of one table over processes)")
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--split", split, "split spec")->capture_default_str();
   app.add_option("--valid", valid, "validation fraction carved from train")->capture_default_str();
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
         std::map<std::string, std::vector<double>> metrics;
         std::vector<double> secs, rate;
         nlohmann::json runs = nlohmann::json::array(), used_params;
-        for (int seed = 1; seed <= seeds; ++seed) {
+        for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
           mfkit::TrainJob job;
           job.model = model;
           job.preset = preset;
