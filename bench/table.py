@@ -12,21 +12,43 @@ METRICS = {"rmse": "test RMSE", "mae": "MAE", "mean_user_percentile_rank": "expe
            "hit_rate": "HR@k", "ndcg": "NDCG@k", "auc": "AUC"}
 
 
+def merge_runs(results):
+    """Rows of the same dataset, model, preset and parameters (one table split over processes by
+    --first-seed) become one row, with mean and sd over all their runs."""
+    import statistics
+    merged = {}
+    for x in results:
+        key = (x["dataset"], x["model"], x["preset"], json.dumps(x.get("params", {}), sort_keys=True))
+        if key not in merged:
+            merged[key] = dict(x, runs=list(x["runs"]))
+            continue
+        m = merged[key]
+        m["runs"] += x["runs"]
+        for metric in METRICS:
+            vals = [r["test"][metric] for r in m["runs"] if metric in r["test"]]
+            if len(vals) == len(m["runs"]) and vals:
+                m[metric + "_mean"] = statistics.mean(vals)
+                m[metric + "_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        m["train_seconds_mean"] = statistics.mean(r["train_seconds"] for r in m["runs"])
+    return list(merged.values())
+
+
 def accuracy_table(*paths):
     runs = [json.load(open(p)) for p in paths]
     for r in runs:
         print(f"Command: `{r['command']}` ({r['machine']['cpu']}, {r['machine']['cores']} cores)\n")
-    results = sorted((x for r in runs for x in r["results"]), key=lambda x: x["dataset"])
+    results = sorted(merge_runs(x for r in runs for x in r["results"]), key=lambda x: x["dataset"])
     present = [m for m in METRICS if any(m + "_mean" in x for x in results)]
-    print("| dataset | model | " + " | ".join(METRICS[m] + " (mean ± sd)" for m in present) + " | train s |")
-    print("|---|---|" + "---|" * len(present) + "---|")
+    print("| dataset | model | " + " | ".join(METRICS[m] + " (mean ± sd)" for m in present) + " | seeds | train s |")
+    print("|---|---|" + "---|" * len(present) + "---|---|")
     for x in results:
         name = x["model"] + (f" --preset {x['preset']}" if x["preset"] else "")
         p = x.get("params", {})
         if "architecture" in p:
             name += f" (architecture {p['architecture']})"
         cells = [f"{x[m + '_mean']:.4f} ± {x[m + '_sd']:.4f}" if m + "_mean" in x else "" for m in present]
-        print(f"| {x['dataset']} | {name} | " + " | ".join(cells) + f" | {x['train_seconds_mean']:.2f} |")
+        seeds = ",".join(str(r["seed"]) for r in x["runs"])
+        print(f"| {x['dataset']} | {name} | " + " | ".join(cells) + f" | {seeds} | {x['train_seconds_mean']:.2f} |")
 
 
 def kernel_table(path):
