@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # NNMF ablation on ML-1M (random 90/10, seed 1): each option beyond the paper, one at a time,
-# on a single ensemble member of --preset best (lambda 150, biases, clipping), one thread each.
+# on a single member of --preset best without its lr decay (lambda 150, biases, clipping), one thread each.
 # About 1.5 h in all; JSON in bench/results/nnmf_ablation/, table: python3 bench/table.py --ablation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ export MFKIT_DATA_DIR="${MFKIT_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 B=build/bench/mfkit_bench_accuracy
 O=bench/results/nnmf_ablation
 mkdir -p "$O"
-run() { name=$1; shift; $B --datasets ml-1m --models nnmf:best --seeds 1 --threads 1 --set nnmf:best:ensemble=1 "$@" --out "$O/$name.json"; }
+run() { name=$1; shift; $B --datasets ml-1m --models nnmf:best --seeds 1 --threads 1 --set nnmf:best:ensemble=1 --set nnmf:best:lr_decay=1 "$@" --out "$O/$name.json"; }
 run base
 run no_biases_clip --set nnmf:best:biases=false --set nnmf:best:clip=false
 run lambda100 --set nnmf:best:lambda=100

@@ -117,7 +117,7 @@ def ablation_table(folder="bench/results/nnmf_ablation"):
         r = json.load(open(p))
         x = r["results"][0]
         sets = [s.split(":", 2)[-1] for s in re.findall(r"--set (\S+)", r["command"])]
-        change = ", ".join(s for s in sets if s != "ensemble=1") or "none (--preset best, one member)"
+        change = ", ".join(s for s in sets if s not in ("ensemble=1", "lr_decay=1")) or "none (lambda 150, biases, clip; one member)"
         rows.append((os.path.basename(p)[:-5], change, x["rmse_mean"], x["train_seconds_mean"], r["command"]))
     base = next((r[2] for r in rows if r[0] == "base"), None)
     print("| variant | change from base | test RMSE | vs base | train s |")
