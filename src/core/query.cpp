@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "data/text_file.h"
 #include "mfkit/labels.h"
 
 namespace mfkit {
@@ -14,11 +15,6 @@ QueryError::QueryError(const std::string& expr, size_t pos, const std::string& p
       pos_(pos) {}
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -173,20 +169,20 @@ int32_t resolve_row(const Model& model, const std::string& name) {
   const IdMap& ids = *model.user_ids();
   if (int32_t r = ids.find(name); r >= 0) return r;
   const auto& names = model.labels().user_names;
-  std::string key = lower(name);
+  std::string key = ascii_lower(name);
   for (int32_t r = 0; r < ids.size(); ++r) {
-    if (lower(ids.name(r)) == key) return r;
-    if (!names.empty() && lower(names[r]) == key) return r;
+    if (ascii_lower(ids.name(r)) == key) return r;
+    if (!names.empty() && ascii_lower(names[r]) == key) return r;
   }
   std::string code = country_code(name);
   if (!code.empty())
     for (int32_t r = 0; r < ids.size(); ++r)
-      if (ids.name(r) == code || lower(ids.name(r)) == lower(code)) return r;
+      if (ids.name(r) == code || ascii_lower(ids.name(r)) == ascii_lower(code)) return r;
   // Close matches by edit distance over ids and display names.
   std::vector<std::pair<size_t, std::string>> near;
   for (int32_t r = 0; r < ids.size(); ++r) {
     std::string shown = names.empty() ? ids.name(r) : names[r];
-    size_t d = std::min(edit_distance(key, lower(ids.name(r))), edit_distance(key, lower(shown)));
+    size_t d = std::min(edit_distance(key, ascii_lower(ids.name(r))), edit_distance(key, ascii_lower(shown)));
     near.push_back({d, shown});
   }
   std::sort(near.begin(), near.end());

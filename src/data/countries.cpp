@@ -5,16 +5,12 @@
 #include <map>
 #include <mutex>
 
+#include "data/text_file.h"
 #include "mfkit/labels.h"
 
 namespace mfkit {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 struct Tables {
   std::map<std::string, std::string> name_of;  // alpha-2 -> display name
@@ -34,7 +30,7 @@ const Tables& tables() {
           std::string display = c.value("common_name", c.at("name").get<std::string>());
           t.name_of[a2] = display;
           for (const char* key : {"alpha_2", "alpha_3", "name", "common_name", "official_name"})
-            if (c.contains(key)) t.code_of[lower(c.at(key).get<std::string>())] = a2;
+            if (c.contains(key)) t.code_of[ascii_lower(c.at(key).get<std::string>())] = a2;
         }
       } catch (const std::exception&) {
         // A damaged table leaves only the aliases below; codes still work.
@@ -61,7 +57,7 @@ std::string country_name(const std::string& alpha2) {
 
 std::string country_code(const std::string& name) {
   const auto& t = tables();
-  auto it = t.code_of.find(lower(name));
+  auto it = t.code_of.find(ascii_lower(name));
   return it == t.code_of.end() ? "" : it->second;
 }
 

@@ -1,5 +1,7 @@
 #include "data/text_file.h"
 
+#include <cctype>
+
 #include <cstdio>
 #include <cstring>
 
@@ -74,18 +76,23 @@ bool split_fields(std::string_view line, std::string_view sep, bool quoted,
   return true;
 }
 
-static bool valid_utf8(std::string_view s) {
+bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = s[i];
     int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (n < 0) return false;
+    if (n < 0 || c == 0xC0 || c == 0xC1) return false;
     for (int k = 1; k <= n; ++k) {
       if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
     }
     i += n + 1;
   }
   return true;
+}
+
+std::string ascii_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string latin1_to_utf8(std::string_view s) {

@@ -37,6 +37,12 @@ class LineReader {
   int64_t number_ = 0;
 };
 
+/// True when `s` is well-formed UTF-8 (overlong two-byte leads 0xC0/0xC1 rejected).
+bool valid_utf8(std::string_view s);
+
+/// `s` with ASCII letters lower-cased (other bytes, UTF-8 included, unchanged).
+std::string ascii_lower(std::string s);
+
 /// ISO-8859-1 to UTF-8 (MovieLens item files are Latin-1); valid UTF-8 is returned unchanged.
 std::string latin1_to_utf8(std::string_view s);
 

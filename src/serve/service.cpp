@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "core/clock.h"
+#include "data/text_file.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "mfkit/query.h"
@@ -49,11 +50,6 @@ bool file_id(const std::string& path, FileId& id) {
   return true;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct Loaded {
   std::unique_ptr<Model> model;
   json meta;
@@ -76,20 +72,6 @@ std::shared_ptr<const Loaded> load_slot(const std::string& path, uint64_t genera
   l->loaded_at = utc_timestamp();
   l->generation = generation;
   return l;
-}
-
-bool valid_utf8(const std::string& s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > n) return false;
-    for (int k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    if (len == 2 && c < 0xC2) return false;  // overlong
-    i += len;
-  }
-  return true;
 }
 
 // The query parameters of one request, checked against the endpoint's allowed names.
@@ -132,7 +114,7 @@ class Args {
   bool boolean(const std::string& k, bool def) const {
     auto it = p_.find(k);
     if (it == p_.end()) return def;
-    std::string v = lower(it->second);
+    std::string v = ascii_lower(it->second);
     if (v == "true" || v == "1" || v == "yes") return true;
     if (v == "false" || v == "0" || v == "no") return false;
     throw ApiError{400, k, "parameter '" + k + "' must be true or false"};
@@ -335,18 +317,18 @@ struct Service::Impl {
     std::string kind = a.str("kind", "users");
     if (kind != "users" && kind != "items") throw ApiError{400, "kind", "kind must be users or items"};
     int limit = a.integer("limit", 20, 1, 1000);
-    std::string prefix = lower(a.str("prefix"));
+    std::string prefix = ascii_lower(a.str("prefix"));
     bool users = kind == "users";
     const IdMap& ids = users ? *m.user_ids() : *m.item_ids();
     const auto& names = users ? m.labels().user_names : m.labels().item_titles;
     // Rank: name starts with the prefix, then a later word of the name does, then the id does.
     std::vector<std::pair<int, int32_t>> hits;
     for (int32_t n = 0; n < ids.size(); ++n) {
-      std::string name = names.empty() ? ids.name(n) : lower(names[n]);
+      std::string name = names.empty() ? ids.name(n) : ascii_lower(names[n]);
       int rank = -1;
       if (prefix.empty() || name.rfind(prefix, 0) == 0) rank = 0;
       else if (name.find(" " + prefix) != std::string::npos) rank = 1;
-      else if (lower(ids.name(n)).rfind(prefix, 0) == 0) rank = 2;
+      else if (ascii_lower(ids.name(n)).rfind(prefix, 0) == 0) rank = 2;
       if (rank >= 0) hits.push_back({rank, n});
     }
     auto key = [&](int32_t n) { return names.empty() ? ids.name(n) : names[n]; };
