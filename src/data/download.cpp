@@ -1,5 +1,4 @@
 #include <httplib.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -8,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/digest.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 
@@ -16,27 +16,15 @@ namespace fs = std::filesystem;
 namespace mfkit {
 
 std::string file_digest(const std::string& path, const std::string& algorithm) {
-  const EVP_MD* md = algorithm == "sha256" ? EVP_sha256() : algorithm == "md5" ? EVP_md5() : nullptr;
-  if (!md) throw ParamError("digest: unknown algorithm '" + algorithm + "' (sha256|md5)");
+  Digest d(algorithm);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, 0, "cannot open");
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), md, nullptr);
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), buf.size());
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+    d.update(buf.data(), static_cast<size_t>(in.gcount()));
   }
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), out, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) {
-    s.push_back(hex[out[i] >> 4]);
-    s.push_back(hex[out[i] & 15]);
-  }
-  return s;
+  return d.hex();
 }
 
 namespace {

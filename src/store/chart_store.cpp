@@ -1,6 +1,5 @@
 #include "mfkit/store.h"
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -8,8 +7,9 @@
 #include <ctime>
 #include <map>
 
-#include "data/charts.h"
 #include "core/clock.h"
+#include "data/charts.h"
+#include "data/digest.h"
 #include "mfkit/error.h"
 
 namespace mfkit {
@@ -80,25 +80,12 @@ void exec(sqlite3* db, const char* sql, const std::string& where) {
 }
 
 // SHA-256 over a region's rows: equal digests mean the same chart.
-std::string rows_digest(const std::vector<const ChartRow*>& rows) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  for (const ChartRow* r : rows) {
-    std::string s = std::to_string(r->position) + '\x1f' + r->url + '\x1f' + r->title + '\x1f' + r->artist + '\x1f' +
-                    std::to_string(r->streams) + '\x1e';
-    EVP_DigestUpdate(ctx, s.data(), s.size());
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+std::string rows_digest(const std::vector<ChartRow>& rows) {
+  Digest d("sha256");
+  for (const ChartRow& r : rows)
+    d.update(std::to_string(r.position) + '\x1f' + r.url + '\x1f' + r.title + '\x1f' + r.artist + '\x1f' +
+             std::to_string(r.streams) + '\x1e');
+  return d.hex();
 }
 
 }  // namespace
@@ -177,9 +164,7 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
                         "ON CONFLICT(url) DO UPDATE SET title=excluded.title, artist=excluded.artist", path_);
     std::string stamp = utc_timestamp();
     for (const auto& [region, rows] : by_region) {
-      std::vector<const ChartRow*> ptrs;
-      for (const auto& r : rows) ptrs.push_back(&r);
-      std::string digest = rows_digest(ptrs);
+      std::string digest = rows_digest(rows);
       old.text(1, date).text(2, region);
       bool exists = old.step();
       std::string prev = exists ? old.col_text(0) : "";
