@@ -10,6 +10,7 @@
 
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "data/charts.h"
 #include "mfkit/error.h"
 #include "mfkit/params.h"
 #include "mfkit/serve.h"
@@ -68,13 +69,7 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
       out.push_back(p);
       continue;
     }
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(p)) {
-      std::string n = e.path().filename().string();
-      if (n.rfind("regional-", 0) == 0 && e.path().extension() == ".csv") files.push_back(e.path().string());
-    }
-    if (files.empty()) throw InputError(p, 0, "no regional-<cc>-daily-*.csv files in this folder");
-    std::sort(files.begin(), files.end());
+    std::vector<std::string> files = chart_files(p);
     out.insert(out.end(), files.begin(), files.end());
   }
   return out;

@@ -88,6 +88,17 @@ void read_long(const std::string& path, std::vector<ChartRow>& out) {
 
 }  // namespace
 
+std::vector<std::string> chart_files(const std::string& folder) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("regional-", 0) == 0 && e.path().extension() == ".csv") files.push_back(e.path().string());
+  }
+  if (files.empty()) throw InputError(folder, 0, "no regional-<cc>-daily-*.csv files");
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 std::string chart_file_region(const std::string& path) {
   std::string name = fs::path(path).filename().string();  // regional-co-daily-latest.csv
   if (name.rfind("regional-", 0) != 0) return "";
@@ -139,14 +150,7 @@ LoadResult load_spotify_charts(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) throw InputError(path, 0, "no such file or folder");
   std::vector<ChartRow> rows;
   if (S_ISDIR(st.st_mode)) {
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(path)) {
-      std::string n = e.path().filename().string();
-      if (n.rfind("regional-", 0) == 0 && e.path().extension() == ".csv") files.push_back(e.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw InputError(path, 0, "no regional-<cc>-daily-*.csv files");
-    for (const auto& f : files) {
+    for (const auto& f : chart_files(path)) {
       auto part = read_chart_file(f);
       rows.insert(rows.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }

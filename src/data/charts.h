@@ -19,6 +19,9 @@ struct ChartRow {
   int64_t line = 0;  ///< line number in its file
 };
 
+/// The `regional-*.csv` files of a folder, sorted; InputError when there is none.
+std::vector<std::string> chart_files(const std::string& folder);
+
 /// Upper-case region code from a name `regional-<cc>-daily-<anything>.csv`; "" for other names.
 std::string chart_file_region(const std::string& path);
 
