@@ -50,12 +50,24 @@ bool file_id(const std::string& path, FileId& id) {
   return true;
 }
 
+// Lower-cased search keys for /v1/entities, made once per loaded model rather than per request.
+struct EntityKeys {
+  std::vector<std::string> name;  // display name lower-cased (the raw id when there are no names)
+  std::vector<std::string> id;    // raw id lower-cased
+  EntityKeys(const IdMap& ids, const std::vector<std::string>& names) {
+    for (int32_t n = 0; n < ids.size(); ++n) {
+      name.push_back(names.empty() ? ids.name(n) : ascii_lower(names[n]));
+      id.push_back(ascii_lower(ids.name(n)));
+    }
+  }
+};
+
 struct Loaded {
   std::unique_ptr<Model> model;
-  json meta;
   FileId id;
   std::string loaded_at;
   uint64_t generation = 0;
+  std::unique_ptr<EntityKeys> user_keys, item_keys;
 };
 
 struct Slot {
@@ -68,7 +80,9 @@ std::shared_ptr<const Loaded> load_slot(const std::string& path, uint64_t genera
   auto l = std::make_shared<Loaded>();
   // Identity first: a file replaced during the read is seen as changed again next time.
   if (!file_id(path, l->id)) throw InputError(path, 0, "model file not found");
-  l->model = load_model(path, &l->meta);
+  l->model = load_model(path);
+  l->user_keys = std::make_unique<EntityKeys>(*l->model->user_ids(), l->model->labels().user_names);
+  l->item_keys = std::make_unique<EntityKeys>(*l->model->item_ids(), l->model->labels().item_titles);
   l->loaded_at = utc_timestamp();
   l->generation = generation;
   return l;
@@ -321,14 +335,16 @@ struct Service::Impl {
     bool users = kind == "users";
     const IdMap& ids = users ? *m.user_ids() : *m.item_ids();
     const auto& names = users ? m.labels().user_names : m.labels().item_titles;
+    const EntityKeys& keys = users ? *l->user_keys : *l->item_keys;
+    const std::string word = " " + prefix;
     // Rank: name starts with the prefix, then a later word of the name does, then the id does.
     std::vector<std::pair<int, int32_t>> hits;
     for (int32_t n = 0; n < ids.size(); ++n) {
-      std::string name = names.empty() ? ids.name(n) : ascii_lower(names[n]);
+      const std::string& name = keys.name[n];
       int rank = -1;
       if (prefix.empty() || name.rfind(prefix, 0) == 0) rank = 0;
-      else if (name.find(" " + prefix) != std::string::npos) rank = 1;
-      else if (ascii_lower(ids.name(n)).rfind(prefix, 0) == 0) rank = 2;
+      else if (name.find(word) != std::string::npos) rank = 1;
+      else if (keys.id[n].rfind(prefix, 0) == 0) rank = 2;
       if (rank >= 0) hits.push_back({rank, n});
     }
     auto key = [&](int32_t n) { return names.empty() ? ids.name(n) : names[n]; };
