@@ -2,8 +2,8 @@
 // sub-matrices whose rows and columns never appear in meta-training, at several observation
 // ratios, per dataset and across datasets (meta-trained on one, tested on another).
 //
-//   build/bench/mfkit_bench_meta --datasets ml-100k,ml-latest-small --cross ml-100k:ml-latest-small \
-//       --seeds 3 --out bench/results/meta.json
+//   build/bench/mfkit_bench_meta --datasets ml-100k,ml-latest-small --seeds 3
+//       --cross ml-100k:ml-latest-small --out bench/results/meta.json   (one command line)
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -81,11 +81,14 @@ int main(int argc, char** argv) {
     if (!data.count(name)) data[name] = mfkit::load_data(name, std::nullopt);
     return data[name].data;
   };
-  std::vector<std::string> test_sets = datasets;
-  for (const auto& c : cross) {
-    std::string b = c.substr(c.find(':') + 1);
-    if (std::find(test_sets.begin(), test_sets.end(), b) == test_sets.end()) test_sets.push_back(b);
-  }
+  // (train, test) dataset pairs, and the datasets meta-trained on and tested on.
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& c : cross) pairs.push_back({c.substr(0, c.find(':')), c.substr(c.find(':') + 1)});
+  std::vector<std::string> test_sets = datasets, train_sets = datasets;
+  auto add_once = [](std::vector<std::string>& v, const std::string& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (const auto& [a, b] : pairs) add_once(train_sets, a), add_once(test_sets, b);
 
   // results[test dataset][ratio][method] -> Stats
   std::map<std::string, std::map<std::string, std::map<std::string, Stats>>> results;
@@ -95,11 +98,6 @@ int main(int argc, char** argv) {
     std::map<std::string, std::map<std::string, std::unique_ptr<mfkit::MetaMf>>> trained;
     std::map<std::string, std::unique_ptr<mfkit::EpisodeSource>> sources;
     for (const auto& d : test_sets) sources[d] = std::make_unique<mfkit::EpisodeSource>(get(d), seed);
-    std::vector<std::string> train_sets = datasets;
-    for (const auto& c : cross) {
-      std::string a = c.substr(0, c.find(':'));
-      if (std::find(train_sets.begin(), train_sets.end(), a) == train_sets.end()) train_sets.push_back(a);
-    }
     for (const auto& d : train_sets) {
       if (!sources.count(d)) sources[d] = std::make_unique<mfkit::EpisodeSource>(get(d), seed);
       for (const std::string variant : {"meta-mf", "maml", "prior"}) {
@@ -151,8 +149,7 @@ int main(int argc, char** argv) {
             res["MAML-style shared init"].add(seed, trained[d]["maml"]->rmse(e));
             res["encoder prior alone (T=0)"].add(seed, trained[d]["prior"]->rmse(e));
           }
-          for (const auto& c : cross) {
-            std::string a = c.substr(0, c.find(':')), b = c.substr(c.find(':') + 1);
+          for (const auto& [a, b] : pairs) {
             if (b != d) continue;
             res["meta-mf trained on " + a].add(seed, trained[a]["meta-mf"]->rmse(e));
             res["MAML-style trained on " + a].add(seed, trained[a]["maml"]->rmse(e));
