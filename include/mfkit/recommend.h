@@ -25,6 +25,12 @@ struct RecommendOptions {
 std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
                                            const RecommendOptions& opt, const Context& ctx = {});
 
+/// Top-k items for a user known only by these interactions (fold-in: Model::score_new_user),
+/// with the same filters; with filter_seen the user's own items are left out. Throws Error
+/// when the model cannot fold in.
+std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int32_t>& items,
+                                       const std::vector<float>& values, const RecommendOptions& opt);
+
 /// The k items most similar to `item` by cosine of the model's item vectors (itself excluded).
 /// Throws Error when the model has no item vectors.
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k);

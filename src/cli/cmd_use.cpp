@@ -105,12 +105,7 @@ void run_recommend(const UseArgs& a) {
         }
       }
     }
-    std::vector<float> scores(model->n_items());
-    model->score_new_user(items, values, scores.data());
-    if (opt.filter_seen)
-      for (int32_t i : items) scores[i] = -INFINITY;
-    for (int32_t i : opt.exclude) scores[i] = -INFINITY;
-    out.push_back({{"user", "(new)"}, {"items", scored_list(*model, top_k(scores.data(), model->n_items(), opt.k), info, true)}});
+    out.push_back({{"user", "(new)"}, {"items", scored_list(*model, recommend_new_user(*model, items, values, opt), info, true)}});
   }
   std::vector<int32_t> users;
   for (const auto& u : a.users) users.push_back(resolve_row(*model, u));

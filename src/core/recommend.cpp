@@ -33,23 +33,46 @@ std::vector<Scored> top_k(const float* scores, int32_t n, int k) {
   return heap;
 }
 
-std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
-                                           const RecommendOptions& opt, const Context& ctx) {
-  if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
-  const int32_t ni = model.n_items();
-  for (int32_t u : users)
-    if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
-  for (int32_t i : opt.exclude)
-    if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
+namespace {
+
+// The options' item filters, checked once: excluded items and, when candidates are given, a
+// mask of the allowed ones.
+struct ItemFilter {
+  const RecommendOptions& opt;
   std::vector<char> allowed;
-  if (!opt.candidates.empty()) {
-    allowed.assign(ni, 0);
-    for (int32_t i : opt.candidates) {
-      if (i < 0 || i >= ni) throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
-      allowed[i] = 1;
+  ItemFilter(const RecommendOptions& o, int32_t ni) : opt(o) {
+    if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
+    for (int32_t i : opt.exclude)
+      if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
+    if (!opt.candidates.empty()) {
+      allowed.assign(ni, 0);
+      for (int32_t i : opt.candidates) {
+        if (i < 0 || i >= ni) throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
+        allowed[i] = 1;
+      }
     }
   }
-  const float ninf = -std::numeric_limits<float>::infinity();
+  // Filters one row of scores (seen items in [seen, seen_end)) and keeps the best k.
+  std::vector<Scored> top(float* s, int32_t ni, const int32_t* seen, const int32_t* seen_end) const {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    if (opt.filter_seen)
+      for (const int32_t* i = seen; i != seen_end; ++i) s[*i] = ninf;
+    for (int32_t i : opt.exclude) s[i] = ninf;
+    if (!allowed.empty())
+      for (int32_t i = 0; i < ni; ++i)
+        if (!allowed[i]) s[i] = ninf;
+    return top_k(s, ni, opt.k);
+  }
+};
+
+}  // namespace
+
+std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
+                                           const RecommendOptions& opt, const Context& ctx) {
+  const int32_t ni = model.n_items();
+  ItemFilter filter(opt, ni);
+  for (int32_t u : users)
+    if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
   std::vector<std::vector<Scored>> out(users.size());
   const int64_t block = 256;
   const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
@@ -58,21 +81,25 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
     int64_t begin = b * block, end = std::min<int64_t>(begin + block, users.size());
     std::vector<float> scores(static_cast<size_t>(end - begin) * ni);
     model.score(users.data() + begin, end - begin, scores.data());
+    const Csr& seen = model.seen();
     for (int64_t r = begin; r < end; ++r) {
-      float* s = scores.data() + (r - begin) * ni;
       int32_t u = users[r];
-      if (opt.filter_seen) {
-        const Csr& seen = model.seen();
-        for (int64_t e = seen.indptr[u]; e < seen.indptr[u + 1]; ++e) s[seen.indices[e]] = ninf;
-      }
-      for (int32_t i : opt.exclude) s[i] = ninf;
-      if (!allowed.empty())
-        for (int32_t i = 0; i < ni; ++i)
-          if (!allowed[i]) s[i] = ninf;
-      out[r] = top_k(s, ni, opt.k);
+      const int32_t* row = seen.indices.data();
+      out[r] = filter.top(scores.data() + (r - begin) * ni, ni, row + seen.indptr[u], row + seen.indptr[u + 1]);
     }
   }
   return out;
+}
+
+std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int32_t>& items,
+                                       const std::vector<float>& values, const RecommendOptions& opt) {
+  const int32_t ni = model.n_items();
+  ItemFilter filter(opt, ni);
+  for (int32_t i : items)
+    if (i < 0 || i >= ni) throw NotFoundError("recommend: item index " + std::to_string(i) + " is unknown");
+  std::vector<float> scores(ni);
+  model.score_new_user(items, values, scores.data());
+  return filter.top(scores.data(), ni, items.data(), items.data() + items.size());
 }
 
 static std::vector<Scored> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n, int32_t self,

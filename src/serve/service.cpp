@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <limits>
 #include <mutex>
 
 #include "core/clock.h"
@@ -242,23 +241,11 @@ struct Service::Impl {
         values[k] = static_cast<float>(v);
       }
     }
-    std::vector<float> scores(m.n_items());
     try {
-      m.score_new_user(items, values, scores.data());
-    } catch (const Error& e) {
+      out["items"] = items_json(m, recommend_new_user(m, items, values, ro));
+    } catch (const Error& e) {  // ids are checked above: this is a model that cannot fold in
       throw ApiError{400, "items", e.what()};
     }
-    const float ninf = -std::numeric_limits<float>::infinity();
-    if (ro.filter_seen)
-      for (int32_t i : items) scores[i] = ninf;
-    for (int32_t i : ro.exclude) scores[i] = ninf;
-    if (!ro.candidates.empty()) {
-      std::vector<char> keep(m.n_items(), 0);
-      for (int32_t i : ro.candidates) keep[i] = 1;
-      for (int32_t i = 0; i < m.n_items(); ++i)
-        if (!keep[i]) scores[i] = ninf;
-    }
-    out["items"] = items_json(m, top_k(scores.data(), m.n_items(), ro.k));
     return out;
   }
 
