@@ -11,6 +11,7 @@
 #include "mfkit/split.h"
 #include "models/nnmf_model.h"
 #include "models/nnmf_net.h"
+#include "models/nnmf_step.h"
 #include "models/torch_util.h"
 
 namespace mfkit {
@@ -139,37 +140,6 @@ namespace {
 
 using nnmf::Member;
 
-// Per-row optimiser state for the latents, updated only where a batch touched them.
-struct LazyState {
-  std::vector<torch::Tensor> s1, s2;  // RMSProp: s1 = mean square; Adam: s1 = m, s2 = v
-  int64_t t = 0;
-  void init(const Member& m) {
-    for (const auto& x : m.latents()) {
-      s1.push_back(torch::zeros_like(x));
-      s2.push_back(torch::zeros_like(x));
-    }
-  }
-};
-
-void lazy_update(torch::Tensor& param, torch::Tensor& s1, torch::Tensor& s2, const torch::Tensor& rows,
-                 const torch::Tensor& grad, const NnmfParams& p, double lr, int64_t t) {
-  torch::NoGradGuard g;
-  if (p.optimizer == "rmsprop") {
-    // TensorFlow's RMSProp (decay 0.9), as in the paper's reference code.
-    torch::Tensor sq = s1.index_select(0, rows) * 0.9 + grad.pow(2) * 0.1;
-    s1.index_copy_(0, rows, sq);
-    param.index_copy_(0, rows, param.index_select(0, rows) - lr * grad / (sq.sqrt() + 1e-10));
-  } else {
-    const double b1 = 0.9, b2 = 0.999;
-    torch::Tensor m1 = s1.index_select(0, rows) * b1 + grad * (1 - b1);
-    torch::Tensor m2 = s2.index_select(0, rows) * b2 + grad.pow(2) * (1 - b2);
-    s1.index_copy_(0, rows, m1);
-    s2.index_copy_(0, rows, m2);
-    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-    param.index_copy_(0, rows, param.index_select(0, rows) - lr * (m1 / c1) / ((m2 / c2).sqrt() + 1e-8));
-  }
-}
-
 struct Data {
   torch::Tensor u, i, r;  // [n] long, long, float
   torch::Tensor n_user, n_item;  // ratings per row in the training data, float
@@ -254,8 +224,10 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     Member m;
     m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e);
     auto net_opt = make_optimizer(p, *m.net);
-    LazyState st;
-    st.init(m);
+    const auto layers = nnmf::linear_layers(m);
+    nnmf::LatentSide users({m.U, m.Up, p.biases ? m.bu : torch::Tensor()}, d.n_user);
+    nnmf::LatentSide items({m.V, m.Vp, p.biases ? m.bi : torch::Tensor()}, d.n_item);
+    int64_t t = 0;  // latent steps taken (Adam's bias correction)
     torch::Generator gen = at::detail::createCPUGenerator(opt.ctx.seed * 31 + e);
     double lr = p.learning_rate, best = INFINITY;
     int since_best = 0;
@@ -274,36 +246,26 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
           torch::Tensor idx = perm.slice(0, b, std::min(n, b + bs));
           torch::Tensor u = d.u.index_select(0, idx), i = d.i.index_select(0, idx), r = d.r.index_select(0, idx);
           const bool network_step = (steps % 2) == 0;
+          const uint64_t step_seed = (opt.ctx.seed * 31 + e) * 1000003 + static_cast<uint64_t>(ep) * 4099 + steps;
           if (network_step) {
-            torch::Tensor loss = (r - predict_pairs(m, p, u, i)).pow(2).sum();
-            net_opt->zero_grad();
-            loss.backward();
+            nnmf::BatchGrads g = nnmf::backprop(m, p, u, i, r, true, false, step_seed);
+            for (size_t l = 0; l < layers.size(); ++l) {
+              layers[l]->weight.mutable_grad() = g.weights[2 * l];
+              layers[l]->bias.mutable_grad() = g.weights[2 * l + 1];
+            }
             net_opt->step();
-            sse += loss.item<double>();
+            sse += g.sse;
             sse_count += u.size(0);
           } else {
-            // Sparse latent step: unique rows as leaves, gathered per example.
-            auto [uq, uinv, ucnt] = torch::_unique2(u, true, true, true);
-            auto [iq, iinv, icnt] = torch::_unique2(i, true, true, true);
-            std::vector<torch::Tensor> leaves = {m.U.index_select(0, uq), m.Up.index_select(0, uq), m.V.index_select(0, iq),
-                                                 m.Vp.index_select(0, iq), m.bu.index_select(0, uq), m.bi.index_select(0, iq)};
-            for (auto& l : leaves) l.requires_grad_(true);
-            for (auto& w : m.net->parameters()) w.requires_grad_(false);
-            torch::Tensor y = nnmf::predict_rows(m, p, leaves[0].index_select(0, uinv), leaves[1].index_select(0, uinv),
-                                                 leaves[2].index_select(0, iinv), leaves[3].index_select(0, iinv),
-                                                 leaves[4].index_select(0, uinv), leaves[5].index_select(0, iinv));
-            torch::Tensor wu = ucnt.to(torch::kFloat) / d.n_user.index_select(0, uq);
-            torch::Tensor wi = icnt.to(torch::kFloat) / d.n_item.index_select(0, iq);
-            torch::Tensor loss = nnmf::objective(y, r, p.lambda, leaves[0], leaves[1], leaves[2], leaves[3], wu, wi);
-            loss.backward();
-            for (auto& w : m.net->parameters()) w.requires_grad_(true);
-            ++st.t;
-            torch::Tensor* params[] = {&m.U, &m.Up, &m.V, &m.Vp, &m.bu, &m.bi};
-            const torch::Tensor rows[] = {uq, uq, iq, iq, uq, iq};
-            for (int k = 0; k < 6; ++k) {
-              if (!p.biases && k >= 4) break;
-              lazy_update(*params[k], st.s1[k], st.s2[k], rows[k], leaves[k].grad(), p, lr, st.t);
-            }
+            nnmf::BatchGrads g = nnmf::backprop(m, p, u, i, r, false, true, step_seed);
+            ++t;
+            // The two sides touch disjoint memory: one thread each.
+            at::parallel_for(0, 2, 1, [&](int64_t b0, int64_t b1) {
+              for (int64_t s = b0; s < b1; ++s) {
+                if (s == 0) users.step(u, {g.du, g.dup, g.dbias}, p, p.lambda, lr, t);
+                else items.step(i, {g.dv, g.dvp, g.dbias}, p, p.lambda, lr, t);
+              }
+            });
           }
         }
       }
