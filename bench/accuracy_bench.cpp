@@ -123,7 +123,9 @@ int main(int argc, char** argv) {
           rate.push_back(r["n_train"].get<double>() * r["epochs"].get<double>() / r["train_seconds"].get<double>());
           runs.push_back({{"seed", seed}, {"test", r["test"]}, {"train_seconds", secs.back()}, {"epochs", r["epochs"]},
                           {"split", r["split"]}});
-          fmt::print(stderr, "{} {} seed {}: {} in {:.2f}s\n", ds, entry, seed, r["test"].dump(), secs.back());
+          if (r.contains("valid")) runs.back()["valid"] = r["valid"];
+          fmt::print(stderr, "{} {} seed {}: {}{} in {:.2f}s\n", ds, entry, seed, r["test"].dump(),
+                     r.contains("valid") ? " valid " + r["valid"].dump() : "", secs.back());
         }
         Stats t = stats(secs), q = stats(rate);
         nlohmann::json res = {{"dataset", ds}, {"model", model}, {"preset", preset}, {"params", used_params},

@@ -67,6 +67,8 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["epochs"] = epochs_run;
   report["train_seconds"] = seconds;
   report["test"] = test;
+  // Validation figures for choosing presets without looking at the test part.
+  if (job.valid > 0 && split.negatives.empty() && !model->implicit()) report["valid"] = evaluate_rating(*model, valid);
   if (!job.out.empty()) {
     save_model(*model, job.out, {{"dataset", job.data}, {"split", split.description}, {"test", test}});
     report["saved"] = job.out;

@@ -36,6 +36,7 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("biases", biases, "global mean and user/item biases outside the network");
   v.param("dropout", dropout, "dropout on the hidden layers", 0, 0.95);
   v.param("clip", clip, "clip predictions to the training rating range");
+  v.param("skip", skip, "a linear path from the product block to the output (NeuMF's GMF beside the MLP)");
   v.param("ensemble", ensemble, "average the predictions of this many seeds", 1, 64);
 }
 
@@ -89,6 +90,10 @@ void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean
       lin->bias.zero_();
     }
   }
+  if (p.skip && p.d_prime > 0) {
+    skip = torch::nn::Linear(torch::nn::LinearOptions(p.d_prime, 1).bias(false));
+    skip->weight.zero_();  // starts as the paper's network
+  }
   U = truncated_normal({users, p.d}, p.init_std);
   V = truncated_normal({items, p.d}, p.init_std);
   Up = truncated_normal({users, static_cast<int64_t>(p.d_prime) * p.k}, p.init_std);
@@ -101,6 +106,7 @@ void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean
 Member Member::clone() const {
   Member c;
   c.net = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(net->clone());
+  if (skip) c.skip = std::dynamic_pointer_cast<torch::nn::LinearImpl>(skip->clone());
   c.U = U.clone();
   c.Up = Up.clone();
   c.V = V.clone();
@@ -109,6 +115,12 @@ Member Member::clone() const {
   c.bi = bi.clone();
   c.mu = mu;
   return c;
+}
+
+std::vector<torch::Tensor> Member::weights() const {
+  std::vector<torch::Tensor> w = net->parameters();
+  if (skip) w.push_back(skip->weight);
+  return w;
 }
 
 torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& up,
@@ -122,6 +134,7 @@ torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Te
   }
   if (p.d_prime > 0) parts.push_back((up * vp).view({b, p.d_prime, p.k}).sum(2));
   torch::Tensor y = m.net->forward(torch::cat(parts, 1)).squeeze(1);
+  if (m.skip) y = y + m.skip->forward(parts.back()).squeeze(1);
   if (p.biases) y = y + bu + bi + m.mu;
   return y;
 }
@@ -177,11 +190,11 @@ double rmse_of(Member& m, const NnmfParams& p, const Data& d, float lo, float hi
   return std::sqrt(s / std::max<int64_t>(1, n));
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NnmfParams& p, torch::nn::Module& net) {
-  if (p.optimizer == "adam") return std::make_unique<torch::optim::Adam>(net.parameters(), torch::optim::AdamOptions(p.learning_rate));
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NnmfParams& p, const std::vector<torch::Tensor>& w) {
+  if (p.optimizer == "adam") return std::make_unique<torch::optim::Adam>(w, torch::optim::AdamOptions(p.learning_rate));
   if (p.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(net.parameters(), torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  return std::make_unique<torch::optim::RMSprop>(net.parameters(), torch::optim::RMSpropOptions(p.learning_rate).alpha(0.9).eps(1e-10));
+    return std::make_unique<torch::optim::AdamW>(w, torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
+  return std::make_unique<torch::optim::RMSprop>(w, torch::optim::RMSpropOptions(p.learning_rate).alpha(0.9).eps(1e-10));
 }
 
 void set_lr(torch::optim::Optimizer& o, double lr) {
@@ -223,7 +236,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   for (int e = 0; e < p.ensemble; ++e) {
     Member m;
     m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e);
-    auto net_opt = make_optimizer(p, *m.net);
+    auto net_opt = make_optimizer(p, m.weights());
     const auto layers = nnmf::linear_layers(m);
     nnmf::LatentSide users({m.U, m.Up, p.biases ? m.bu : torch::Tensor()}, d.n_user);
     nnmf::LatentSide items({m.V, m.Vp, p.biases ? m.bi : torch::Tensor()}, d.n_item);
@@ -253,6 +266,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
               layers[l]->weight.mutable_grad() = g.weights[2 * l];
               layers[l]->bias.mutable_grad() = g.weights[2 * l + 1];
             }
+            if (m.skip) m.skip->weight.mutable_grad() = g.weights.back();
             net_opt->step();
             sse += g.sse;
             sse_count += u.size(0);
@@ -360,6 +374,7 @@ void Nnmf::save_tensors(TensorMap& out) const {
     const Member& m = impl_->members[e];
     const std::string pre = "m" + std::to_string(e) + ".";
     save_module(*m.net, pre + "net.", out);
+    if (m.skip) save_module(*m.skip, pre + "skip.", out);
     const char* names[] = {"U", "Up", "V", "Vp", "bu", "bi"};
     auto lat = m.latents();
     for (int k = 0; k < 6; ++k) {
@@ -383,6 +398,7 @@ void Nnmf::load_tensors(const TensorMap& in) {
     m.init(p, n_users(), n_items(), 0.0, 1);
     const std::string pre = "m" + std::to_string(e) + ".";
     load_module(*m.net, pre + "net.", in);
+    if (m.skip) load_module(*m.skip, pre + "skip.", in);
     torch::Tensor* lat[] = {&m.U, &m.Up, &m.V, &m.Vp, &m.bu, &m.bi};
     const char* names[] = {"U", "Up", "V", "Vp", "bu", "bi"};
     for (int k = 0; k < 6; ++k) {

@@ -14,6 +14,7 @@ namespace mfkit::nnmf {
 /// One trained network with its latents (one member of an ensemble).
 struct Member {
   mutable torch::nn::Sequential net{nullptr};  // forward() is not const in libtorch
+  mutable torch::nn::Linear skip{nullptr};      // product block -> output, no bias (only with skip)
   torch::Tensor U, Up, V, Vp;  // [users, D], [users, D'K], [items, D], [items, D'K]
   torch::Tensor bu, bi;        // [users], [items]; zeros unless biases
   double mu = 0;               // global mean (added only with biases)
@@ -22,6 +23,8 @@ struct Member {
   void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed);
   Member clone() const;
   std::vector<torch::Tensor> latents() const { return {U, Up, V, Vp, bu, bi}; }
+  /// The network's weights, the skip path's included: what the network step optimises.
+  std::vector<torch::Tensor> weights() const;
 };
 
 /// The network's prediction from gathered rows (one row per example).

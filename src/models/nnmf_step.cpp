@@ -40,6 +40,7 @@ Chunk pass(const Member& m, const NnmfParams& p, const std::vector<torch::nn::Li
   std::vector<torch::Tensor> parts;
   if (p.d > 0) parts = {U, V};
   if (p.d_prime > 0) parts.push_back((Up * Vp).sum(2));
+  const torch::Tensor prod = parts.back();  // the product block (read by the skip path)
   std::vector<torch::Tensor> h = {torch::cat(parts, 1)};  // inputs of each layer
   std::vector<torch::Tensor> act, mask;                   // activations before dropout; dropout masks
   const size_t hidden = layers.size() - 1;
@@ -58,15 +59,17 @@ Chunk pass(const Member& m, const NnmfParams& p, const std::vector<torch::nn::Li
   }
   const auto& out = layers.back();
   torch::Tensor y = torch::addmm(out->bias, h.back(), out->weight.t()).squeeze(1);
+  if (m.skip) y = y + prod.mv(m.skip->weight.squeeze(0));
   if (p.biases) y = y + m.bu.index_select(0, u) + m.bi.index_select(0, i) + m.mu;
   torch::Tensor e = y - r;
   Chunk c;
   c.sse = e.dot(e).item<double>();
   torch::Tensor g = (2 * e).unsqueeze(1);  // d loss / d y
-  std::vector<torch::Tensor> dw(2 * layers.size());
+  std::vector<torch::Tensor> dw(2 * layers.size() + (m.skip ? 1 : 0));
   if (weights) {
     dw[2 * hidden] = g.t().mm(h.back());
     dw[2 * hidden + 1] = g.sum(0);
+    if (m.skip) dw.back() = g.t().mm(prod);
   }
   torch::Tensor dh = g.mm(out->weight);
   for (size_t l = hidden; l-- > 0;) {
@@ -82,7 +85,9 @@ Chunk pass(const Member& m, const NnmfParams& p, const std::vector<torch::nn::Li
   if (inputs) {
     c.du = dh.narrow(1, 0, p.d);
     c.dv = dh.narrow(1, p.d, p.d);
-    torch::Tensor dprod = dh.narrow(1, 2 * p.d, p.d_prime).unsqueeze(2);
+    torch::Tensor dprod = dh.narrow(1, 2 * p.d, p.d_prime);
+    if (m.skip) dprod = dprod + g.mm(m.skip->weight);
+    dprod = dprod.unsqueeze(2);
     c.dup = (dprod * Vp).view({b, dk});
     c.dvp = (dprod * Up).view({b, dk});
     if (p.biases) c.dbias = g.squeeze(1);

@@ -18,7 +18,7 @@ namespace mfkit::nnmf {
 /// Gradients of sum over the batch of (r - r̂)^2 (no penalty) from one hand-written backward pass.
 struct BatchGrads {
   double sse = 0;                      // sum of squared errors before the step
-  std::vector<torch::Tensor> weights;  // per Linear layer in order: dW, db (if weights requested)
+  std::vector<torch::Tensor> weights;  // per Linear layer in order: dW, db; then the skip path's dW (if weights requested)
   torch::Tensor du, dup, dv, dvp;      // per example [b, D], [b, D'K], [b, D], [b, D'K] (if inputs requested)
   torch::Tensor dbias;                 // per example [b]: d/d(bu) = d/d(bi) (if inputs and biases)
 };

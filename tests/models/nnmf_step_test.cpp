@@ -14,7 +14,7 @@ struct Tiny {
   NnmfParams p;
   nnmf::Member m;
   torch::Tensor u, i, r;
-  Tiny(const std::string& activation, int64_t n, uint64_t seed) {
+  Tiny(const std::string& activation, int64_t n, uint64_t seed, bool skip = false) {
     p.d = 3;
     p.d_prime = 4;
     p.k = 2;
@@ -22,8 +22,16 @@ struct Tiny {
     p.hidden = 5;
     p.biases = true;
     p.activation = activation;
+    p.skip = skip;
     m.init(p, 7, 6, 3.5, seed);
     m.net->to(torch::kDouble);
+    torch::NoGradGuard g;
+    // Nonzero biases: with zero biases a ReLU unit fed by dead units sits exactly on its kink.
+    for (auto& lin : nnmf::linear_layers(m)) lin->bias.normal_(0, 0.1);
+    if (m.skip) {
+      m.skip->to(torch::kDouble);
+      m.skip->weight.normal_(0, 1);
+    }
     for (torch::Tensor* t : {&m.U, &m.Up, &m.V, &m.Vp, &m.bu, &m.bi}) *t = (*t * 5).to(torch::kDouble);
     m.bu.normal_(0, 0.3);
     m.bi.normal_(0, 0.3);
@@ -45,7 +53,8 @@ torch::Tensor scatter(const torch::Tensor& rows, const torch::Tensor& g, int64_t
   return torch::zeros({n_rows, x.size(1)}, x.options()).index_add_(0, rows, x).view(g.dim() == 1 ? std::vector<int64_t>{n_rows} : std::vector<int64_t>{n_rows, x.size(1)});
 }
 
-void expect_matches_finite_differences(Tiny& t, torch::Tensor& param, const torch::Tensor& grad) {
+void expect_matches_finite_differences(Tiny& t, torch::Tensor& param, const torch::Tensor& grad, const char* what) {
+  SCOPED_TRACE(what);  // which parameter
   torch::Tensor flat = param.view({-1}), g = grad.contiguous().view({-1});
   ASSERT_EQ(flat.numel(), g.numel());
   for (int64_t k = 0; k < flat.numel(); ++k) {
@@ -60,30 +69,32 @@ void expect_matches_finite_differences(Tiny& t, torch::Tensor& param, const torc
   }
 }
 
-class NnmfStepGradient : public ::testing::TestWithParam<std::string> {};
+class NnmfStepGradient : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
 TEST_P(NnmfStepGradient, BackpropMatchesFiniteDifferences) {
   torch::manual_seed(3);
-  Tiny t(GetParam(), 9, 5);
+  Tiny t(std::get<0>(GetParam()), 9, 5, std::get<1>(GetParam()));
   nnmf::BatchGrads g = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 1);
   EXPECT_NEAR(g.sse, t.sse(), 1e-9 * std::max(1.0, t.sse()));
   auto layers = nnmf::linear_layers(t.m);
   ASSERT_EQ(layers.size(), 3u);
-  ASSERT_EQ(g.weights.size(), 6u);
+  ASSERT_EQ(g.weights.size(), t.m.skip ? 7u : 6u);
   torch::NoGradGuard no_grad;
+  if (t.m.skip) expect_matches_finite_differences(t, t.m.skip->weight, g.weights.back(), "t.m.skip->weight");
   for (size_t l = 0; l < layers.size(); ++l) {
-    expect_matches_finite_differences(t, layers[l]->weight, g.weights[2 * l]);
-    expect_matches_finite_differences(t, layers[l]->bias, g.weights[2 * l + 1]);
+    expect_matches_finite_differences(t, layers[l]->weight, g.weights[2 * l], "layers[l]->weight");
+    expect_matches_finite_differences(t, layers[l]->bias, g.weights[2 * l + 1], "layers[l]->bias");
   }
-  expect_matches_finite_differences(t, t.m.U, scatter(t.u, g.du, 7));
-  expect_matches_finite_differences(t, t.m.Up, scatter(t.u, g.dup, 7));
-  expect_matches_finite_differences(t, t.m.V, scatter(t.i, g.dv, 6));
-  expect_matches_finite_differences(t, t.m.Vp, scatter(t.i, g.dvp, 6));
-  expect_matches_finite_differences(t, t.m.bu, scatter(t.u, g.dbias, 7));
-  expect_matches_finite_differences(t, t.m.bi, scatter(t.i, g.dbias, 6));
+  expect_matches_finite_differences(t, t.m.U, scatter(t.u, g.du, 7), "t.m.U");
+  expect_matches_finite_differences(t, t.m.Up, scatter(t.u, g.dup, 7), "t.m.Up");
+  expect_matches_finite_differences(t, t.m.V, scatter(t.i, g.dv, 6), "t.m.V");
+  expect_matches_finite_differences(t, t.m.Vp, scatter(t.i, g.dvp, 6), "t.m.Vp");
+  expect_matches_finite_differences(t, t.m.bu, scatter(t.u, g.dbias, 7), "t.m.bu");
+  expect_matches_finite_differences(t, t.m.bi, scatter(t.i, g.dbias, 6), "t.m.bi");
 }
 
-INSTANTIATE_TEST_SUITE_P(Activations, NnmfStepGradient, ::testing::Values("sigmoid", "tanh", "relu", "elu"));
+INSTANTIATE_TEST_SUITE_P(ActivationsAndSkip, NnmfStepGradient,
+                         ::testing::Combine(::testing::Values("sigmoid", "tanh", "relu", "elu"), ::testing::Bool()));
 
 TEST(NnmfStep, ChunksPerThreadGiveTheSameGradientsAsOneChunk) {
   torch::manual_seed(4);

@@ -42,6 +42,7 @@ struct NnmfParams {
   bool biases = true;                // global mean + user/item biases outside the network
   double dropout = 0.0;              // dropout on the hidden layers
   bool clip = true;                  // clip predictions to the training rating range
+  bool skip = false;                 // a linear path from the product block to the output (NeuMF's GMF beside the MLP)
   int ensemble = 5;                  // average the predictions of this many seeds
 
   void visit(ParamVisitor& v);
