@@ -24,6 +24,7 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("hidden", hidden, "units per hidden layer", 1, 4096);
   v.param("activation", activation, "hidden activation", {"sigmoid", "relu", "tanh", "elu"});
   v.param("lambda", lambda, "L2 on the latents in the summed objective (grows with the data)", 0, 1e9);
+  v.param("reg_exponent", reg_exponent, "a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)", 0, 1);
   v.param("optimizer", optimizer, "optimiser of network and latents", {"rmsprop", "adam", "adamw"});
   v.param("learning_rate", learning_rate, "step size of both optimisers", 1e-7, 10);
   v.param("lr_decay", lr_decay, "learning rate multiplied by this after every epoch", 0.5, 1);
@@ -139,14 +140,6 @@ torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Te
   return y;
 }
 
-torch::Tensor objective(const torch::Tensor& pred, const torch::Tensor& r, double lambda, const torch::Tensor& u,
-                        const torch::Tensor& up, const torch::Tensor& v, const torch::Tensor& vp,
-                        const torch::Tensor& w_user, const torch::Tensor& w_item) {
-  torch::Tensor sse = (r - pred).pow(2).sum();
-  torch::Tensor pen = (w_user * (u.pow(2).sum(1) + up.pow(2).sum(1))).sum() + (w_item * (v.pow(2).sum(1) + vp.pow(2).sum(1))).sum();
-  return sse + lambda * pen;
-}
-
 }  // namespace nnmf
 
 namespace {
@@ -238,8 +231,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e);
     auto net_opt = make_optimizer(p, m.weights());
     const auto layers = nnmf::linear_layers(m);
-    nnmf::LatentSide users({m.U, m.Up, p.biases ? m.bu : torch::Tensor()}, d.n_user);
-    nnmf::LatentSide items({m.V, m.Vp, p.biases ? m.bi : torch::Tensor()}, d.n_item);
+    nnmf::LatentSide users({m.U, m.Up, p.biases ? m.bu : torch::Tensor()}, d.n_user, p.reg_exponent);
+    nnmf::LatentSide items({m.V, m.Vp, p.biases ? m.bi : torch::Tensor()}, d.n_item, p.reg_exponent);
     int64_t t = 0;  // latent steps taken (Adam's bias correction)
     torch::Generator gen = at::detail::createCPUGenerator(opt.ctx.seed * 31 + e);
     double lr = p.learning_rate, best = INFINITY;

@@ -32,11 +32,4 @@ torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Te
                            const torch::Tensor& v, const torch::Tensor& vp, const torch::Tensor& bu,
                            const torch::Tensor& bi);
 
-/// The paper's objective on a batch: sum (r - r̂)^2 + lambda * sum of squared latents, where each
-/// latent row's penalty is weighted by (its count in the batch / its count in the data), so an
-/// epoch of batches adds up to the full objective. `w_user`, `w_item`: those weights per example.
-torch::Tensor objective(const torch::Tensor& pred, const torch::Tensor& r, double lambda, const torch::Tensor& u,
-                        const torch::Tensor& up, const torch::Tensor& v, const torch::Tensor& vp,
-                        const torch::Tensor& w_user, const torch::Tensor& w_item);
-
 }  // namespace mfkit::nnmf

@@ -142,15 +142,17 @@ BatchGrads backprop(const Member& m, const NnmfParams& p, const torch::Tensor& u
   return g;
 }
 
-LatentSide::LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& count) : params_(std::move(params)) {
+LatentSide::LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& count, double reg_exponent)
+    : params_(std::move(params)) {
   for (const auto& x : params_) {
     s1_.push_back(x.defined() ? torch::zeros_like(x) : x);
     s2_.push_back(x.defined() ? torch::zeros_like(x) : x);
     grad_.push_back(x.defined() ? torch::zeros_like(x) : x);
   }
   torch::Tensor c = count.contiguous();
-  inv_count_.resize(c.numel());
-  for (int64_t k = 0; k < c.numel(); ++k) inv_count_[k] = 1.0f / std::max(1.0f, c.data_ptr<float>()[k]);
+  pen_weight_.resize(c.numel());
+  for (int64_t k = 0; k < c.numel(); ++k)
+    pen_weight_[k] = static_cast<float>(std::pow(std::max(1.0f, c.data_ptr<float>()[k]), reg_exponent - 1));
   marked_.assign(c.numel(), 0);
 }
 
@@ -182,7 +184,7 @@ void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor
       float* a = acc + r * w;
       const float* g = ge + e * w;
       const float* xr = x + r * w;
-      const float scale = penalised ? pen * inv_count_[r] : 0.0f;
+      const float scale = penalised ? pen * pen_weight_[r] : 0.0f;
       for (int64_t c = 0; c < w; ++c) a[c] += g[c] + scale * xr[c];
     }
     for (int64_t r : touched_) {

@@ -35,20 +35,21 @@ BatchGrads backprop(const Member& m, const NnmfParams& p, const torch::Tensor& u
 
 /// The latents of one side (rows = users or columns = items): the latent tensors, their per-row
 /// optimiser state and dense gradient buffers. A step scatters per-example gradients (plus the
-/// paper's penalty, lambda * |row|^2 weighted by 1 / the row's count in the data per occurrence,
-/// so an epoch adds up to the full objective) and updates only the touched rows.
+/// penalty lambda * n^reg_exponent * |row|^2 of a row with n ratings, spread as 1/n per occurrence
+/// so that an epoch adds up to the full objective; exponent 0 is the paper's) and updates only
+/// the touched rows.
 class LatentSide {
  public:
   /// `params`: D-, D'K- and bias tensors of this side (float, contiguous; the bias may be
   /// undefined when biases are off); `count`: ratings per row in the training data.
-  LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& count);
+  LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& count, double reg_exponent = 0);
   /// One optimiser step from per-example gradients `grads` (same order as params) of rows `rows`.
   void step(const torch::Tensor& rows, const std::vector<torch::Tensor>& grads, const NnmfParams& p, double lambda,
             double lr, int64_t t);
 
  private:
   std::vector<torch::Tensor> params_, s1_, s2_, grad_;
-  std::vector<float> inv_count_;
+  std::vector<float> pen_weight_;  // n^(reg_exponent - 1) per row
   std::vector<char> marked_;
   std::vector<int64_t> touched_;
 };

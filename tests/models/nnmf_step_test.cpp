@@ -152,5 +152,18 @@ TEST(NnmfStep, LatentStepUpdatesTouchedRowsByRmspropWithThePenalty) {
   EXPECT_TRUE(torch::equal(U, after));
 }
 
+TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
+  NnmfParams p;
+  torch::Tensor U = torch::tensor({2.0f, -1.0f}).view({2, 1});
+  nnmf::LatentSide side({U, torch::zeros({2, 0}), torch::Tensor()}, torch::tensor({4.0f, 9.0f}), 1.0);
+  // Row 0 (count 4) twice with data gradient -1: per rating the penalty adds 2 * 0.5 * 2 = 2 each,
+  // total +2, so the row moves down (with the paper's 1/count spreading it would total -1: up).
+  side.step(torch::tensor(std::vector<int64_t>{0, 0, 1}), {torch::tensor({-1.0f, -1.0f, 3.0f}).view({3, 1}),
+            torch::zeros({3, 0}), torch::Tensor()}, p, 0.5, 0.01, 1);
+  const double g0 = -2 + 2 * (2 * 0.5 * 2.0), g1 = 3 + 2 * 0.5 * -1.0;
+  EXPECT_NEAR(U[0][0].item<double>(), 2.0 - 0.01 * g0 / std::sqrt(0.1 * g0 * g0), 1e-5);
+  EXPECT_NEAR(U[1][0].item<double>(), -1.0 - 0.01 * g1 / std::sqrt(0.1 * g1 * g1), 1e-5);
+}
+
 }  // namespace
 }  // namespace mfkit

@@ -7,11 +7,13 @@
 // weights with the latents fixed alternate with steps on the latents with the network fixed.
 // Mini-batches alternate (one network step, one latent step); batch_size = 0 is full batch as in
 // the paper's reference code. Latent steps are sparse: only the rows in the batch are read and
-// updated (a lazy RMSProp/Adam state per row).
+// updated (a lazy RMSProp/Adam state per row). The step is hand-written (no autograd): the batch
+// is split into one chunk per thread, each running single-threaded GEMMs.
 //
 // Beyond the paper (each off in --preset paper): user/item biases and the global mean outside
 // the network, other activations, dropout, Adam/AdamW, a learning-rate decay, prediction
-// clipping, larger D'/K, and an ensemble of seeds. The defaults are `--preset best` (tuned on
+// clipping, larger D'/K, a linear skip path from the product block to the output, and an
+// ensemble of seeds. The defaults are `--preset best` (tuned on
 // ML-1M: lambda 150, biases, clipping, learning-rate decay 0.99, 5 seeds); `--preset ml-100k`
 // is lambda 40, biases, clipping, 3 seeds; `--preset paper` / `paper-ml-1m` turn every addition off.
 #pragma once
@@ -30,6 +32,7 @@ struct NnmfParams {
   int hidden = 50;                   // units per hidden layer
   std::string activation = "sigmoid";  // hidden activation: sigmoid | relu | tanh | elu
   double lambda = 150.0;             // L2 on the latents in the summed objective (grows with the data: 40 for ML-100K)
+  double reg_exponent = 0.0;         // a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)
   std::string optimizer = "rmsprop"; // rmsprop | adam | adamw (network and latents)
   double learning_rate = 1e-3;       // step size of both optimisers
   double lr_decay = 0.99;            // learning rate multiplied by this after every epoch
