@@ -3,6 +3,7 @@
 
     python3 bench/table.py bench/results/rmse.json bench/results/kernels.json
     python3 bench/table.py --combine bench/results/rmse.json bench/results/nnmf_*.json   # one table
+    python3 bench/table.py --ablation | --tuning                                          # NNMF options
 """
 import json
 import sys
@@ -127,8 +128,30 @@ def ablation_table(folder="bench/results/nnmf_ablation"):
         print(f"| {name} | {change} | {rmse:.4f} | {delta} | {secs:.0f} |")
 
 
+def tuning_table(folder="bench/results/nnmf_tuning"):
+    """Runs with --valid: the validation RMSE chose, the test RMSE is shown beside it."""
+    import glob
+    import os
+    import re
+    print("| run | preset | change | valid RMSE | test RMSE | epochs | train s |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for p in glob.glob(os.path.join(folder, "*.json")):
+        r = json.load(open(p))
+        x = r["results"][0]
+        run = x["runs"][0]
+        sets = [s.split(":", 2)[-1] for s in re.findall(r"--set (\S+)", r["command"])]
+        rows.append((x["preset"], run["valid"]["rmse"], os.path.basename(p)[:-5], ", ".join(sets) or "none",
+                     run["test"]["rmse"], run["epochs"], run["train_seconds"]))
+    for preset, valid, name, change, test, epochs, secs in sorted(rows):
+        print(f"| {name} | {preset} | {change} | {valid:.4f} | {test:.4f} | {epochs} | {secs:.0f} |")
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args and args[0] == "--tuning":
+        tuning_table(*args[1:])
+        sys.exit(0)
     if args and args[0] == "--ablation":
         ablation_table(*args[1:])
         sys.exit(0)

@@ -32,7 +32,8 @@ class Conformance : public ::testing::TestWithParam<std::string> {
                     {"learning_rate", 0.01}, {"reg", 0.0001}});
     if (GetParam() == "nnmf")
       small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
-                    {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}, {"ensemble", 1}});
+                    {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
+                    {"skip", true}});  // the skip path is off by default: exercised here
     m->set_params(small);
     return m;
   }
