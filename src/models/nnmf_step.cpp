@@ -187,17 +187,35 @@ void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor
       const float scale = penalised ? pen * pen_weight_[r] : 0.0f;
       for (int64_t c = 0; c < w; ++c) a[c] += g[c] + scale * xr[c];
     }
-    for (int64_t r : touched_) {
-      for (int64_t c = r * w; c < (r + 1) * w; ++c) {
-        const float g = acc[c];
-        acc[c] = 0;
-        if (rmsprop) {  // TensorFlow's RMSProp (decay 0.9), as in the paper's reference code
-          s1[c] = 0.9f * s1[c] + 0.1f * g * g;
-          x[c] -= static_cast<float>(lr) * g / (std::sqrt(s1[c]) + 1e-10f);
-        } else {  // Adam with a lazy (per-row) state and the global step count for bias correction
-          s1[c] = static_cast<float>(b1 * s1[c] + (1 - b1) * g);
-          s2[c] = static_cast<float>(b2 * s2[c] + (1 - b2) * g * g);
-          x[c] -= static_cast<float>(lr * (s1[c] / c1) / (std::sqrt(s2[c] / c2) + 1e-8));
+    const float step = static_cast<float>(lr);
+    if (rmsprop) {  // TensorFlow's RMSProp (decay 0.9), as in the paper's reference code
+      for (int64_t r : touched_) {
+        float* a = acc + r * w;
+        float* xr = x + r * w;
+        float* sr = s1 + r * w;
+#pragma omp simd
+        for (int64_t c = 0; c < w; ++c) {
+          const float g = a[c];
+          a[c] = 0;
+          sr[c] = 0.9f * sr[c] + 0.1f * g * g;
+          xr[c] -= step * g / (std::sqrt(sr[c]) + 1e-10f);
+        }
+      }
+    } else {  // Adam with a lazy (per-row) state and the global step count for bias correction
+      const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
+      const float ic1 = static_cast<float>(1 / c1), ic2 = static_cast<float>(1 / c2);
+      for (int64_t r : touched_) {
+        float* a = acc + r * w;
+        float* xr = x + r * w;
+        float* mr = s1 + r * w;
+        float* vr = s2 + r * w;
+#pragma omp simd
+        for (int64_t c = 0; c < w; ++c) {
+          const float g = a[c];
+          a[c] = 0;
+          mr[c] = fb1 * mr[c] + (1 - fb1) * g;
+          vr[c] = fb2 * vr[c] + (1 - fb2) * g * g;
+          xr[c] -= step * (mr[c] * ic1) / (std::sqrt(vr[c] * ic2) + 1e-8f);
         }
       }
     }
