@@ -8,37 +8,54 @@
 
 namespace mfkit {
 
-void run_epochs(const std::string& model, int epochs, int patience, Factors* f, const FitOptions& opt,
-                const std::function<double(int)>& step) {
-  std::optional<Factors> best;
+void run_epochs(const std::string& model, int epochs, int patience, const FitOptions& opt, const EpochHooks& h) {
   double best_rmse = INFINITY;
   int since_best = 0;
+  bool have_best = false;
   for (int ep = 1; ep <= epochs; ++ep) {
     auto t0 = std::chrono::steady_clock::now();
-    double loss = step(ep);
+    double loss = h.step(ep);
     EpochInfo info;
     info.epoch = ep;
     info.epochs = epochs;
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.train_loss = loss;
-    if (!std::isfinite(loss) || (f && !f->finite()))
+    if (!std::isfinite(loss) || (h.finite && !h.finite()))
       throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) +
-                          " (loss is not finite); lower learning_rate or raise reg");
-    if (f && opt.validation && opt.validation->nnz() > 0) {
-      info.valid_rmse = f->rmse(*opt.validation);
+                          " (loss is not finite); lower learning_rate or raise the regularisation");
+    if (h.valid) info.valid_rmse = h.valid();
+    if (info.valid_rmse) {
       if (*info.valid_rmse < best_rmse) {
         best_rmse = *info.valid_rmse;
         since_best = 0;
-        if (patience > 0) best = *f;
+        if (patience > 0 && h.keep_best) {
+          h.keep_best();
+          have_best = true;
+        }
       } else {
         ++since_best;
       }
     }
     bool go_on = !opt.on_epoch || opt.on_epoch(info);
     if (!go_on) break;
-    if (patience > 0 && opt.validation && since_best >= patience) break;
+    if (patience > 0 && info.valid_rmse && since_best >= patience) break;
   }
-  if (best) *f = std::move(*best);
+  if (have_best && h.restore_best) h.restore_best();
+}
+
+void run_epochs(const std::string& model, int epochs, int patience, Factors* f, const FitOptions& opt,
+                const std::function<double(int)>& step) {
+  std::optional<Factors> best;
+  EpochHooks h;
+  h.step = step;
+  if (f) {
+    h.finite = [f] { return f->finite(); };
+    if (opt.validation && opt.validation->nnz() > 0)
+      h.valid = [f, &opt]() -> std::optional<double> { return f->rmse(*opt.validation); };
+    h.keep_best = [&] { best = *f; };
+    h.restore_best = [&] { *f = std::move(*best); };
+  }
+  run_epochs(model, epochs, patience, opt, h);
 }
 
 }  // namespace mfkit

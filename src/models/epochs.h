@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "mfkit/model.h"
@@ -10,8 +11,21 @@
 
 namespace mfkit {
 
-/// Calls `step(epoch)` (returns the train loss) up to `epochs` times. With `f`, also checks the
-/// factors are finite, reports validation RMSE and, with patience, restores the best epoch.
+/// What a model plugs into the loop. Only `step` is required.
+struct EpochHooks {
+  std::function<double(int)> step;               // trains epoch `ep` (1-based), returns the train loss
+  std::function<bool()> finite;                  // false when the state holds NaN or infinity
+  std::function<std::optional<double>()> valid;  // validation RMSE of the current state, if any
+  std::function<void()> keep_best;               // remembers the current state as the best so far
+  std::function<void()> restore_best;            // puts the remembered state back (end of training)
+};
+
+/// Calls `h.step(epoch)` up to `epochs` times; after each epoch checks the loss (and `h.finite`),
+/// reports validation RMSE through `opt.on_epoch`, and with patience > 0 stops after that many
+/// epochs without a validation gain and restores the best epoch.
+void run_epochs(const std::string& model, int epochs, int patience, const FitOptions& opt, const EpochHooks& h);
+
+/// The factor models' form: validation RMSE from `f` against `opt.validation`.
 void run_epochs(const std::string& model, int epochs, int patience, Factors* f, const FitOptions& opt,
                 const std::function<double(int)>& step);
 

@@ -9,6 +9,7 @@
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "mfkit/split.h"
+#include "models/epochs.h"
 #include "models/nnmf_model.h"
 #include "models/nnmf_net.h"
 #include "models/nnmf_step.h"
@@ -235,13 +236,11 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     nnmf::LatentSide items({m.V, m.Vp, p.biases ? m.bi : torch::Tensor()}, d.n_item, p.reg_exponent);
     int64_t t = 0;  // latent steps taken (Adam's bias correction)
     torch::Generator gen = at::detail::createCPUGenerator(opt.ctx.seed * 31 + e);
-    double lr = p.learning_rate, best = INFINITY;
-    int since_best = 0;
-    Member best_member = m.clone();
-    bool any_best = false;
+    double lr = p.learning_rate;
+    Member best_member;
     m.net->train();
-    for (int ep = 1; ep <= p.epochs; ++ep) {
-      auto t0 = std::chrono::steady_clock::now();
+    EpochHooks hooks;
+    hooks.step = [&](int ep) {
       torch::Tensor perm = p.batch_size == 0 ? torch::arange(n) : torch::randperm(n, gen);
       double sse = 0;  // squared error seen by the network steps, before their update
       int64_t sse_count = 0, steps = 0;
@@ -278,31 +277,12 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
       }
       lr *= p.lr_decay;
       set_lr(*net_opt, lr);
-      EpochInfo info;
-      info.epoch = ep;
-      info.epochs = p.epochs;
-      info.train_loss = std::sqrt(sse / std::max<int64_t>(1, sse_count));
-      if (!std::isfinite(info.train_loss))
-        throw DivergedError("nnmf: training diverged at epoch " + std::to_string(ep) + "; lower learning_rate");
-      bool stop = false;
-      if (dv.u.defined()) {
-        info.valid_rmse = rmse_of(m, p, dv, impl->lo, impl->hi);
-        if (*info.valid_rmse < best) {
-          best = *info.valid_rmse;
-          since_best = 0;
-          if (p.patience > 0) {
-            best_member = m.clone();
-            any_best = true;
-          }
-        } else if (p.patience > 0 && ++since_best >= p.patience) {
-          stop = true;
-        }
-      }
-      info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (opt.on_epoch && !opt.on_epoch(info)) stop = true;
-      if (stop) break;
-    }
-    if (any_best) m = best_member;
+      return std::sqrt(sse / std::max<int64_t>(1, sse_count));
+    };
+    if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(m, p, dv, impl->lo, impl->hi); };
+    hooks.keep_best = [&] { best_member = m.clone(); };
+    hooks.restore_best = [&] { m = best_member; };
+    run_epochs(type(), p.epochs, p.patience, opt, hooks);
     m.net->eval();
     impl->members.push_back(std::move(m));
   }
