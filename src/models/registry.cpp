@@ -35,7 +35,8 @@ static std::vector<ModelEntry> register_builtin_models() {
   nlohmann::json paper = {{"d", 10}, {"d_prime", 60}, {"k", 1}, {"layers", 3}, {"hidden", 50}, {"lambda", 40.0},
                           {"batch_size", 8192}, {"activation", "sigmoid"}, {"optimizer", "rmsprop"},
                           {"learning_rate", 1e-3}, {"patience", 40}, {"valid_fraction", 0.02}, {"biases", false},
-                          {"dropout", 0.0}, {"clip", false}, {"ensemble", 1}, {"lr_decay", 1.0}};
+                          {"dropout", 0.0}, {"clip", false}, {"ensemble", 1}, {"lr_decay", 1.0}, {"skip", false},
+                          {"reg_exponent", 0.0}};
   nlohmann::json paper_ml1m = paper;
   paper_ml1m["lambda"] = 150.0;
   // Beyond the paper: biases and the global mean outside the network, clipping, an ensemble of
