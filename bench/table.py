@@ -36,6 +36,7 @@ def merge_runs(results):
 
 def accuracy_table(*paths):
     runs = [json.load(open(p)) for p in paths]
+    runs = [r for r in runs if "results" in r]  # a glob may also match other benchmarks' files
     for r in runs:
         print(f"Command: `{r['command']}` ({r['machine']['cpu']}, {r['machine']['cores']} cores)\n")
     results = sorted(merge_runs(x for r in runs for x in r["results"]), key=lambda x: x["dataset"])
