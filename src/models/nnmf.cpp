@@ -25,6 +25,7 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("hidden", hidden, "units per hidden layer", 1, 4096);
   v.param("activation", activation, "hidden activation", {"sigmoid", "relu", "tanh", "elu"});
   v.param("lambda", lambda, "L2 on the latents in the summed objective (grows with the data)", 0, 1e9);
+  v.param("bias_lambda", bias_lambda, "L2 on the user/item biases, weighted like lambda (0: unpenalised)", 0, 1e9);
   v.param("reg_exponent", reg_exponent, "a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)", 0, 1);
   v.param("optimizer", optimizer, "optimiser of network and latents", {"rmsprop", "adam", "adamw"});
   v.param("learning_rate", learning_rate, "step size of both optimisers", 1e-7, 10);
@@ -39,6 +40,7 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("dropout", dropout, "dropout on the hidden layers", 0, 0.95);
   v.param("clip", clip, "clip predictions to the training rating range");
   v.param("skip", skip, "a linear path from the product block to the output (NeuMF's GMF beside the MLP)");
+  v.param("ema", ema, "per-epoch decay of a moving average of all parameters used for validation and the model (0 = off)", 0, 0.999);
   v.param("ensemble", ensemble, "average the predictions of this many seeds", 1, 64);
 }
 
@@ -119,6 +121,14 @@ Member Member::clone() const {
   return c;
 }
 
+void Member::blend(const Member& x, double keep) {
+  torch::NoGradGuard g;
+  std::vector<torch::Tensor> a = latents(), b = x.latents();
+  for (const torch::Tensor& w : weights()) a.push_back(w);
+  for (const torch::Tensor& w : x.weights()) b.push_back(w);
+  for (size_t k = 0; k < a.size(); ++k) a[k].mul_(keep).add_(b[k], 1 - keep);
+}
+
 std::vector<torch::Tensor> Member::weights() const {
   std::vector<torch::Tensor> w = net->parameters();
   if (skip) w.push_back(skip->weight);
@@ -169,7 +179,7 @@ torch::Tensor predict_pairs(const Member& m, const NnmfParams& p, const torch::T
                             m.Vp.index_select(0, i), m.bu.index_select(0, u), m.bi.index_select(0, i));
 }
 
-double rmse_of(Member& m, const NnmfParams& p, const Data& d, float lo, float hi) {
+double rmse_of(const Member& m, const NnmfParams& p, const Data& d, float lo, float hi) {
   torch::NoGradGuard g;
   m.net->eval();
   double s = 0;
@@ -237,7 +247,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     int64_t t = 0;  // latent steps taken (Adam's bias correction)
     torch::Generator gen = at::detail::createCPUGenerator(opt.ctx.seed * 31 + e);
     double lr = p.learning_rate;
-    Member best_member;
+    Member best_member, avg;  // avg: the moving average (ema > 0)
     m.net->train();
     EpochHooks hooks;
     hooks.step = [&](int ep) {
@@ -277,12 +287,18 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
       }
       lr *= p.lr_decay;
       set_lr(*net_opt, lr);
+      if (p.ema > 0) {
+        if (ep == 1) avg = m.clone();
+        else avg.blend(m, p.ema);
+      }
       return std::sqrt(sse / std::max<int64_t>(1, sse_count));
     };
-    if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(m, p, dv, impl->lo, impl->hi); };
-    hooks.keep_best = [&] { best_member = m.clone(); };
+    const Member& judged = p.ema > 0 ? avg : m;  // what validation sees and the model keeps
+    if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(judged, p, dv, impl->lo, impl->hi); };
+    hooks.keep_best = [&] { best_member = judged.clone(); };
     hooks.restore_best = [&] { m = best_member; };
     run_epochs(type(), p.epochs, p.patience, opt, hooks);
+    if (p.ema > 0 && !best_member.net) m = avg;  // no validation: the final average
     m.net->eval();
     impl->members.push_back(std::move(m));
   }
@@ -324,10 +340,12 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     b.requires_grad_(true);
     torch::optim::Adam adam(std::vector<torch::Tensor>{u, up, b}, torch::optim::AdamOptions(0.02));
     const int64_t n = it.size(0);
+    const double weight = std::pow(static_cast<double>(n), p.reg_exponent);  // the training objective's row penalty
     for (int step = 0; step < 300; ++step) {
       torch::Tensor y = nnmf::predict_rows(m, p, u.expand({n, p.d}), up.expand({n, p.d_prime * p.k}), m.V.index_select(0, it),
                                            m.Vp.index_select(0, it), b.expand({n}), m.bi.index_select(0, it));
-      torch::Tensor loss = (r - y).pow(2).sum() + p.lambda * (u.pow(2).sum() + up.pow(2).sum());
+      torch::Tensor loss = (r - y).pow(2).sum() +
+                           weight * (p.lambda * (u.pow(2).sum() + up.pow(2).sum()) + p.bias_lambda * b.pow(2).sum());
       adam.zero_grad();
       loss.backward();
       if (!p.biases) b.grad().zero_();

@@ -22,6 +22,8 @@ struct Member {
   /// Builds the network and initialises everything as the paper does.
   void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed);
   Member clone() const;
+  /// this = keep * this + (1 - keep) * x, over every latent and weight (a moving average).
+  void blend(const Member& x, double keep);
   std::vector<torch::Tensor> latents() const { return {U, Up, V, Vp, bu, bi}; }
   /// The network's weights, the skip path's included: what the network step optimises.
   std::vector<torch::Tensor> weights() const;

@@ -172,19 +172,19 @@ void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor
     if (!params_[k].defined() || !grads[k].defined()) continue;
     const int64_t w = params_[k].numel() / params_[k].size(0);
     if (w == 0) continue;
-    const bool penalised = k < 2;  // the biases carry no penalty, as in the objective
+    const double lam = k < 2 ? lambda : p.bias_lambda;  // the paper penalises no bias (bias_lambda 0)
     float* x = params_[k].data_ptr<float>();
     float* s1 = s1_[k].data_ptr<float>();
     float* s2 = s2_[k].data_ptr<float>();
     float* acc = grad_[k].data_ptr<float>();
     const float* ge = grads[k].data_ptr<float>();
-    const float pen = static_cast<float>(2 * lambda);
+    const float pen = static_cast<float>(2 * lam);
     for (int64_t e = 0; e < n; ++e) {
       const int64_t r = row[e];
       float* a = acc + r * w;
       const float* g = ge + e * w;
       const float* xr = x + r * w;
-      const float scale = penalised ? pen * pen_weight_[r] : 0.0f;
+      const float scale = pen * pen_weight_[r];
       for (int64_t c = 0; c < w; ++c) a[c] += g[c] + scale * xr[c];
     }
     const float step = static_cast<float>(lr);

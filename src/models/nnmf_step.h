@@ -35,9 +35,9 @@ BatchGrads backprop(const Member& m, const NnmfParams& p, const torch::Tensor& u
 
 /// The latents of one side (rows = users or columns = items): the latent tensors, their per-row
 /// optimiser state and dense gradient buffers. A step scatters per-example gradients (plus the
-/// penalty lambda * n^reg_exponent * |row|^2 of a row with n ratings, spread as 1/n per occurrence
-/// so that an epoch adds up to the full objective; exponent 0 is the paper's) and updates only
-/// the touched rows.
+/// penalty lambda * n^reg_exponent * |row|^2 of a row with n ratings, bias_lambda in place of lambda
+/// for the bias, spread as 1/n per occurrence so that an epoch adds up to the full objective;
+/// exponent 0 is the paper's) and updates only the touched rows.
 class LatentSide {
  public:
   /// `params`: D-, D'K- and bias tensors of this side (float, contiguous; the bias may be

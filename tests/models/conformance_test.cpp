@@ -33,7 +33,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "nnmf")
       small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
                     {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
-                    {"skip", true}});  // the skip path is off by default: exercised here
+                    {"skip", true}, {"ema", 0.5}});  // skip path and a short moving average: exercised here
     m->set_params(small);
     return m;
   }

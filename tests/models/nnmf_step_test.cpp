@@ -1,6 +1,7 @@
 // NNMF's hand-written training step: backprop() against central finite differences (double
 // precision) for every activation, chunked (2 threads) against one chunk, and one latent step of
-// LatentSide against the RMSProp formula with the paper's penalty.
+// LatentSide against the RMSProp formula with the paper's penalty (and the bias penalty), and the
+// moving average of a member.
 #include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
@@ -163,6 +164,37 @@ TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
   const double g0 = -2 + 2 * (2 * 0.5 * 2.0), g1 = 3 + 2 * 0.5 * -1.0;
   EXPECT_NEAR(U[0][0].item<double>(), 2.0 - 0.01 * g0 / std::sqrt(0.1 * g0 * g0), 1e-5);
   EXPECT_NEAR(U[1][0].item<double>(), -1.0 - 0.01 * g1 / std::sqrt(0.1 * g1 * g1), 1e-5);
+}
+
+TEST(NnmfStep, BiasLambdaPenalisesTheBiasesOnly) {
+  NnmfParams p;
+  p.bias_lambda = 3.0;
+  torch::Tensor U = torch::tensor({1.0f, -2.0f}).view({2, 1}), b = torch::tensor({0.5f, -0.25f});
+  nnmf::LatentSide side({U, torch::zeros({2, 0}), b}, torch::tensor({1.0f, 2.0f}));
+  // Zero data gradients: lambda 0 leaves U alone, bias_lambda pulls each bias towards 0 with the
+  // gradient 2 * bias_lambda * b / count per occurrence (row 1 once, count 2: half its penalty).
+  side.step(torch::tensor(std::vector<int64_t>{0, 1}), {torch::zeros({2, 1}), torch::zeros({2, 0}), torch::zeros({2})}, p,
+            0.0, 0.01, 1);
+  EXPECT_FLOAT_EQ(U[0][0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(U[1][0].item<float>(), -2.0f);
+  const double g0 = 2 * 3.0 * 0.5, g1 = 2 * 3.0 * -0.25 / 2;
+  EXPECT_NEAR(b[0].item<double>(), 0.5 - 0.01 * g0 / std::sqrt(0.1 * g0 * g0), 1e-6);
+  EXPECT_NEAR(b[1].item<double>(), -0.25 - 0.01 * g1 / std::sqrt(0.1 * g1 * g1), 1e-6);
+}
+
+TEST(NnmfStep, BlendIsAMovingAverageOfEveryLatentAndWeight) {
+  Tiny a("sigmoid", 4, 1, true), b("sigmoid", 4, 2, true);
+  nnmf::Member avg = a.m.clone();
+  const torch::Tensor a_u = a.m.U.clone();
+  avg.blend(b.m, 0.75);
+  std::vector<torch::Tensor> x = avg.latents(), xa = a.m.latents(), xb = b.m.latents();
+  for (const auto& w : avg.weights()) x.push_back(w);
+  for (const auto& w : a.m.weights()) xa.push_back(w);
+  for (const auto& w : b.m.weights()) xb.push_back(w);
+  ASSERT_EQ(x.size(), xa.size());
+  for (size_t k = 0; k < x.size(); ++k) EXPECT_TRUE(torch::allclose(x[k], 0.75 * xa[k] + 0.25 * xb[k])) << k;
+  EXPECT_FALSE(torch::allclose(x[0], xa[0]));
+  EXPECT_TRUE(torch::equal(a.m.U, a_u));  // the clone is averaged, not the member it came from
 }
 
 }  // namespace
