@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   const int64_t in = 80, h = 50;
   const double fwd_mac = in * h + h * h + h * h + h;  // multiply-adds per rating, forward
   at::set_num_threads(1);
-  double g1 = mm_gflops(batch, in, h), g2 = mm_gflops(batch, h, h);
+  const int64_t rows = batch == 0 ? 16384 : batch;  // a full batch runs in passes of 16384 rows
+  double g1 = mm_gflops(rows, in, h), g2 = mm_gflops(rows, h, h);
   at::set_num_threads(threads);
   double gemm = (in * h * g1 + 2 * h * h * g2) / (in * h + 2 * h * h);  // FLOP-weighted mean
 
@@ -83,8 +84,8 @@ int main(int argc, char** argv) {
   // Half the ratings go through a network step: forward, weight gradients and the backward pass
   // through the activations down to the first hidden layer (3x forward less the first layer's
   // input gradient); half through a latent step: forward and the backward pass to the inputs
-  // (2x forward, no weight gradients).
-  const double flop = data.nnz() * 2.0 * ((3 * fwd_mac - in * h) + 2 * fwd_mac) / 2;
+  // (2x forward, no weight gradients). A full-batch epoch runs every rating through both.
+  const double flop = data.nnz() * 2.0 * ((3 * fwd_mac - in * h) + 2 * fwd_mac) / (batch == 0 ? 1 : 2);
   nlohmann::json r = {{"command", command},
                       {"data", source},
                       {"ratings", data.nnz()},

@@ -158,24 +158,25 @@ LatentSide::LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& c
 
 void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor>& grads, const NnmfParams& p,
                       double lambda, double lr, int64_t t) {
+  add(rows, grads, p, lambda);
+  apply(p, lr, t);
+}
+
+void LatentSide::add(const torch::Tensor& rows, const std::vector<torch::Tensor>& grads, const NnmfParams& p,
+                     double lambda) {
   const int64_t n = rows.size(0);
   const int64_t* row = rows.data_ptr<int64_t>();
-  touched_.clear();
   for (int64_t e = 0; e < n; ++e)
     if (!marked_[row[e]]) {
       marked_[row[e]] = 1;
       touched_.push_back(row[e]);
     }
-  const bool rmsprop = p.optimizer == "rmsprop";
-  const double b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
   for (size_t k = 0; k < params_.size(); ++k) {
     if (!params_[k].defined() || !grads[k].defined()) continue;
     const int64_t w = params_[k].numel() / params_[k].size(0);
     if (w == 0) continue;
     const double lam = k < 2 ? lambda : p.bias_lambda;  // the paper penalises no bias (bias_lambda 0)
-    float* x = params_[k].data_ptr<float>();
-    float* s1 = s1_[k].data_ptr<float>();
-    float* s2 = s2_[k].data_ptr<float>();
+    const float* x = params_[k].data_ptr<float>();
     float* acc = grad_[k].data_ptr<float>();
     const float* ge = grads[k].data_ptr<float>();
     const float pen = static_cast<float>(2 * lam);
@@ -187,6 +188,20 @@ void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor
       const float scale = pen * pen_weight_[r];
       for (int64_t c = 0; c < w; ++c) a[c] += g[c] + scale * xr[c];
     }
+  }
+}
+
+void LatentSide::apply(const NnmfParams& p, double lr, int64_t t) {
+  const bool rmsprop = p.optimizer == "rmsprop";
+  const double b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (!params_[k].defined()) continue;
+    const int64_t w = params_[k].numel() / params_[k].size(0);
+    if (w == 0) continue;
+    float* x = params_[k].data_ptr<float>();
+    float* s1 = s1_[k].data_ptr<float>();
+    float* s2 = s2_[k].data_ptr<float>();
+    float* acc = grad_[k].data_ptr<float>();
     const float step = static_cast<float>(lr);
     if (rmsprop) {  // TensorFlow's RMSProp (decay 0.9), as in the paper's reference code
       for (int64_t r : touched_) {
@@ -221,6 +236,7 @@ void LatentSide::step(const torch::Tensor& rows, const std::vector<torch::Tensor
     }
   }
   for (int64_t r : touched_) marked_[r] = 0;
+  touched_.clear();
 }
 
 }  // namespace mfkit::nnmf

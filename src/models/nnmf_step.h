@@ -43,9 +43,15 @@ class LatentSide {
   /// `params`: D-, D'K- and bias tensors of this side (float, contiguous; the bias may be
   /// undefined when biases are off); `count`: ratings per row in the training data.
   LatentSide(std::vector<torch::Tensor> params, const torch::Tensor& count, double reg_exponent = 0);
-  /// One optimiser step from per-example gradients `grads` (same order as params) of rows `rows`.
+  /// One optimiser step from per-example gradients `grads` (same order as params) of rows `rows`:
+  /// add() then apply().
   void step(const torch::Tensor& rows, const std::vector<torch::Tensor>& grads, const NnmfParams& p, double lambda,
             double lr, int64_t t);
+  /// Adds per-example gradients and their penalty to the rows' gradient buffers (a large batch is
+  /// added in pieces; the latents do not change until apply()).
+  void add(const torch::Tensor& rows, const std::vector<torch::Tensor>& grads, const NnmfParams& p, double lambda);
+  /// One optimiser step on every row added since the last apply(); clears the buffers.
+  void apply(const NnmfParams& p, double lr, int64_t t);
 
  private:
   std::vector<torch::Tensor> params_, s1_, s2_, grad_;

@@ -153,6 +153,25 @@ TEST(NnmfStep, LatentStepUpdatesTouchedRowsByRmspropWithThePenalty) {
   EXPECT_TRUE(torch::equal(U, after));
 }
 
+TEST(NnmfStep, LatentStepAddedInPiecesIsTheSameStep) {
+  NnmfParams p;
+  torch::Tensor U1 = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f}).view({3, 2}), U2 = U1.clone();
+  nnmf::LatentSide one({U1, torch::zeros({3, 0}), torch::Tensor()}, torch::tensor({2.0f, 5.0f, 1.0f}));
+  nnmf::LatentSide two({U2, torch::zeros({3, 0}), torch::Tensor()}, torch::tensor({2.0f, 5.0f, 1.0f}));
+  torch::Tensor rows = torch::tensor(std::vector<int64_t>{0, 2, 0, 1});
+  torch::Tensor g = torch::tensor({0.5f, -1.0f, 2.0f, 0.0f, 0.25f, 0.25f, -3.0f, 1.0f}).view({4, 2});
+  torch::Tensor none = torch::zeros({2, 0});
+  for (int64_t t = 1; t <= 2; ++t) {
+    one.step(rows, {g, torch::zeros({4, 0}), torch::Tensor()}, p, 0.1, 0.01, t);
+    const torch::Tensor before = U2.clone();
+    two.add(rows.slice(0, 0, 2), {g.slice(0, 0, 2), none, torch::Tensor()}, p, 0.1);
+    two.add(rows.slice(0, 2, 4), {g.slice(0, 2, 4), none, torch::Tensor()}, p, 0.1);
+    EXPECT_TRUE(torch::equal(U2, before));  // add() leaves the latents alone
+    two.apply(p, 0.01, t);
+    EXPECT_TRUE(torch::allclose(U1, U2, 0, 1e-6)) << "step " << t;
+  }
+}
+
 TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
   NnmfParams p;
   torch::Tensor U = torch::tensor({2.0f, -1.0f}).view({2, 1});

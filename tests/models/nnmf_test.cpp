@@ -11,10 +11,10 @@
 namespace mfkit {
 namespace {
 
-std::vector<float> fit_and_predict(const Interactions& data, int epochs, double ema) {
+std::vector<float> fit_and_predict(const Interactions& data, int epochs, double ema, int batch_size = 256) {
   auto m = create_model("nnmf");
   m->set_params({{"epochs", epochs}, {"ema", ema}, {"patience", 0}, {"ensemble", 1}, {"d_prime", 8}, {"hidden", 16},
-                 {"layers", 2}, {"batch_size", 256}, {"learning_rate", 0.01}, {"lambda", 10.0}});
+                 {"layers", 2}, {"batch_size", batch_size}, {"learning_rate", 0.01}, {"lambda", 10.0}});
   m->fit(data, {Context{1, 3}, nullptr, nullptr});
   std::vector<int32_t> u, i;
   for (int32_t a = 0; a < 20; ++a)
@@ -42,6 +42,18 @@ TEST(Nnmf, MovingAverageIsWhatTheModelKeeps) {
   EXPECT_LT(max_diff(fit_and_predict(data, 2, 0.999), one), 2e-3);
   // One epoch: the average is that epoch's state, the same model as without it.
   EXPECT_LT(max_diff(fit_and_predict(data, 1, 0.5), one), 1e-6);
+}
+
+TEST(Nnmf, FullBatchIsOneStepWhateverTheOrderAndPieces) {
+  // 19,200 ratings: the full batch runs in two passes whose gradients add up before each step.
+  const Interactions data = synthetic_ratings();
+  ASSERT_GT(data.nnz(), 16384);
+  const auto full = fit_and_predict(data, 3, 0.0, 0);
+  // A batch as large as the data is the same full batch in a shuffled order (other pieces): the
+  // same three network and three latent steps, up to float summation order.
+  EXPECT_LT(max_diff(fit_and_predict(data, 3, 0.0, 1 << 20), full), 1e-4);
+  // Both steps ran: a network-only epoch (the latents left at their start) predicts otherwise.
+  EXPECT_GT(max_diff(fit_and_predict(data, 3, 0.0, 256), full), 1e-2);
 }
 
 }  // namespace
