@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates every benchmark JSON in bench/results (about 20 minutes on 2 cores, plus about
-# 50 minutes for the NNMF runs and 25 for meta-mf at the end).
+# 2.5 hours for the NNMF runs and 25 minutes for meta-mf at the end).
 # Needs the datasets under $MFKIT_DATA_DIR and a Release build (./scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,9 @@ $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --t
   --models implicit-als:ml-1m-ncf --out bench/results/ncf_ml1m.json
 $B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
 $B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
+$B/mfkit_bench_nnmf --threads 2 --batch 0 --epochs 3 --out bench/results/nnmf_speed_fullbatch.json
+# The committed ML-1M NNMF tables were run in two processes (seeds 1-3, 4-5); one file replaces them.
+rm -f bench/results/nnmf_ml1m_s*.json bench/results/nnmf_best_ml1m_s*.json
 $B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:paper --seeds 5 --threads 2 --out bench/results/nnmf_ml100k.json
 $B/mfkit_bench_accuracy --datasets ml-100k --models nnmf:ml-100k --seeds 5 --threads 2 \
   --out bench/results/nnmf_best_ml100k.json

@@ -264,7 +264,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
           const bool network_step = (steps % 2) == 0;
           const uint64_t step_seed = (opt.ctx.seed * 31 + e) * 1000003 + static_cast<uint64_t>(ep) * 4099 + steps;
           // A batch larger than kPassRows is run in pieces whose gradients add up before the one
-          // step: the same step, with temporaries that stay small (the full batch ran 15x slower whole).
+          // step: the same step, with temporaries that stay small (an ML-1M full-batch epoch took 15 s
+          // with one 450k-row pass per thread, 0.89 s in passes).
           const int64_t end = std::min(n, b + bs);
           std::vector<torch::Tensor> net_grads;
           for (int64_t lo = b, piece = 0; lo < end; lo += kPassRows, ++piece) {
