@@ -7,9 +7,9 @@
 // weights with the latents fixed alternate with steps on the latents with the network fixed.
 // Mini-batches alternate (one network step, one latent step); batch_size = 0 is full batch as in
 // the paper's reference code (a batch of more than 16384 ratings runs in passes of that size
-// whose gradients add up before the step). Latent steps are sparse: only the rows in the batch are read and
-// updated (a lazy RMSProp/Adam state per row). The step is hand-written (no autograd): the batch
-// is split into one chunk per thread, each running single-threaded GEMMs.
+// whose gradients add up before the step). Latent steps are sparse: only the rows in the batch
+// are read and updated (a lazy RMSProp/Adam state per row). The step is hand-written (no
+// autograd): the batch is split into one chunk per thread, each running single-threaded GEMMs.
 //
 // Beyond the paper (each off in --preset paper): user/item biases and the global mean outside
 // the network, other activations, dropout, Adam/AdamW, a learning-rate decay, prediction
