@@ -13,6 +13,7 @@
 
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/models/nnmf.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
 
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
   const int64_t in = 80, h = 50;
   const double fwd_mac = in * h + h * h + h * h + h;  // multiply-adds per rating, forward
   at::set_num_threads(1);
-  const int64_t rows = batch == 0 ? 16384 : batch;  // a full batch runs in passes of 16384 rows
+  const int64_t rows = batch == 0 ? mfkit::kNnmfPassRows : batch;  // a full batch runs in passes
   double g1 = mm_gflops(rows, in, h), g2 = mm_gflops(rows, h, h);
   at::set_num_threads(threads);
   double gemm = (in * h * g1 + 2 * h * h * g2) / (in * h + 2 * h * h);  // FLOP-weighted mean

@@ -157,7 +157,14 @@ namespace {
 
 using nnmf::Member;
 
-constexpr int64_t kPassRows = 16384;  // rows per forward/backward pass of a larger batch
+// Runs f(true) for the users and f(false) for the items, one thread each: the two sides' latents
+// and buffers are disjoint memory.
+template <typename F>
+void both_sides(F&& f) {
+  at::parallel_for(0, 2, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) f(s == 0);
+  });
+}
 
 struct Data {
   torch::Tensor u, i, r;  // [n] long, long, float
@@ -263,13 +270,13 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
         for (int64_t b = 0; b < n; b += bs, ++steps) {
           const bool network_step = (steps % 2) == 0;
           const uint64_t step_seed = (opt.ctx.seed * 31 + e) * 1000003 + static_cast<uint64_t>(ep) * 4099 + steps;
-          // A batch larger than kPassRows is run in pieces whose gradients add up before the one
+          // A batch larger than kNnmfPassRows runs in pieces whose gradients add up before the one
           // step: the same step, with temporaries that stay small (an ML-1M full-batch epoch took 15 s
           // with one 450k-row pass per thread, 0.89 s in passes).
           const int64_t end = std::min(n, b + bs);
           std::vector<torch::Tensor> net_grads;
-          for (int64_t lo = b, piece = 0; lo < end; lo += kPassRows, ++piece) {
-            const int64_t hi = std::min(end, lo + kPassRows);
+          for (int64_t lo = b, piece = 0; lo < end; lo += kNnmfPassRows, ++piece) {
+            const int64_t hi = std::min(end, lo + kNnmfPassRows);
             torch::Tensor u, i, r;
             if (perm.defined()) {
               torch::Tensor idx = perm.slice(0, lo, hi);
@@ -285,12 +292,9 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
               sse += g.sse;
               sse_count += u.size(0);
             } else {
-              // The two sides touch disjoint memory: one thread each.
-              at::parallel_for(0, 2, 1, [&](int64_t s0, int64_t s1) {
-                for (int64_t s = s0; s < s1; ++s) {
-                  if (s == 0) users.add(u, {g.du, g.dup, g.dbias}, p, p.lambda);
-                  else items.add(i, {g.dv, g.dvp, g.dbias}, p, p.lambda);
-                }
+              both_sides([&](bool user) {
+                if (user) users.add(u, {g.du, g.dup, g.dbias}, p, p.lambda);
+                else items.add(i, {g.dv, g.dvp, g.dbias}, p, p.lambda);
               });
             }
           }
@@ -303,9 +307,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
             net_opt->step();
           } else {
             ++t;
-            at::parallel_for(0, 2, 1, [&](int64_t s0, int64_t s1) {
-              for (int64_t s = s0; s < s1; ++s) (s == 0 ? users : items).apply(p, lr, t);
-            });
+            both_sides([&](bool user) { (user ? users : items).apply(p, lr, t); });
           }
         }
       }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mfkit/data.h"
+#include "mfkit/models/nnmf.h"
 #include "mfkit/registry.h"
 
 namespace mfkit {
@@ -47,7 +48,7 @@ TEST(Nnmf, MovingAverageIsWhatTheModelKeeps) {
 TEST(Nnmf, FullBatchIsOneStepWhateverTheOrderAndPieces) {
   // 19,200 ratings: the full batch runs in two passes whose gradients add up before each step.
   const Interactions data = synthetic_ratings();
-  ASSERT_GT(data.nnz(), 16384);
+  ASSERT_GT(data.nnz(), kNnmfPassRows);
   const auto full = fit_and_predict(data, 3, 0.0, 0);
   // A batch as large as the data is the same full batch in a shuffled order (other pieces): the
   // same three network and three latent steps, up to float summation order.

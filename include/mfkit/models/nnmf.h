@@ -21,11 +21,16 @@
 // the paper's method at lambda 150, D' 120, batches of 32768 and RMSProp at 3e-4 for ML-1M).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "mfkit/params.h"
 
 namespace mfkit {
+
+/// A batch of more than this many ratings (the full batch) runs in passes of this size whose
+/// gradients add up before the one step.
+inline constexpr int64_t kNnmfPassRows = 16384;
 
 struct NnmfParams {
   int d = 10;                        // D: size of U_n and V_m (fed to the network directly)
