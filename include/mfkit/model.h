@@ -90,6 +90,9 @@ class Model {
   /// cannot fold in.
   virtual void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values,
                               float* out) const;
+  /// The vector (user_vectors() layout) that fold-in gives a user known only by these
+  /// interactions. Throws Error when the model cannot fold in or has no user vectors.
+  virtual std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
   /// Why `item` scores as it does for `user`: the user's training items with their share of the
   /// score, largest first (Hu-Koren-Volinsky section 5). Throws Error when the model cannot explain.
   virtual std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const;

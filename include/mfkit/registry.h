@@ -14,12 +14,20 @@
 
 namespace mfkit {
 
+/// A parameter's default range for hyper-parameter search (inside its declared range).
+struct SearchRange {
+  double lo = 0, hi = 0;
+  bool log = false;  ///< sample on a log scale
+};
+
 struct ModelEntry {
   std::string name;
+  std::string class_name;                            ///< the Python class, e.g. "BiasedMF"
   std::string summary;                               ///< one line
   std::function<std::unique_ptr<Model>()> create;
   std::function<std::vector<ParamInfo>()> describe;  ///< parameters with defaults and help
   std::map<std::string, nlohmann::json> presets;     ///< named parameter sets ("paper", ...)
+  std::map<std::string, SearchRange> search_space;   ///< what mfkit.tune searches by default
 };
 
 const std::vector<ModelEntry>& model_registry();

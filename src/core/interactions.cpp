@@ -1,6 +1,7 @@
 #include "mfkit/interactions.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "mfkit/error.h"
@@ -134,6 +135,56 @@ Interactions Interactions::from_coo(const Coo& coo, std::shared_ptr<const IdMap>
   m.by_user_ = build_csr(nu, coo.users, coo.items, values, times, kept);
   std::vector<int64_t> by_item_order = sort_by(coo.items, ni, coo.users, nu, kept);
   m.by_item_ = build_csr(ni, coo.items, coo.users, values, times, by_item_order);
+  return m;
+}
+
+Interactions Interactions::from_csr(Csr c, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items) {
+  if (!users || !items) throw Error("Interactions::from_csr: id maps are required");
+  const int32_t nu = users->size(), ni = items->size();
+  const int64_t nnz = static_cast<int64_t>(c.indices.size());
+  if (static_cast<int64_t>(c.indptr.size()) != int64_t(nu) + 1)
+    throw InputError("Interactions::from_csr", 0, "indptr has " + std::to_string(c.indptr.size()) + " entries, expected " +
+                std::to_string(int64_t(nu) + 1) + " (users + 1)");
+  if (static_cast<int64_t>(c.values.size()) != nnz || (!c.times.empty() && static_cast<int64_t>(c.times.size()) != nnz))
+    throw InputError("Interactions::from_csr", 0, "indices, values and times differ in length");
+  if (c.indptr.front() != 0 || c.indptr.back() != nnz)
+    throw InputError("Interactions::from_csr", 0, "indptr must start at 0 and end at the number of entries");
+  for (int32_t u = 0; u < nu; ++u) {
+    if (c.indptr[u + 1] < c.indptr[u]) throw InputError("Interactions::from_csr", 0, "indptr decreases at row " + std::to_string(u));
+    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
+      int32_t i = c.indices[e];
+      if (i < 0 || i >= ni)
+        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + " has column " + std::to_string(i) +
+                    ", outside the " + std::to_string(ni) + " items");
+      if (e > c.indptr[u] && i <= c.indices[e - 1])
+        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + " has columns out of order or repeated at column " +
+                    std::to_string(i));
+      if (!std::isfinite(c.values[e]))
+        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + ", column " + std::to_string(i) +
+                    " holds a value that is not finite");
+    }
+  }
+  // The item layout: count per column, then place entries in row order (so rows ascend).
+  Csr t;
+  t.indptr.assign(static_cast<size_t>(ni) + 1, 0);
+  for (int32_t i : c.indices) t.indptr[i + 1]++;
+  for (int32_t i = 0; i < ni; ++i) t.indptr[i + 1] += t.indptr[i];
+  t.indices.resize(nnz);
+  t.values.resize(nnz);
+  if (!c.times.empty()) t.times.resize(nnz);
+  std::vector<int64_t> next(t.indptr.begin(), t.indptr.end() - 1);
+  for (int32_t u = 0; u < nu; ++u)
+    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
+      int64_t d = next[c.indices[e]]++;
+      t.indices[d] = u;
+      t.values[d] = c.values[e];
+      if (!c.times.empty()) t.times[d] = c.times[e];
+    }
+  Interactions m;
+  m.users_ = std::move(users);
+  m.items_ = std::move(items);
+  m.by_user_ = std::move(c);
+  m.by_item_ = std::move(t);
   return m;
 }
 

@@ -73,6 +73,13 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
   ItemFilter filter(opt, ni);
   for (int32_t u : users)
     if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
+  if (opt.seen) {
+    if (opt.seen->rows() != static_cast<int32_t>(users.size()))
+      throw ParamError("recommend: the seen-item matrix has " + std::to_string(opt.seen->rows()) + " rows for " +
+                       std::to_string(users.size()) + " users");
+    for (int32_t i : opt.seen->indices)
+      if (i < 0 || i >= ni) throw NotFoundError("recommend: seen item index " + std::to_string(i) + " is unknown");
+  }
   std::vector<std::vector<Scored>> out(users.size());
   const int64_t block = 256;
   const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
@@ -81,11 +88,11 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
     int64_t begin = b * block, end = std::min<int64_t>(begin + block, users.size());
     std::vector<float> scores(static_cast<size_t>(end - begin) * ni);
     model.score(users.data() + begin, end - begin, scores.data());
-    const Csr& seen = model.seen();
+    const Csr& seen = opt.seen ? *opt.seen : model.seen();
     for (int64_t r = begin; r < end; ++r) {
-      int32_t u = users[r];
+      int64_t row_of = opt.seen ? r : users[r];
       const int32_t* row = seen.indices.data();
-      out[r] = filter.top(scores.data() + (r - begin) * ni, ni, row + seen.indptr[u], row + seen.indptr[u + 1]);
+      out[r] = filter.top(scores.data() + (r - begin) * ni, ni, row + seen.indptr[row_of], row + seen.indptr[row_of + 1]);
     }
   }
   return out;

@@ -21,6 +21,10 @@ class FactorModelBase : public ModelWithParams<P> {
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override {
     f_.score_new_user(items, values, fold_in_reg(), out);
   }
+  std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const override {
+    std::vector<float> bx = f_.fold_in(items, values, fold_in_reg());
+    return std::vector<float>(bx.begin() + 1, bx.end());
+  }
   const Factors& factors() const { return f_; }
 
  protected:

@@ -76,8 +76,8 @@ double Factors::rmse(const Interactions& m) const {
   return std::sqrt(s / m.nnz());
 }
 
-void Factors::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
-                             float* out) const {
+std::vector<float> Factors::fold_in(const std::vector<int32_t>& items, const std::vector<float>& values,
+                                    float reg) const {
   if (items.size() != values.size()) throw Error("fold-in: items and values differ in length");
   const int d = k + 1;
   Eigen::MatrixXf A = Eigen::MatrixXf::Zero(d, d);
@@ -91,6 +91,13 @@ void Factors::score_new_user(const std::vector<int32_t>& items, const std::vecto
   }
   A.diagonal().array() += reg * std::max<float>(1.0f, static_cast<float>(items.size()));
   Eigen::VectorXf x = A.selfadjointView<Eigen::Lower>().llt().solve(b);
+  return std::vector<float>(x.data(), x.data() + d);
+}
+
+void Factors::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
+                             float* out) const {
+  std::vector<float> bx = fold_in(items, values, reg);
+  Eigen::Map<const Eigen::VectorXf> x(bx.data(), k + 1);
   Eigen::Map<const RowMat> Qm(Q.data(), n_items(), k);
   Eigen::Map<Eigen::VectorXf> s(out, n_items());
   s.noalias() = Qm * x.tail(k);

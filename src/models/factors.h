@@ -31,6 +31,8 @@ struct Factors {
   /// with the items fixed (reg times the count, as ALS-WR); then that user's scores of every item.
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
                       float* out) const;
+  /// The fold-in solve alone: [bias, vector] (k + 1 values).
+  std::vector<float> fold_in(const std::vector<int32_t>& items, const std::vector<float>& values, float reg) const;
   void save(TensorMap& out) const;
   void load(const TensorMap& in, int32_t n_users, int32_t n_items);
 };

@@ -13,6 +13,9 @@ class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
   void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const override;
   void score(const int32_t* users, size_t n, float* out) const override;
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
+  std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const override {
+    return solve_user(items, values);
+  }
   std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const override;
   std::vector<float> item_vectors(int* dim) const override { *dim = f_; return Y_; }
   std::vector<float> user_vectors(int* dim) const override { *dim = f_; return X_; }

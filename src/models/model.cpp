@@ -39,6 +39,10 @@ void Model::score_new_user(const std::vector<int32_t>&, const std::vector<float>
   throw Error(type() + ": this model cannot fold in new users");
 }
 
+std::vector<float> Model::fold_in_user(const std::vector<int32_t>&, const std::vector<float>&) const {
+  throw Error(type() + ": this model cannot fold in a user's vector");
+}
+
 std::vector<std::pair<int32_t, float>> Model::explain(int32_t, int32_t, int) const {
   throw Error(type() + ": this model cannot explain its recommendations");
 }

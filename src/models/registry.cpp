@@ -9,25 +9,32 @@
 namespace mfkit {
 
 template <class M>
-static ModelEntry entry(std::string name, std::string summary, std::map<std::string, nlohmann::json> presets = {}) {
-  return {std::move(name), std::move(summary), [] { return std::unique_ptr<Model>(new M()); },
-          [] { return describe_params<typename M::Params>(); }, std::move(presets)};
+static ModelEntry entry(std::string name, std::string class_name, std::string summary,
+                        std::map<std::string, nlohmann::json> presets, std::map<std::string, SearchRange> space) {
+  return {std::move(name), std::move(class_name), std::move(summary), [] { return std::unique_ptr<Model>(new M()); },
+          [] { return describe_params<typename M::Params>(); }, std::move(presets), std::move(space)};
 }
 
 // Every built-in model, registered here and only here.
 static std::vector<ModelEntry> register_builtin_models() {
   std::vector<ModelEntry> v;
   // Presets were chosen on a validation carve-out (10% of the 90% training part, seed 1), never on test data.
-  v.push_back(entry<BiasedMf>("biased-mf", "global mean + user/item biases + dot product, parallel SGD (LIBMF's FPSG)",
+  // Search spaces (mfkit.tune's defaults) stay inside each parameter's declared range.
+  v.push_back(entry<BiasedMf>("biased-mf", "BiasedMF", "global mean + user/item biases + dot product, parallel SGD (LIBMF's FPSG)",
                               {{"ml-1m", {{"factors", 128}, {"reg", 0.045}, {"learning_rate", 0.04}, {"epochs", 20}}},
-                               {"ml-100k", {{"factors", 128}, {"reg", 0.08}, {"learning_rate", 0.02}, {"epochs", 40}}}}));
-  v.push_back(entry<Als>("als", "explicit ALS with biases and ALS-WR regularisation (Eigen, OpenMP)",
-                         {{"ml-1m", {{"factors", 64}, {"reg", 0.08}}}, {"ml-100k", {{"factors", 64}, {"reg", 0.1}}}}));
-  v.push_back(entry<ImplicitAls>("implicit-als", "implicit-feedback MF (Hu-Koren-Volinsky) by ALS: conjugate gradient or Cholesky",
+                               {"ml-100k", {{"factors", 128}, {"reg", 0.08}, {"learning_rate", 0.02}, {"epochs", 40}}}},
+                              {{"factors", {16, 256, true}}, {"reg", {0.005, 0.2, true}}, {"learning_rate", {0.005, 0.1, true}},
+                               {"epochs", {10, 60, false}}}));
+  v.push_back(entry<Als>("als", "ALS", "explicit ALS with biases and ALS-WR regularisation (Eigen, OpenMP)",
+                         {{"ml-1m", {{"factors", 64}, {"reg", 0.08}}}, {"ml-100k", {{"factors", 64}, {"reg", 0.1}}}},
+                         {{"factors", {8, 128, true}}, {"reg", {0.01, 0.5, true}}, {"reg_bias", {0.005, 0.5, true}}}));
+  v.push_back(entry<ImplicitAls>("implicit-als", "ImplicitALS", "implicit-feedback MF (Hu-Koren-Volinsky) by ALS: conjugate gradient or Cholesky",
                                  {{"dotify", {{"factors", 30}, {"alpha", 0.1}, {"reg", 10.0}, {"epsilon", 1000.0},
                                               {"confidence", "log"}, {"iterations", 10}, {"solver", "cholesky"}}},
                                   // chosen on a leave-one-out split with seed 2 (the benchmark reports seeds 1-5)
-                                  {"ml-1m-ncf", {{"factors", 64}, {"reg", 1.0}, {"alpha", 5.0}, {"iterations", 15}}}}));
+                                  {"ml-1m-ncf", {{"factors", 64}, {"reg", 1.0}, {"alpha", 5.0}, {"iterations", 15}}}},
+                                 {{"factors", {16, 256, true}}, {"reg", {0.01, 100.0, true}}, {"alpha", {0.1, 50.0, true}},
+                                  {"iterations", {5, 30, false}}}));
   // The paper's sizes, objective, RMSProp 1e-3, initialisation and early stopping (2% validation,
   // patience 40). One deviation: mini-batches of 8192 alternate network and latent steps
   // (batch_size=0 runs the reference code's full batch: worse on ML-100K, 0.9089 against 0.9037 on
@@ -50,14 +57,16 @@ static std::vector<ModelEntry> register_builtin_models() {
   nlohmann::json best = paper, best_ml100k = paper;
   best.update({{"lambda", 150.0}, {"biases", true}, {"clip", true}, {"ensemble", 5}, {"lr_decay", 0.99}, {"ema", 0.97}});
   best_ml100k.update({{"biases", true}, {"clip", true}, {"ensemble", 3}, {"ema", 0.97}});
-  v.push_back(entry<Nnmf>("nnmf", "Neural Network Matrix Factorization (Dziugaite & Roy): a network replaces the inner product",
-                          {{"paper", paper}, {"paper-ml-1m", paper_ml1m}, {"best", best}, {"ml-100k", best_ml100k}}));
+  v.push_back(entry<Nnmf>("nnmf", "NNMF", "Neural Network Matrix Factorization (Dziugaite & Roy): a network replaces the inner product",
+                          {{"paper", paper}, {"paper-ml-1m", paper_ml1m}, {"best", best}, {"ml-100k", best_ml100k}},
+                          {{"lambda", {5.0, 500.0, true}}, {"learning_rate", {1e-4, 1e-2, true}}, {"d_prime", {20, 200, true}},
+                           {"hidden", {20, 200, true}}}));
   // arch1..arch5: the post's settings (F=30, L2 10 on embeddings, alpha 0.1, epsilon 1000, Adam 1e-3,
   // batch 1024, 5 epochs over the dense grid).
   std::map<std::string, nlohmann::json> nets;
   for (int a = 1; a <= 5; ++a) nets["arch" + std::to_string(a)] = {{"architecture", a}};
-  v.push_back(entry<ShallowNet>("shallow-net", "dotify's five shallow networks approximating implicit MF (libtorch; architecture 1-5)",
-                                nets));
+  v.push_back(entry<ShallowNet>("shallow-net", "ShallowNet", "dotify's five shallow networks approximating implicit MF (libtorch; architecture 1-5)",
+                                nets, {{"factors", {8, 64, true}}, {"reg", {0.1, 100.0, true}}, {"learning_rate", {1e-4, 1e-2, true}}}));
   return v;
 }
 
