@@ -9,3 +9,5 @@ if [ -z "${MFKIT_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
 fi
 ./scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+# The Python package, from the build tree (Debian's python3, where numpy/scipy/pandas live).
+PYTHONPATH="$PWD/build/python" /usr/bin/python3 -m pytest tests/python -q -p no:cacheprovider

@@ -1,0 +1,546 @@
+"""Model classes, one per registered model, generated from the C++ registry at import.
+
+Every class takes the parameter struct's own keywords (names, defaults, ranges and help text all
+come from the registry, so nothing is listed here), plus `num_threads` (0 = all cores) and
+`random_state`. `ImplicitALS` also takes the `implicit` library's keywords with implicit's
+meaning, so `implicit.als.AlternatingLeastSquares(...)` calls work as written.
+
+A model fitted on a scipy CSR matrix works in indices (user/item ids are row/column numbers, as
+in implicit); one fitted on a `mfkit.Dataset` works in the dataset's raw ids.
+"""
+
+import inspect
+import keyword
+import json
+import os
+import warnings
+
+import numpy as np
+
+from . import _core
+from ._arrays import as_csr, csr_parts, float_array, index_array
+from .data import Dataset
+
+# implicit's keyword -> (mfkit parameter, conversion). Any of these (or `use_native`, `dtype`,
+# `use_gpu`) marks an implicit-style call, whose confidence is implicit's c = alpha * r.
+_IMPLICIT_KEYWORDS = {
+    "implicit-als": {
+        "regularization": ("reg", float),
+        "use_cg": ("solver", lambda v: "cg" if v else "cholesky"),
+        "calculate_training_loss": ("compute_loss", bool),
+    },
+}
+_IMPLICIT_IGNORED = ("use_native", "dtype", "use_gpu", "iteration_callback")
+_COMMON = ("num_threads", "random_state")
+_PY_TYPES = {"int": (int,), "double": (int, float), "float": (int, float), "bool": (bool,), "string": (str,)}
+
+
+def _threads(n):
+    if n is None or n == 0:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"num_threads: expected 0 (all cores) or a positive count, got {n!r}")
+    return int(n)
+
+
+def _seed(random_state):
+    if random_state is None:
+        return int(np.random.default_rng().integers(1, 2**62))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(1, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(1, 2**62))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0:
+        return int(random_state)
+    raise TypeError(f"random_state: expected None, a non-negative int or a numpy RandomState/Generator, got {random_state!r}")
+
+
+def _plain(value):
+    """numpy scalars as Python ones, so they reach the core as JSON numbers."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Model:
+    """Base class of every mfkit model (use a generated subclass or `mfkit.create`)."""
+
+    _entry = None  # the registry entry of the subclass
+
+    def __init__(self, preset=None, **kwargs):
+        entry = self._entry
+        if entry is None:
+            raise TypeError("mfkit.Model is abstract: use mfkit.create(name) or a model class such as mfkit.ImplicitALS")
+        self.num_threads = 0
+        self.random_state = None
+        params = self._struct_params(kwargs)
+        self._core = _core.Model.create(entry["name"], preset or "", json.dumps(params))
+        self._ids = "index"       # "index" (fitted on a CSR matrix) or "raw" (on a Dataset)
+        self._user_ids = None     # raw ids in raw mode (numpy arrays, the dataset's dtype)
+        self._item_ids = None
+        self.history = []         # one dict per epoch of the last fit
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _struct_params(self, kwargs):
+        entry = self._entry
+        known = {p["name"]: p for p in entry["params"]}
+        aliases = _IMPLICIT_KEYWORDS.get(entry["name"], {})
+        params, implicit_style = {}, False
+        for key, value in kwargs.items():
+            value = _plain(value)
+            if key.endswith("_") and keyword.iskeyword(key[:-1]):
+                key = key[:-1]  # lambda_=... for the parameter named lambda
+            if key in _COMMON:
+                if key == "num_threads":
+                    _threads(value)
+                else:
+                    _seed(value) if not isinstance(value, (np.random.RandomState, np.random.Generator)) else None
+                setattr(self, key, value)
+            elif key in known:
+                self._check_type(known[key], value)
+                params[key] = value
+            elif key in aliases:
+                name, conv = aliases[key]
+                params[name] = conv(value)
+                implicit_style = True
+            elif aliases and key in _IMPLICIT_IGNORED:
+                implicit_style = True
+                if key == "use_gpu" and value:
+                    raise ValueError("use_gpu: mfkit runs on the CPU only; pass use_gpu=False")
+                if key == "dtype" and np.dtype(value) != np.float32:
+                    warnings.warn(f"dtype: mfkit computes in float32, not {np.dtype(value)}", stacklevel=4)
+                if key == "iteration_callback":
+                    raise TypeError("iteration_callback: pass the callback to fit(callback=...) instead")
+            else:
+                valid = sorted(known) + sorted(aliases) + list(_COMMON)
+                raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {key!r}; "
+                                f"valid keywords: {', '.join(valid)}")
+        if implicit_style and "confidence" in known and "confidence" not in kwargs:
+            params["confidence"] = "implicit"
+        return params
+
+    @staticmethod
+    def _check_type(info, value):
+        types = _PY_TYPES.get(info["type"])
+        if types is None:
+            return
+        if isinstance(value, bool) and info["type"] != "bool" or not isinstance(value, types):
+            raise TypeError(f"{info['name']}: expected {info['type']}, got {type(value).__name__} {value!r}")
+
+    @property
+    def params(self):
+        """Every parameter of the model, by its struct name, with its current value."""
+        return json.loads(self._core.params_json())
+
+    def get_params(self, deep=True):
+        """Parameters as a dict (scikit-learn convention), including num_threads and random_state."""
+        p = self.params
+        p.update(num_threads=self.num_threads, random_state=self.random_state)
+        return p
+
+    def set_params(self, **kwargs):
+        """Changes the given parameters (same keywords as the constructor); returns self."""
+        params = self._struct_params(kwargs)
+        if params:
+            self._core.set_params_json(json.dumps(params))
+        return self
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def fitted(self):
+        return self._core.fitted
+
+    @property
+    def implicit(self):
+        """True for implicit-feedback models (every cell counts), False for rating models."""
+        return self._core.implicit
+
+    @property
+    def n_users(self):
+        return self._core.n_users
+
+    @property
+    def n_items(self):
+        return self._core.n_items
+
+    def _need_fit(self):
+        if not self._core.fitted:
+            raise ValueError(f"{type(self).__name__}: the model is not fitted yet (call fit, or mfkit.load a model file)")
+
+    @property
+    def user_factors(self):
+        """Users x factors as a float32 numpy array (a copy)."""
+        self._need_fit()
+        return self._core.user_vectors()
+
+    @property
+    def item_factors(self):
+        """Items x factors as a float32 numpy array (a copy)."""
+        self._need_fit()
+        return self._core.item_vectors()
+
+    @property
+    def user_ids(self):
+        """Raw id of each user row (raw mode), or None (index mode)."""
+        return self._user_ids
+
+    @property
+    def item_ids(self):
+        """Raw id of each item column (raw mode), or None (index mode)."""
+        return self._item_ids
+
+    # -- fit ------------------------------------------------------------------------------------
+    def _as_data(self, data, name):
+        if isinstance(data, Dataset):
+            return data._core, "raw"
+        m = as_csr(data, name)
+        return _core.Interactions.from_csr(*csr_parts(m), m.shape[1], None, None), "index"
+
+    def fit(self, user_items, show_progress=True, callback=None, valid=None, num_threads=None):
+        """Fits the model on a users x items scipy CSR matrix (ids are indices) or a Dataset
+        (ids are its raw ids); returns self.
+
+        `callback(epoch, seconds, loss)` runs after every epoch (counted from 1) and stops the
+        fit by returning False. `valid` (same kind as `user_items`) is scored each epoch (RMSE, rating models) and
+        used for early stopping where the model supports it. Ctrl-C stops within an epoch and
+        raises KeyboardInterrupt. `num_threads` overrides the model's for this call.
+        """
+        train, mode = self._as_data(user_items, "user_items")
+        valid_core = None
+        if valid is not None:
+            if isinstance(valid, Dataset) != (mode == "raw"):
+                raise TypeError("valid: pass the same kind as user_items (both Dataset, or both CSR)")
+            valid_core, _ = self._as_data(valid, "valid")
+            if mode == "raw":
+                valid_core = valid.keyed_like(user_items)._core
+            elif (valid_core.n_users, valid_core.n_items) != (train.n_users, train.n_items):
+                raise ValueError(f"valid: shape {(valid_core.n_users, valid_core.n_items)} differs from "
+                                 f"user_items' {(train.n_users, train.n_items)}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable(epoch, seconds, loss), got {type(callback).__name__}")
+        self.history = []
+        bar = None
+        if show_progress:
+            try:
+                from tqdm.auto import tqdm
+                bar = tqdm(unit="epoch", desc=type(self).__name__)
+            except ImportError:
+                bar = None
+
+        def on_epoch(epoch, epochs, seconds, loss, valid_rmse):
+            self.history.append({"epoch": epoch, "seconds": seconds, "loss": loss, "valid_rmse": valid_rmse})
+            if bar is not None:
+                bar.total = epochs
+                post = {"loss": f"{loss:.5g}"}
+                if valid_rmse is not None:
+                    post["valid_rmse"] = f"{valid_rmse:.4f}"
+                bar.set_postfix(post, refresh=False)
+                bar.update(1)
+            if callback is not None:
+                return callback(epoch, seconds, loss) is not False
+            return True
+
+        try:
+            self._core.fit(train, valid_core, _threads(self.num_threads if num_threads is None else num_threads),
+                           _seed(self.random_state), on_epoch)
+        finally:
+            if bar is not None:
+                bar.close()
+        self._ids = mode
+        if mode == "raw":
+            self._user_ids, self._item_ids = user_items.user_ids, user_items.item_ids
+        else:
+            self._user_ids = self._item_ids = None
+        return self
+
+    # -- ids ------------------------------------------------------------------------------------
+    def _users(self, userid, name="userid"):
+        """Dense user indices (int32, 1-D) of `userid`; NotFoundError for unknown raw ids."""
+        return self._lookup(userid, name, self.n_users, self._core.lookup_users, "user")
+
+    def _items(self, itemid, name="itemid"):
+        return self._lookup(itemid, name, self.n_items, self._core.lookup_items, "item")
+
+    def _lookup(self, ids, name, size, find, kind, unknown="raise"):
+        if self._ids == "index":
+            return index_array(ids, size, name)
+        raw = np.asarray(ids).reshape(-1)
+        dense = find([str(_plain(v)) for v in raw])
+        if unknown == "raise" and (dense < 0).any():
+            bad = raw[np.flatnonzero(dense < 0)[0]]
+            raise _core.NotFoundError(f"{name}: unknown {kind} id {bad!r} (not in the training data)")
+        return dense
+
+    def _item_out(self, ids):
+        """Item indices as the caller's ids (raw ids in raw mode; padding -1 stays -1 / None)."""
+        if self._ids == "index":
+            return ids
+        out = np.empty(ids.shape, dtype=self._item_ids.dtype if self._item_ids.dtype != object else object)
+        ok = ids >= 0
+        out[ok] = self._item_ids[ids[ok]]
+        if not ok.all():
+            out = out.astype(object)
+            out[~ok] = None
+        return out
+
+    def _user_out(self, ids):
+        return ids if self._ids == "index" else self._user_ids[ids]
+
+    # -- predict and recommend ------------------------------------------------------------------
+    def predict(self, users, items):
+        """Predicted values for (user, item) pairs, as float32 (vectorised, like Surprise's
+        `predict` over many pairs). In raw mode an unknown id falls back to the model's biases or
+        mean, as the CLI's `predict` does."""
+        self._need_fit()
+        scalar = np.ndim(users) == 0 and np.ndim(items) == 0
+        u = self._lookup(users, "users", self.n_users, self._core.lookup_users, "user", unknown="fallback")
+        i = self._lookup(items, "items", self.n_items, self._core.lookup_items, "item", unknown="fallback")
+        if u.size != i.size:
+            raise ValueError(f"predict: users has {u.size} entries but items {i.size}")
+        out = self._core.predict(u, i)
+        return float(out[0]) if scalar else out
+
+    def _seen_rows(self, user_items, n_ids, users):
+        """(indptr, indices, data) with one row per requested user from `user_items`."""
+        m = as_csr(user_items, "user_items")
+        if m.shape[1] != self.n_items:
+            raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
+        if m.shape[0] != n_ids:
+            if m.shape[0] == self.n_users:
+                m = m[users]  # the full training-shaped matrix: take the requested rows
+            else:
+                raise ValueError(f"user_items: {m.shape[0]} rows for {n_ids} userid; pass one row per user "
+                                 f"(user_items[userid]) or the full {self.n_users}-row matrix")
+        return csr_parts(m)
+
+    def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
+                  recalculate_user=False, items=None, num_threads=None):
+        """The N best items for one user (1-D ids and scores) or for an array of users (2-D).
+
+        As in implicit: `user_items` holds the users' interactions, one row per user in
+        `userid` (the model's own training rows are used when it is None), filtered when
+        `filter_already_liked_items`; `filter_items` are never returned; `items` restricts the
+        ranking to those items; `recalculate_user` folds the users in from `user_items` (so
+        users the model has never seen can be served). Returns (ids int32, scores float32); a
+        2-D row with fewer than N surviving items is padded with id -1 and score -inf.
+        """
+        self._need_fit()
+        scalar = np.ndim(userid) == 0
+        if not isinstance(N, (int, np.integer)) or N < 1:
+            raise ValueError(f"N: expected a positive count, got {N!r}")
+        exclude = None if filter_items is None else self._items(filter_items, "filter_items")
+        cand = None if items is None else self._items(items, "items")
+        limit = self.n_items if cand is None else len(np.unique(cand))
+        k = int(min(N, limit))
+        threads = _threads(self.num_threads if num_threads is None else num_threads)
+        if recalculate_user:
+            if user_items is None:
+                raise ValueError("user_items: recalculate_user=True needs the users' interactions")
+            n = 1 if scalar else len(np.asarray(userid).reshape(-1))
+            users = None if self._ids == "raw" and n != self.n_users else self._lookup(
+                userid, "userid", self.n_users, self._core.lookup_users, "user", unknown="fallback")
+            ptr, idx, val = self._seen_rows(user_items, n, users if users is not None else np.arange(n))
+            ids, scores = self._core.recommend_folded(ptr, idx, val, k, filter_already_liked_items, exclude, cand,
+                                                      threads)
+        else:
+            users = self._users(userid)
+            ptr = idx = None
+            if user_items is not None and filter_already_liked_items:
+                ptr, idx, _ = self._seen_rows(user_items, len(users), users)
+            ids, scores = self._core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads)
+        if scalar:
+            keep = ids[0] >= 0
+            return self._item_out(ids[0][keep]), scores[0][keep]
+        return self._item_out(ids), scores
+
+    def recalculate_user(self, userid, user_items):
+        """Factors of a user computed from `user_items` (one row) by the model's fold-in, without
+        changing the model; for several users, one row each (2-D result)."""
+        self._need_fit()
+        m = as_csr(user_items, "user_items")
+        if m.shape[1] != self.n_items:
+            raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
+        scalar = np.ndim(userid) == 0
+        n = 1 if scalar else len(np.asarray(userid).reshape(-1))
+        if m.shape[0] != n:
+            raise ValueError(f"user_items: {m.shape[0]} rows for {n} userid")
+        ptr, idx, val = csr_parts(m)
+        rows = [self._core.fold_in_user(idx[ptr[r]:ptr[r + 1]], val[ptr[r]:ptr[r + 1]]) for r in range(n)]
+        return rows[0] if scalar else np.vstack(rows)
+
+    def _similar(self, ident, N, filter_items, items, side):
+        self._need_fit()
+        scalar = np.ndim(ident) == 0
+        if not isinstance(N, (int, np.integer)) or N < 1:
+            raise ValueError(f"N: expected a positive count, got {N!r}")
+        dense = self._users(ident, "userid") if side == "user" else self._items(ident, "itemid")
+        size = self.n_users if side == "user" else self.n_items
+        banned = np.zeros(size, dtype=bool)
+        if filter_items is not None:
+            banned[self._items(filter_items, "filter_items") if side == "item" else self._users(filter_items, "filter_users")] = True
+        allowed = None
+        if items is not None:
+            allowed = np.zeros(size, dtype=bool)
+            allowed[self._items(items, "items") if side == "item" else self._users(items, "users")] = True
+        find = self._core.similar_items if side == "item" else self._core.similar_users
+        out_ids = np.full((len(dense), N), -1, dtype=np.int32)
+        out_scores = np.full((len(dense), N), -np.inf, dtype=np.float32)
+        for r, d in enumerate(dense):
+            # implicit's convention: the query itself comes first (cosine 1).
+            ids, scores = np.array([d], dtype=np.int32), np.array([1.0], dtype=np.float32)
+            fetch = N
+            while True:
+                more, more_scores = find(int(d), int(min(fetch, size - 1)))
+                ids_all = np.concatenate([ids, more])
+                sc_all = np.concatenate([scores, more_scores])
+                keep = ~banned[ids_all] & (True if allowed is None else allowed[ids_all])
+                if keep.sum() >= N or fetch >= size - 1:
+                    break
+                fetch *= 4
+            ids_all, sc_all = ids_all[keep][:N], sc_all[keep][:N]
+            out_ids[r, :len(ids_all)] = ids_all
+            out_scores[r, :len(ids_all)] = sc_all
+        conv = self._item_out if side == "item" else self._user_out
+        if scalar:
+            keep = out_ids[0] >= 0
+            return conv(out_ids[0][keep]), out_scores[0][keep]
+        return (conv(out_ids) if side == "item" else out_ids), out_scores
+
+    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
+        """The N items most similar to `itemid` by cosine of item factors, itself first (as in
+        implicit); 1-D for one id, 2-D for an array. `filter_items` are dropped, `items`
+        restricts the answer."""
+        if recalculate_item:
+            raise ValueError("recalculate_item: item fold-in is not supported; pass recalculate_item=False")
+        return self._similar(itemid, N, filter_items, items, "item")
+
+    def similar_users(self, userid, N=10, filter_users=None, users=None):
+        """The N users most similar to `userid` by cosine of user factors, itself first."""
+        return self._similar(userid, N, filter_users, users, "user")
+
+    def explain(self, userid, user_items=None, itemid=None, user_weights=None, N=10):
+        """Why `itemid` is recommended to `userid`: (score, [(item, contribution), ...], None),
+        the items of the user's history that contribute most, largest first (Hu, Koren and
+        Volinsky, section 5). `user_items` is accepted for implicit's signature; the model's own
+        training rows are used."""
+        self._need_fit()
+        if itemid is None:
+            raise TypeError("explain: itemid is required")
+        u = int(self._users(userid)[0])
+        i = int(self._items(itemid)[0])
+        score = float(self._core.predict(np.array([u], np.int32), np.array([i], np.int32))[0])
+        top = self._core.explain(u, i, int(N))
+        ids = self._item_out(np.array([t[0] for t in top], dtype=np.int32))
+        return score, [(_plain(a), float(b)) for a, (_, b) in zip(ids, top)], None
+
+    # -- files ----------------------------------------------------------------------------------
+    def save(self, path):
+        """Writes the model to `path` in mfkit's model-file format (atomically): the CLI's
+        `mfkit serve`, `recommend` and `predict` read it, and `mfkit.load` reads it back."""
+        self._need_fit()
+        meta = {"python": {"ids": self._ids}}
+        if self._ids == "raw":
+            meta["python"]["user_dtype"] = self._user_ids.dtype.kind
+            meta["python"]["item_dtype"] = self._item_ids.dtype.kind
+        self._core.save(os.fspath(path), json.dumps(meta))
+
+    @classmethod
+    def load(cls, path):
+        """A model of this class from a model file (implicit's `Model.load(path)`); see mfkit.load."""
+        model = load(path)
+        if cls is not Model and not isinstance(model, cls):
+            raise _core.ModelFileError(f"{path}: holds a {type(model).__name__} model, not {cls.__name__}")
+        return model
+
+    def __repr__(self):
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"mfkit.{type(self).__name__}({shown})"
+
+    def __getstate__(self):
+        raise TypeError(f"{type(self).__name__} cannot be pickled; use model.save(path) and mfkit.load(path)")
+
+
+# -- generation from the registry ---------------------------------------------------------------
+REGISTRY = json.loads(_core.registry())
+_BY_NAME = {}
+
+
+def _docstring(entry):
+    lines = [entry["summary"], "", f"Registered as {entry['name']!r}; presets: "
+             f"{', '.join(entry['presets']) or 'none'}.", "", "Parameters", "----------"]
+    for p in entry["params"]:
+        name = p["name"] + "_" if keyword.iskeyword(p["name"]) else p["name"]
+        lines.append(f"{name} : {p['type']}, default {p['default']}")
+        lines.append(f"    {p['help']}" + (f" ({p['allowed']})" if p.get("allowed") else ""))
+    aliases = _IMPLICIT_KEYWORDS.get(entry["name"])
+    if aliases:
+        lines.append("regularization, use_cg, calculate_training_loss, use_native, dtype, use_gpu")
+        lines.append("    implicit's keywords, with implicit's meaning (and its confidence c = alpha * r)")
+    lines.append("num_threads : int, default 0")
+    lines.append("    threads for fit and recommend (0 = all cores)")
+    lines.append("random_state : int or numpy RandomState/Generator, default None")
+    lines.append("    seed of every random choice (None: a fresh one per fit)")
+    return "\n".join(lines)
+
+
+def _signature(entry):
+    P = inspect.Parameter
+    params = [P("self", P.POSITIONAL_OR_KEYWORD), P("preset", P.POSITIONAL_OR_KEYWORD, default=None)]
+    for p in entry["params"]:
+        name = p["name"] + "_" if keyword.iskeyword(p["name"]) else p["name"]
+        params.append(P(name, P.KEYWORD_ONLY, default=p["default"]))
+    for alias in _IMPLICIT_KEYWORDS.get(entry["name"], {}):
+        params.append(P(alias, P.KEYWORD_ONLY, default=None))
+    params += [P("num_threads", P.KEYWORD_ONLY, default=0), P("random_state", P.KEYWORD_ONLY, default=None)]
+    return inspect.Signature(params)
+
+
+def _make_class(entry):
+    cls = type(entry["class_name"], (Model,), {"_entry": entry, "__doc__": _docstring(entry),
+                                               "__module__": "mfkit"})
+    cls.__init__ = lambda self, preset=None, **kw: Model.__init__(self, preset, **kw)
+    cls.__init__.__signature__ = _signature(entry)
+    cls.__init__.__doc__ = cls.__doc__
+    return cls
+
+
+CLASSES = {}
+for _entry in REGISTRY:
+    CLASSES[_entry["class_name"]] = _BY_NAME[_entry["name"]] = _make_class(_entry)
+
+
+def models():
+    """{registered name: summary} of every model."""
+    return {e["name"]: e["summary"] for e in REGISTRY}
+
+
+def create(name, preset=None, **params):
+    """A model by its registered name ("implicit-als", "nnmf", ...), optionally from a preset,
+    with parameters given by keyword."""
+    if name not in _BY_NAME:
+        raise ValueError(f"name: unknown model {name!r}; registered: {', '.join(_BY_NAME)}")
+    return _BY_NAME[name](preset, **params)
+
+
+def load(path):
+    """A model from an mfkit model file (written by `model.save` or by `mfkit train`)."""
+    core, meta = _core.Model.load(os.fspath(path))
+    meta = json.loads(meta) if meta else {}
+    cls = _BY_NAME.get(core.type)
+    if cls is None:
+        raise _core.ModelFileError(f"{path}: model type {core.type!r} is not registered in this build")
+    model = cls.__new__(cls)
+    model.num_threads, model.random_state, model.history = 0, None, []
+    model._core = core
+    py = meta.get("python", {}) if isinstance(meta, dict) else {}
+    model._ids = py.get("ids", "raw")  # files from the CLI hold raw ids
+    model._user_ids = model._item_ids = None
+    if model._ids == "raw":
+        model._user_ids = _restore(core.user_names(), py.get("user_dtype"))
+        model._item_ids = _restore(core.item_names(), py.get("item_dtype"))
+    return model
+
+
+def _restore(names, kind):
+    """Raw ids from a model file's names, as integers when they were integers."""
+    if kind in ("i", "u"):
+        return np.asarray(names).astype(np.int64)
+    return np.asarray(names, dtype=object)

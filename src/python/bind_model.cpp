@@ -1,0 +1,248 @@
+// The Python module's model half: the registry, Model (fit, predict, recommend, similar, explain,
+// fold-in, factors) and model files. Every call goes to the library; long calls release the GIL.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <limits>
+
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+#include "mfkit/recommend.h"
+#include "mfkit/registry.h"
+#include "python/bind.h"
+#include "python/convert.h"
+
+namespace mfkit::python {
+
+namespace {
+
+nlohmann::json registry_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ModelEntry& e : model_registry()) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const ParamInfo& p : e.describe())
+      params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help},
+                        {"lo", p.lo}, {"hi", p.hi}, {"choices", p.choices}, {"allowed", p.allowed()}});
+    nlohmann::json space = nlohmann::json::object();
+    for (const auto& [name, r] : e.search_space) space[name] = {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}};
+    nlohmann::json presets = nlohmann::json::object();
+    for (const auto& [name, p] : e.presets) presets[name] = p;
+    out.push_back({{"name", e.name}, {"class_name", e.class_name}, {"summary", e.summary}, {"params", params},
+                   {"presets", presets}, {"search_space", space}, {"implicit", e.create()->implicit()}});
+  }
+  return out;
+}
+
+RecommendOptions options(int k, bool filter_seen, const py::handle& exclude, const py::handle& candidates) {
+  RecommendOptions o;
+  o.k = k;
+  o.filter_seen = filter_seen;
+  if (!exclude.is_none()) o.exclude = to_vector<int32_t>(exclude, "filter_items");
+  if (!candidates.is_none()) o.candidates = to_vector<int32_t>(candidates, "items");
+  return o;
+}
+
+// Top-k lists as two (n x k) arrays; a list shorter than k (few items left) is padded with
+// id -1 and score -inf.
+py::tuple ranked_arrays(const std::vector<std::vector<Scored>>& lists, int k) {
+  const size_t n = lists.size();
+  std::vector<int32_t> ids(n * k, -1);
+  std::vector<float> scores(n * k, -std::numeric_limits<float>::infinity());
+  for (size_t r = 0; r < n; ++r)
+    for (size_t j = 0; j < lists[r].size(); ++j) {
+      ids[r * k + j] = lists[r][j].index;
+      scores[r * k + j] = lists[r][j].score;
+    }
+  return py::make_tuple(to_array_2d(ids, n, k), to_array_2d(scores, n, k));
+}
+
+py::tuple scored_arrays(const std::vector<Scored>& list) {
+  std::vector<int32_t> ids;
+  std::vector<float> scores;
+  for (const Scored& s : list) {
+    ids.push_back(s.index);
+    scores.push_back(s.score);
+  }
+  return py::make_tuple(to_array(ids), to_array(scores));
+}
+
+py::array_t<float> vectors(const std::vector<float>& v, int dim, const std::string& type, const char* side) {
+  if (dim == 0) throw Error(type + ": this model has no " + side + " vectors");
+  return to_array_2d(v, static_cast<py::ssize_t>(v.size() / dim), dim);
+}
+
+// The model, refused with a clear error when it has not been fitted or loaded.
+const Model& fitted(const Model& model) {
+  if (!model.fitted()) throw Error(model.type() + ": the model is not fitted yet (call fit, or load a model file)");
+  return model;
+}
+
+// Dense indices of raw ids (-1 for unknown ones).
+py::array_t<int32_t> lookup(const IdMap& map, const std::vector<std::string>& names) {
+  std::vector<int32_t> out(names.size());
+  for (size_t k = 0; k < names.size(); ++k) out[k] = map.find(names[k]);
+  return to_array(out);
+}
+
+void fit(Model& model, const Interactions& train, const Interactions* valid, int threads, uint64_t seed,
+         const py::object& callback) {
+  // The callback runs with the GIL held; it, or a pending Ctrl-C, stops the fit after the epoch
+  // and its exception is raised once the library has returned.
+  std::exception_ptr pending;
+  FitOptions opt;
+  opt.ctx = Context{threads, seed};
+  opt.validation = valid;
+  opt.on_epoch = [&](const EpochInfo& e) {
+    py::gil_scoped_acquire gil;
+    try {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (callback.is_none()) return true;
+      py::object valid_rmse = e.valid_rmse ? py::object(py::float_(*e.valid_rmse)) : py::object(py::none());
+      py::object r = callback(e.epoch, e.epochs, e.seconds, e.train_loss, valid_rmse);
+      return r.is_none() || r.cast<bool>();
+    } catch (...) {
+      pending = std::current_exception();
+      return false;
+    }
+  };
+  {
+    py::gil_scoped_release nogil;
+    model.fit(train, opt);
+  }
+  if (pending) std::rethrow_exception(pending);
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+  m.def("registry", [] { return registry_json().dump(); }, "every registered model as JSON");
+
+  py::class_<Model>(m, "Model", "A registered mfkit model (see mfkit.create).")
+      .def_static(
+          "create",
+          [](const std::string& name, const std::string& preset, const std::string& params) {
+            return create_model(name, preset, nlohmann::json::parse(params));
+          },
+          py::arg("name"), py::arg("preset"), py::arg("params_json"))
+      .def_static(
+          "load",
+          [](const std::string& path) {
+            nlohmann::json meta;
+            std::unique_ptr<Model> model;
+            {
+              py::gil_scoped_release nogil;
+              model = load_model(path, &meta);
+            }
+            return py::make_tuple(std::move(model), meta.dump());
+          },
+          py::arg("path"))
+      .def("save",
+           [](const Model& model, const std::string& path, const std::string& meta) {
+             fitted(model);
+             py::gil_scoped_release nogil;
+             save_model(model, path, nlohmann::json::parse(meta));
+           },
+           py::arg("path"), py::arg("meta_json"))
+      .def_property_readonly("type", &Model::type)
+      .def_property_readonly("implicit", &Model::implicit)
+      .def_property_readonly("fitted", &Model::fitted)
+      .def_property_readonly("n_users", &Model::n_users)
+      .def_property_readonly("n_items", &Model::n_items)
+      .def("params_json", [](const Model& model) { return model.params().dump(); })
+      .def("set_params_json", [](Model& model, const std::string& p) { model.set_params(nlohmann::json::parse(p)); })
+      .def("fit", &fit, py::arg("train"), py::arg("valid"), py::arg("threads"), py::arg("seed"), py::arg("callback"))
+      .def("predict",
+           [](const Model& model, const py::handle& users, const py::handle& items) {
+             fitted(model);
+             std::vector<int32_t> u = to_vector<int32_t>(users, "users"), i = to_vector<int32_t>(items, "items");
+             if (u.size() != i.size()) throw py::value_error("predict: users and items differ in length");
+             std::vector<float> out(u.size());
+             {
+               py::gil_scoped_release nogil;
+               model.predict(u.data(), i.data(), u.size(), out.data());
+             }
+             return to_array(out);
+           })
+      .def("recommend",
+           [](const Model& model, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
+              const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads) {
+             fitted(model);
+             std::vector<int32_t> u = to_vector<int32_t>(users, "userid");
+             RecommendOptions o = options(k, filter_seen, exclude, candidates);
+             Csr seen;
+             if (!seen_indptr.is_none()) {
+               seen.indptr = to_vector<int64_t>(seen_indptr, "user_items.indptr");
+               seen.indices = to_vector<int32_t>(seen_indices, "user_items.indices");
+               o.seen = &seen;
+             }
+             std::vector<std::vector<Scored>> lists;
+             {
+               py::gil_scoped_release nogil;
+               lists = recommend(model, u, o, Context{threads, 1});
+             }
+             return ranked_arrays(lists, k);
+           },
+           py::arg("users"), py::arg("k"), py::arg("filter_seen"), py::arg("exclude"), py::arg("candidates"),
+           py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"))
+      .def("recommend_folded",
+           [](const Model& model, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
+              bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
+             fitted(model);
+             std::vector<int64_t> ptr = to_vector<int64_t>(indptr, "user_items.indptr");
+             std::vector<int32_t> idx = to_vector<int32_t>(indices, "user_items.indices");
+             std::vector<float> val = to_vector<float>(values, "user_items.data");
+             RecommendOptions o = options(k, filter_seen, exclude, candidates);
+             const int64_t n = static_cast<int64_t>(ptr.size()) - 1;
+             std::vector<std::vector<Scored>> lists(n);
+             std::exception_ptr failed;
+             {
+               py::gil_scoped_release nogil;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+               for (int64_t r = 0; r < n; ++r) {
+                 try {
+                   std::vector<int32_t> items(idx.begin() + ptr[r], idx.begin() + ptr[r + 1]);
+                   std::vector<float> vals(val.begin() + ptr[r], val.begin() + ptr[r + 1]);
+                   lists[r] = recommend_new_user(model, items, vals, o);
+                 } catch (...) {
+#pragma omp critical
+                   if (!failed) failed = std::current_exception();
+                 }
+               }
+             }
+             if (failed) std::rethrow_exception(failed);
+             return ranked_arrays(lists, k);
+           })
+      .def("fold_in_user",
+           [](const Model& model, const py::handle& items, const py::handle& values) {
+             fitted(model);
+             std::vector<int32_t> i = to_vector<int32_t>(items, "items");
+             std::vector<float> v = to_vector<float>(values, "values");
+             return to_array(model.fold_in_user(i, v));
+           })
+      .def("similar_items", [](const Model& model, int32_t item, int k) { return scored_arrays(similar_items(fitted(model), item, k)); })
+      .def("similar_users", [](const Model& model, int32_t user, int k) { return scored_arrays(similar_users(fitted(model), user, k)); })
+      .def("explain", [](const Model& model, int32_t user, int32_t item, int k) { return fitted(model).explain(user, item, k); })
+      .def("user_vectors",
+           [](const Model& model) {
+             int dim = 0;
+             auto v = fitted(model).user_vectors(&dim);
+             return vectors(v, dim, model.type(), "user");
+           })
+      .def("item_vectors",
+           [](const Model& model) {
+             int dim = 0;
+             auto v = fitted(model).item_vectors(&dim);
+             return vectors(v, dim, model.type(), "item");
+           })
+      .def("seen",
+           [](const Model& model) {
+             return py::make_tuple(to_array(fitted(model).seen().indptr), to_array(model.seen().indices));
+           })
+      .def("user_names", [](const Model& model) { return fitted(model).user_ids()->names(); })
+      .def("item_names", [](const Model& model) { return fitted(model).item_ids()->names(); })
+      .def("lookup_users", [](const Model& model, const std::vector<std::string>& n) { return lookup(*fitted(model).user_ids(), n); })
+      .def("lookup_items", [](const Model& model, const std::vector<std::string>& n) { return lookup(*fitted(model).item_ids(), n); });
+}
+
+}  // namespace mfkit::python
