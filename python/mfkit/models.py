@@ -146,6 +146,7 @@ class Model:
     # -- state ----------------------------------------------------------------------------------
     @property
     def fitted(self):
+        """True once fit has run or the model came from a file."""
         return self._core.fitted
 
     @property
@@ -155,10 +156,12 @@ class Model:
 
     @property
     def n_users(self):
+        """Users (rows) the model was fitted on."""
         return self._core.n_users
 
     @property
     def n_items(self):
+        """Items (columns) the model was fitted on."""
         return self._core.n_items
 
     def _need_fit(self):

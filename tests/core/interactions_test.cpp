@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "mfkit/error.h"
 #include "test_util.h"
 
@@ -75,6 +77,28 @@ TEST(Interactions, SubsetKeepsIdMapsAndShape) {
   EXPECT_EQ(s.n_items(), 2);
   EXPECT_EQ(s.user_ids(), m.user_ids());
   EXPECT_EQ(s.by_user().values, (std::vector<float>{1, 3}));
+}
+
+TEST(Interactions, FromCsrMatchesFromCooAndRejectsBadRows) {
+  auto m = test::make_matrix({{"u1", "b", 3}, {"u2", "a", 4}, {"u1", "a", 5}, {"u3", "c", 1}});
+  Csr c = m.by_user();
+  c.times.clear();
+  auto again = Interactions::from_csr(c, m.user_ids(), m.item_ids());
+  EXPECT_EQ(again.by_item().indptr, m.by_item().indptr);
+  EXPECT_EQ(again.by_item().indices, m.by_item().indices);
+  EXPECT_EQ(again.by_item().values, m.by_item().values);
+  Csr dup = c;
+  dup.indices[1] = 0;  // u1 holds column 0 twice
+  EXPECT_THROW(Interactions::from_csr(dup, m.user_ids(), m.item_ids()), Error);
+  Csr wide = c;
+  wide.indices[3] = 3;  // outside the 3-item map
+  EXPECT_THROW(Interactions::from_csr(wide, m.user_ids(), m.item_ids()), Error);
+  Csr nan = c;
+  nan.values[2] = std::nanf("");
+  EXPECT_THROW(Interactions::from_csr(nan, m.user_ids(), m.item_ids()), Error);
+  Csr short_ptr = c;
+  short_ptr.indptr.back() = 3;  // does not reach nnz
+  EXPECT_THROW(Interactions::from_csr(short_ptr, m.user_ids(), m.item_ids()), Error);
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "mfkit/error.h"
 #include "mfkit/models/biased_mf.h"
+#include "mfkit/registry.h"
 
 namespace mfkit {
 namespace {
@@ -67,6 +70,21 @@ TEST(Params, ParsesKeyValues) {
   EXPECT_EQ(j["adaptive"], false);
   EXPECT_EQ(j["name"], "x");
   EXPECT_THROW(parse_key_values({"novalue"}), ParamError);
+}
+
+TEST(Registry, SearchSpacesLieInsideTheDeclaredRanges) {
+  for (const ModelEntry& e : model_registry()) {
+    EXPECT_FALSE(e.class_name.empty()) << e.name;
+    std::map<std::string, ParamInfo> params;
+    for (const ParamInfo& p : e.describe()) params[p.name] = p;
+    for (const auto& [name, r] : e.search_space) {
+      ASSERT_TRUE(params.count(name)) << e.name << ": search space names unknown parameter " << name;
+      EXPECT_LT(r.lo, r.hi) << e.name << "." << name;
+      EXPECT_GE(r.lo, params[name].lo) << e.name << "." << name;
+      EXPECT_LE(r.hi, params[name].hi) << e.name << "." << name;
+      if (r.log) EXPECT_GT(r.lo, 0) << e.name << "." << name;
+    }
+  }
 }
 
 }  // namespace

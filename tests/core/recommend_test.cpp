@@ -4,6 +4,11 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+
+#include "mfkit/error.h"
+#include "mfkit/registry.h"
+#include "test_util.h"
 
 namespace mfkit {
 namespace {
@@ -18,6 +23,54 @@ TEST(TopK, ReturnsBestFirstAndSkipsMinusInfinity) {
   EXPECT_EQ(t[2].index, 3);
   auto all = top_k(s.data(), static_cast<int32_t>(s.size()), 10);
   EXPECT_EQ(all.size(), 5u);  // the -inf entry is never returned
+}
+
+TEST(Recommend, CallerGivenSeenRowsReplaceTheTrainingOnes) {
+  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
+                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  auto model = create_model("implicit-als");
+  model->set_params({{"factors", 4}, {"iterations", 3}});
+  model->fit(data, {Context{1, 1}, nullptr, nullptr});
+  RecommendOptions o;
+  o.k = 6;
+  Csr seen;  // users 1 and 0 (in that order), each with one item only
+  seen.indptr = {0, 1, 2};
+  seen.indices = {4, 5};
+  o.seen = &seen;
+  auto lists = recommend(*model, {1, 0}, o, Context{1, 1});
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[0].size(), 5u);  // 6 items minus the one given
+  for (const Scored& s : lists[0]) EXPECT_NE(s.index, 4);
+  for (const Scored& s : lists[1]) EXPECT_NE(s.index, 5);
+  Csr wrong = seen;
+  wrong.indptr = {0, 2};
+  o.seen = &wrong;
+  EXPECT_THROW(recommend(*model, {1, 0}, o, Context{1, 1}), ParamError);
+}
+
+TEST(Recommend, FoldInUserGivesTheVectorThatScoresTheNewUser) {
+  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
+                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  for (const char* name : {"implicit-als", "biased-mf", "als"}) {
+    auto model = create_model(name);
+    model->fit(data, {Context{1, 1}, nullptr, nullptr});
+    std::vector<int32_t> items = {0, 2};
+    std::vector<float> values = {5, 3};
+    int dim = 0;
+    auto item_vecs = model->item_vectors(&dim);
+    auto x = model->fold_in_user(items, values);
+    ASSERT_EQ(static_cast<int>(x.size()), dim) << name;
+    std::vector<float> scores(model->n_items());
+    model->score_new_user(items, values, scores.data());
+    // The folded vector orders the items as the model's own new-user scores do.
+    auto dot = [&](int32_t i) {
+      double s = 0;
+      for (int d = 0; d < dim; ++d) s += double(x[d]) * item_vecs[size_t(i) * dim + d];
+      return s;
+    };
+    if (std::string(name) == "implicit-als")
+      for (int32_t i = 0; i < model->n_items(); ++i) EXPECT_NEAR(dot(i), scores[i], 1e-4) << name << " item " << i;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+"""`pip install --no-build-isolation .`: setuptools drives the project's CMake to build the
+compiled `mfkit._core` (target mfkit_python) and installs it beside python/mfkit/.
+
+Needs what scripts/setup.sh installs (Debian packages); no network.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext):
+        build = pathlib.Path(self.build_temp).resolve() / "cmake"
+        build.mkdir(parents=True, exist_ok=True)
+        jobs = str(os.cpu_count() or 1)
+        subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                        "-DMFKIT_BUILD_PYTHON=ON", f"-DPython_EXECUTABLE={sys.executable}"], check=True)
+        subprocess.run(["cmake", "--build", str(build), "--target", "mfkit_python", "mfkit_python_files", "-j", jobs],
+                       check=True)
+        built = next((build / "python" / "mfkit").glob("_core*.so"))
+        target = pathlib.Path(self.get_ext_fullpath(ext.name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built, target)
+
+
+setup(ext_modules=[Extension("mfkit._core", sources=[])], cmdclass={"build_ext": CMakeBuild})
