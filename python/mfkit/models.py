@@ -90,9 +90,9 @@ class Model:
                 key = key[:-1]  # lambda_=... for the parameter named lambda
             if key in _COMMON:
                 if key == "num_threads":
-                    _threads(value)
-                else:
-                    _seed(value) if not isinstance(value, (np.random.RandomState, np.random.Generator)) else None
+                    _threads(value)  # checks it
+                elif value is not None and not isinstance(value, (np.random.RandomState, np.random.Generator)):
+                    _seed(value)
                 setattr(self, key, value)
             elif key in known:
                 self._check_type(known[key], value)
@@ -272,20 +272,22 @@ class Model:
             raise _core.NotFoundError(f"{name}: unknown {kind} id {bad!r} (not in the training data)")
         return dense
 
-    def _item_out(self, ids):
-        """Item indices as the caller's ids (raw ids in raw mode; padding -1 stays -1 / None)."""
+    def _to_raw(self, ids, raw):
+        """Dense indices as the caller's ids: raw ids in raw mode, where padding (-1) is None."""
         if self._ids == "index":
             return ids
-        out = np.empty(ids.shape, dtype=self._item_ids.dtype if self._item_ids.dtype != object else object)
         ok = ids >= 0
-        out[ok] = self._item_ids[ids[ok]]
+        out = np.empty(ids.shape, dtype=raw.dtype if ok.all() else object)
+        out[ok] = raw[ids[ok]]
         if not ok.all():
-            out = out.astype(object)
             out[~ok] = None
         return out
 
+    def _item_out(self, ids):
+        return self._to_raw(ids, self._item_ids)
+
     def _user_out(self, ids):
-        return ids if self._ids == "index" else self._user_ids[ids]
+        return self._to_raw(ids, self._user_ids)
 
     # -- predict and recommend ------------------------------------------------------------------
     def predict(self, users, items):
@@ -302,13 +304,14 @@ class Model:
         return float(out[0]) if scalar else out
 
     def _seen_rows(self, user_items, n_ids, users):
-        """(indptr, indices, data) with one row per requested user from `user_items`."""
+        """(indptr, indices, data) with one row per requested user from `user_items` (the rows
+        `users()` of a full training-shaped matrix)."""
         m = as_csr(user_items, "user_items")
         if m.shape[1] != self.n_items:
             raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
         if m.shape[0] != n_ids:
             if m.shape[0] == self.n_users:
-                m = m[users]  # the full training-shaped matrix: take the requested rows
+                m = m[users()]  # the full training-shaped matrix: take the requested rows
             else:
                 raise ValueError(f"user_items: {m.shape[0]} rows for {n_ids} userid; pass one row per user "
                                  f"(user_items[userid]) or the full {self.n_users}-row matrix")
@@ -338,16 +341,14 @@ class Model:
             if user_items is None:
                 raise ValueError("user_items: recalculate_user=True needs the users' interactions")
             n = 1 if scalar else len(np.asarray(userid).reshape(-1))
-            users = None if self._ids == "raw" and n != self.n_users else self._lookup(
-                userid, "userid", self.n_users, self._core.lookup_users, "user", unknown="fallback")
-            ptr, idx, val = self._seen_rows(user_items, n, users if users is not None else np.arange(n))
+            ptr, idx, val = self._seen_rows(user_items, n, lambda: self._users(userid))  # new users allowed
             ids, scores = self._core.recommend_folded(ptr, idx, val, k, filter_already_liked_items, exclude, cand,
                                                       threads)
         else:
             users = self._users(userid)
             ptr = idx = None
             if user_items is not None and filter_already_liked_items:
-                ptr, idx, _ = self._seen_rows(user_items, len(users), users)
+                ptr, idx, _ = self._seen_rows(user_items, len(users), lambda: users)
             ids, scores = self._core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads)
         if scalar:
             keep = ids[0] >= 0
@@ -405,7 +406,7 @@ class Model:
         if scalar:
             keep = out_ids[0] >= 0
             return conv(out_ids[0][keep]), out_scores[0][keep]
-        return (conv(out_ids) if side == "item" else out_ids), out_scores
+        return conv(out_ids), out_scores
 
     def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
         """The N items most similar to `itemid` by cosine of item factors, itself first (as in

@@ -162,3 +162,14 @@ def test_filters_and_candidates(implicit_matrix):
     assert len(sim) == 5
     score, top, _ = m.explain(0, implicit_matrix, itemid=int(ids[0, 0]), N=3)
     assert len(top) == 3 and np.isfinite(score)
+
+
+def test_raw_ids_for_new_users_and_batches(ratings):
+    m = quick("biased-mf").fit(ratings, show_progress=False)
+    row = ratings.to_csr()[3]
+    ids, scores = m.recommend("someone new", row, N=4, recalculate_user=True)
+    assert len(ids) == 4 and set(ids) <= set(ratings.item_ids)
+    batch, _ = m.recommend(ratings.user_ids[:3], N=4)
+    assert batch.shape == (3, 4) and set(batch.ravel()) <= set(ratings.item_ids)
+    sim, _ = m.similar_users(ratings.user_ids[:2], N=3)
+    assert sim.shape == (2, 3) and sim[0, 0] == ratings.user_ids[0]
