@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds mfkit (if needed) and runs the test suite with ctest. Tests that need real datasets use
-# $MFKIT_DATA_DIR (default: ../shared/data beside the checkout, when it exists) and are skipped
-# when the data is absent.
+# Builds mfkit (if needed) and runs the test suites: ctest, then pytest over the Python package.
+# Tests that need real datasets use $MFKIT_DATA_DIR (default: ../shared/data beside the checkout,
+# when it exists) and are skipped when the data is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${MFKIT_DATA_DIR:-}" ] && [ -d ../shared/data ]; then
