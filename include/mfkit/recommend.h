@@ -34,10 +34,22 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
 std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int32_t>& items,
                                        const std::vector<float>& values, const RecommendOptions& opt);
 
+/// recommend_new_user for every row of `rows` (one new user's items and values per row), with
+/// OpenMP over rows.
+std::vector<std::vector<Scored>> recommend_new_users(const Model& model, const Csr& rows, const RecommendOptions& opt,
+                                                     const Context& ctx = {});
+
 /// The k items most similar to `item` by cosine of the model's item vectors (itself excluded).
 /// Throws Error when the model has no item vectors.
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k);
 std::vector<Scored> similar_users(const Model& model, int32_t user, int k);
+/// The same for several queries at once (the vectors' norms computed once), keeping opt.k
+/// neighbours of each, never one in opt.exclude and, when opt.candidates is given, only those
+/// (indices of the same side as the queries); filter_seen and seen do not apply.
+std::vector<std::vector<Scored>> similar_items(const Model& model, const std::vector<int32_t>& items,
+                                               const RecommendOptions& opt);
+std::vector<std::vector<Scored>> similar_users(const Model& model, const std::vector<int32_t>& users,
+                                               const RecommendOptions& opt);
 
 /// The k best of `scores` (length n), skipping entries set to -infinity; best first, ties by index.
 std::vector<Scored> top_k(const float* scores, int32_t n, int k);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "mfkit/error.h"
@@ -109,39 +110,80 @@ std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int
   return filter.top(scores.data(), ni, items.data(), items.data() + items.size());
 }
 
-static std::vector<Scored> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n, int32_t self,
-                                             int k, const char* what) {
+std::vector<std::vector<Scored>> recommend_new_users(const Model& model, const Csr& rows, const RecommendOptions& opt,
+                                                     const Context& ctx) {
+  const int64_t n = rows.rows();
+  std::vector<std::vector<Scored>> out(n);
+  std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(ctx.threads)
+  for (int64_t r = 0; r < n; ++r) {
+    try {
+      std::vector<int32_t> items(rows.indices.begin() + rows.indptr[r], rows.indices.begin() + rows.indptr[r + 1]);
+      std::vector<float> values(rows.values.begin() + rows.indptr[r], rows.values.begin() + rows.indptr[r + 1]);
+      out[r] = recommend_new_user(model, items, values, opt);
+    } catch (...) {
+#pragma omp critical
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+  return out;
+}
+
+static std::vector<std::vector<Scored>> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n,
+                                                          const std::vector<int32_t>& queries,
+                                                          const RecommendOptions& opt, const char* what) {
   if (dim == 0) throw Error(std::string("similar: this model has no ") + what + " vectors");
-  if (self < 0 || self >= n) throw NotFoundError(std::string("similar: ") + what + " index out of range");
-  if (k < 1) throw ParamError("similar: k must be at least 1");
+  for (int32_t self : queries)
+    if (self < 0 || self >= n) throw NotFoundError(std::string("similar: ") + what + " index out of range");
+  if (opt.k < 1) throw ParamError("similar: k must be at least 1");
+  ItemFilter filter(opt, n);
   std::vector<float> norms(n);
   for (int32_t i = 0; i < n; ++i) {
     double s = 0;
     for (int d = 0; d < dim; ++d) s += double(vecs[size_t(i) * dim + d]) * vecs[size_t(i) * dim + d];
     norms[i] = static_cast<float>(std::sqrt(s));
   }
+  std::vector<std::vector<Scored>> out;
   std::vector<float> scores(n);
-  const float* q = vecs.data() + size_t(self) * dim;
-  for (int32_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int d = 0; d < dim; ++d) s += double(q[d]) * vecs[size_t(i) * dim + d];
-    float denom = norms[i] * norms[self];
-    scores[i] = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
+  for (int32_t self : queries) {
+    const float* q = vecs.data() + size_t(self) * dim;
+    for (int32_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int d = 0; d < dim; ++d) s += double(q[d]) * vecs[size_t(i) * dim + d];
+      float denom = norms[i] * norms[self];
+      scores[i] = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
+    }
+    scores[self] = -std::numeric_limits<float>::infinity();
+    out.push_back(filter.top(scores.data(), n, nullptr, nullptr));
   }
-  scores[self] = -std::numeric_limits<float>::infinity();
-  return top_k(scores.data(), n, k);
+  return out;
+}
+
+std::vector<std::vector<Scored>> similar_items(const Model& model, const std::vector<int32_t>& items,
+                                               const RecommendOptions& opt) {
+  int dim = 0;
+  auto v = model.item_vectors(&dim);
+  return cosine_neighbours(v, dim, model.n_items(), items, opt, "item");
+}
+
+std::vector<std::vector<Scored>> similar_users(const Model& model, const std::vector<int32_t>& users,
+                                               const RecommendOptions& opt) {
+  int dim = 0;
+  auto v = model.user_vectors(&dim);
+  return cosine_neighbours(v, dim, model.n_users(), users, opt, "user");
 }
 
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k) {
-  int dim = 0;
-  auto v = model.item_vectors(&dim);
-  return cosine_neighbours(v, dim, model.n_items(), item, k, "item");
+  RecommendOptions opt;
+  opt.k = k;
+  return similar_items(model, std::vector<int32_t>{item}, opt)[0];
 }
 
 std::vector<Scored> similar_users(const Model& model, int32_t user, int k) {
-  int dim = 0;
-  auto v = model.user_vectors(&dim);
-  return cosine_neighbours(v, dim, model.n_users(), user, k, "user");
+  RecommendOptions opt;
+  opt.k = k;
+  return similar_users(model, std::vector<int32_t>{user}, opt)[0];
 }
 
 }  // namespace mfkit

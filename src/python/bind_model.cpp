@@ -57,16 +57,6 @@ py::tuple ranked_arrays(const std::vector<std::vector<Scored>>& lists, int k) {
   return py::make_tuple(to_array_2d(ids, n, k), to_array_2d(scores, n, k));
 }
 
-py::tuple scored_arrays(const std::vector<Scored>& list) {
-  std::vector<int32_t> ids;
-  std::vector<float> scores;
-  for (const Scored& s : list) {
-    ids.push_back(s.index);
-    scores.push_back(s.score);
-  }
-  return py::make_tuple(to_array(ids), to_array(scores));
-}
-
 py::array_t<float> vectors(const std::vector<float>& v, int dim, const std::string& type, const char* side) {
   if (dim == 0) throw Error(type + ": this model has no " + side + " vectors");
   return to_array_2d(v, static_cast<py::ssize_t>(v.size() / dim), dim);
@@ -76,6 +66,20 @@ py::array_t<float> vectors(const std::vector<float>& v, int dim, const std::stri
 const Model& fitted(const Model& model) {
   if (!model.fitted()) throw Error(model.type() + ": the model is not fitted yet (call fit, or load a model file)");
   return model;
+}
+
+// The k neighbours of each query (items or users), as ranked_arrays.
+py::tuple similar_arrays(const Model& model, bool items, const py::handle& queries, int k, const py::handle& exclude,
+                         const py::handle& candidates) {
+  fitted(model);
+  std::vector<int32_t> q = to_vector<int32_t>(queries, items ? "itemid" : "userid");
+  RecommendOptions o = options(k, false, exclude, candidates);
+  std::vector<std::vector<Scored>> lists;
+  {
+    py::gil_scoped_release nogil;
+    lists = items ? similar_items(model, q, o) : similar_users(model, q, o);
+  }
+  return ranked_arrays(lists, k);
 }
 
 // Dense indices of raw ids (-1 for unknown ones).
@@ -189,28 +193,16 @@ void bind_model(py::module_& m) {
            [](const Model& model, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
               bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
              fitted(model);
-             std::vector<int64_t> ptr = to_vector<int64_t>(indptr, "user_items.indptr");
-             std::vector<int32_t> idx = to_vector<int32_t>(indices, "user_items.indices");
-             std::vector<float> val = to_vector<float>(values, "user_items.data");
+             Csr rows;
+             rows.indptr = to_vector<int64_t>(indptr, "user_items.indptr");
+             rows.indices = to_vector<int32_t>(indices, "user_items.indices");
+             rows.values = to_vector<float>(values, "user_items.data");
              RecommendOptions o = options(k, filter_seen, exclude, candidates);
-             const int64_t n = static_cast<int64_t>(ptr.size()) - 1;
-             std::vector<std::vector<Scored>> lists(n);
-             std::exception_ptr failed;
+             std::vector<std::vector<Scored>> lists;
              {
                py::gil_scoped_release nogil;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-               for (int64_t r = 0; r < n; ++r) {
-                 try {
-                   std::vector<int32_t> items(idx.begin() + ptr[r], idx.begin() + ptr[r + 1]);
-                   std::vector<float> vals(val.begin() + ptr[r], val.begin() + ptr[r + 1]);
-                   lists[r] = recommend_new_user(model, items, vals, o);
-                 } catch (...) {
-#pragma omp critical
-                   if (!failed) failed = std::current_exception();
-                 }
-               }
+               lists = recommend_new_users(model, rows, o, Context{threads, 1});
              }
-             if (failed) std::rethrow_exception(failed);
              return ranked_arrays(lists, k);
            })
       .def("fold_in_user",
@@ -220,8 +212,14 @@ void bind_model(py::module_& m) {
              std::vector<float> v = to_vector<float>(values, "values");
              return to_array(model.fold_in_user(i, v));
            })
-      .def("similar_items", [](const Model& model, int32_t item, int k) { return scored_arrays(similar_items(fitted(model), item, k)); })
-      .def("similar_users", [](const Model& model, int32_t user, int k) { return scored_arrays(similar_users(fitted(model), user, k)); })
+      .def("similar_items",
+           [](const Model& model, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates) {
+             return similar_arrays(model, true, items, k, exclude, candidates);
+           })
+      .def("similar_users",
+           [](const Model& model, const py::handle& users, int k, const py::handle& exclude, const py::handle& candidates) {
+             return similar_arrays(model, false, users, k, exclude, candidates);
+           })
       .def("explain", [](const Model& model, int32_t user, int32_t item, int k) { return fitted(model).explain(user, item, k); })
       .def("user_vectors",
            [](const Model& model) {

@@ -73,5 +73,40 @@ TEST(Recommend, FoldInUserGivesTheVectorThatScoresTheNewUser) {
   }
 }
 
+TEST(Recommend, BatchedSimilarAndFoldInAgreeWithSingleQueriesAndKeepFilters) {
+  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
+                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  auto model = create_model("implicit-als");
+  model->set_params({{"factors", 4}, {"iterations", 3}});
+  model->fit(data, {Context{1, 1}, nullptr, nullptr});
+  RecommendOptions o;
+  o.k = 3;
+  auto batch = similar_items(*model, std::vector<int32_t>{0, 2}, o);
+  for (int q : {0, 1}) {
+    auto one = similar_items(*model, q == 0 ? 0 : 2, 3);
+    ASSERT_EQ(batch[q].size(), one.size());
+    for (size_t j = 0; j < one.size(); ++j) EXPECT_EQ(batch[q][j].index, one[j].index);
+  }
+  o.exclude = {batch[0][0].index};
+  o.candidates = {1, 3, 4, 5};
+  auto filtered = similar_items(*model, std::vector<int32_t>{0}, o);
+  EXPECT_FALSE(filtered[0].empty());
+  for (const Scored& s : filtered[0]) {
+    EXPECT_NE(s.index, o.exclude[0]);
+    EXPECT_TRUE(s.index == 1 || s.index == 3 || s.index == 4 || s.index == 5);
+  }
+  Csr rows;
+  rows.indptr = {0, 2, 3};
+  rows.indices = {0, 2, 4};
+  rows.values = {5, 3, 1};
+  RecommendOptions r;
+  r.k = 4;
+  auto folded = recommend_new_users(*model, rows, r, Context{2, 1});
+  auto first = recommend_new_user(*model, {0, 2}, {5, 3}, r);
+  ASSERT_EQ(folded.size(), 2u);
+  ASSERT_EQ(folded[0].size(), first.size());
+  for (size_t j = 0; j < first.size(); ++j) EXPECT_EQ(folded[0][j].index, first[j].index);
+}
+
 }  // namespace
 }  // namespace mfkit
