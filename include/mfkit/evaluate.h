@@ -27,8 +27,11 @@ nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, in
 
 namespace mfkit {
 
-/// Re-indexes `m` (loaded separately) into the model's id maps by raw id. Entries whose user or
-/// item the model does not know are dropped and counted in *dropped.
+/// Re-indexes `m` (loaded separately) into the given id maps by raw id. Entries whose user or
+/// item the maps do not know are dropped and counted in *dropped.
+Interactions to_ids(const Interactions& m, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
+                    int64_t* dropped);
+/// to_ids into the model's id maps.
 Interactions to_model_ids(const Interactions& m, const Model& model, int64_t* dropped);
 
 }  // namespace mfkit

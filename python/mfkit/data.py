@@ -95,18 +95,7 @@ class Dataset:
         does not know are dropped): a validation or test part built apart from the training one."""
         if self._core.same_ids(other._core):
             return self
-        import pandas as pd
-
-        indptr, indices, values = self._core.csr()
-        users = pd.Index(other._core.user_names()).get_indexer(self._core.user_names())
-        items = pd.Index(other._core.item_names()).get_indexer(self._core.item_names())
-        rows = users[np.repeat(np.arange(self.n_users), np.diff(indptr))]
-        cols = items[indices]
-        keep = (rows >= 0) & (cols >= 0)
-        m = sp.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=other.shape)
-        m.sum_duplicates()
-        m.sort_indices()
-        core = _core.Interactions.from_csr_like(other._core, *csr_parts(m))
+        core, _ = _core.to_ids_of(self._core, other._core)
         return other._like(core)
 
     # -- views ----------------------------------------------------------------------------------

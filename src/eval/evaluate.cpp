@@ -123,11 +123,12 @@ nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, in
 
 namespace mfkit {
 
-Interactions to_model_ids(const Interactions& m, const Model& model, int64_t* dropped) {
+Interactions to_ids(const Interactions& m, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
+                    int64_t* dropped) {
   Coo src = m.to_coo(), dst;
   std::vector<int32_t> umap(m.n_users()), imap(m.n_items());
-  for (int32_t u = 0; u < m.n_users(); ++u) umap[u] = model.user_ids()->find(m.user_ids()->name(u));
-  for (int32_t i = 0; i < m.n_items(); ++i) imap[i] = model.item_ids()->find(m.item_ids()->name(i));
+  for (int32_t u = 0; u < m.n_users(); ++u) umap[u] = users->find(m.user_ids()->name(u));
+  for (int32_t i = 0; i < m.n_items(); ++i) imap[i] = items->find(m.item_ids()->name(i));
   int64_t lost = 0;
   for (size_t e = 0; e < src.size(); ++e) {
     int32_t u = umap[src.users[e]], i = imap[src.items[e]];
@@ -141,7 +142,11 @@ Interactions to_model_ids(const Interactions& m, const Model& model, int64_t* dr
     if (!src.times.empty()) dst.times.push_back(src.times[e]);
   }
   if (dropped) *dropped = lost;
-  return Interactions::from_coo(dst, model.user_ids(), model.item_ids());
+  return Interactions::from_coo(dst, std::move(users), std::move(items));
+}
+
+Interactions to_model_ids(const Interactions& m, const Model& model, int64_t* dropped) {
+  return to_ids(m, model.user_ids(), model.item_ids(), dropped);
 }
 
 }  // namespace mfkit

@@ -187,6 +187,15 @@ void bind_data(py::module_& m) {
         return evaluate_leave_one_out(model, split, k, Context{threads, seed}).dump();
       },
       py::arg("model"), py::arg("split"), py::arg("k"), py::arg("threads"), py::arg("seed"));
+  m.def("to_ids_of", [](const Interactions& data, const Interactions& like) {
+    int64_t dropped = 0;
+    Interactions out;
+    {
+      py::gil_scoped_release nogil;
+      out = to_ids(data, like.user_ids(), like.item_ids(), &dropped);
+    }
+    return py::make_tuple(std::move(out), dropped);
+  }, "data re-indexed into like's id maps by raw id (unknown ids dropped), and the dropped count");
   m.def("to_model_ids", [](const Interactions& data, const Model& model) {
     int64_t dropped = 0;
     Interactions out = to_model_ids(data, model, &dropped);
