@@ -107,7 +107,7 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=1, 
     out["fit_time"] = []
     for fold in range(cv):
         train, test = split(data, f"kfold:{cv}:{fold}", random_state)
-        m = create(model) if isinstance(model, str) else type(model)(**_clone_args(model))
+        m = create(model) if isinstance(model, str) else type(model)(**model.get_params())
         t = time.perf_counter()
         m.fit(train, show_progress=False, **fit_args)
         out["fit_time"].append(time.perf_counter() - t)
@@ -124,8 +124,3 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=1, 
             print(f"fold {fold + 1}/{cv}: " + ", ".join(f"{x} {scores[x]:.4f}" for x in measures))
     return {k: np.asarray(v) for k, v in out.items()}
 
-
-def _clone_args(model):
-    args = model.params
-    args.update(num_threads=model.num_threads, random_state=model.random_state)
-    return args

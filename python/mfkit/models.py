@@ -32,7 +32,7 @@ _IMPLICIT_KEYWORDS = {
 }
 _IMPLICIT_IGNORED = ("use_native", "dtype", "use_gpu", "iteration_callback")
 _COMMON = ("num_threads", "random_state")
-_PY_TYPES = {"int": (int,), "double": (int, float), "float": (int, float), "bool": (bool,), "string": (str,)}
+_PY_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "string": (str,)}
 
 
 def _threads(n):
@@ -69,14 +69,19 @@ class Model:
         entry = self._entry
         if entry is None:
             raise TypeError("mfkit.Model is abstract: use mfkit.create(name) or a model class such as mfkit.ImplicitALS")
-        self.num_threads = 0
-        self.random_state = None
+        self._attach(None)
         params = self._struct_params(kwargs)
         self._core = _core.Model.create(entry["name"], preset or "", json.dumps(params))
-        self._ids = "index"       # "index" (fitted on a CSR matrix) or "raw" (on a Dataset)
-        self._user_ids = None     # raw ids in raw mode (numpy arrays, the dataset's dtype)
-        self._item_ids = None
-        self.history = []         # one dict per epoch of the last fit
+
+    def _attach(self, core, ids="index", user_ids=None, item_ids=None):
+        """Sets every attribute of a model over `core` (a new one, or one loaded from a file)."""
+        self.num_threads = 0
+        self.random_state = None
+        self._core = core
+        self._ids = ids              # "index" (fitted on a CSR matrix) or "raw" (on a Dataset)
+        self._user_ids = user_ids    # raw ids in raw mode (numpy arrays, the dataset's dtype)
+        self._item_ids = item_ids
+        self.history = []            # one dict per epoch of the last fit
 
     # -- parameters -----------------------------------------------------------------------------
     def _struct_params(self, kwargs):
@@ -211,12 +216,13 @@ class Model:
         if valid is not None:
             if isinstance(valid, Dataset) != (mode == "raw"):
                 raise TypeError("valid: pass the same kind as user_items (both Dataset, or both CSR)")
-            valid_core, _ = self._as_data(valid, "valid")
             if mode == "raw":
                 valid_core = valid.keyed_like(user_items)._core
-            elif (valid_core.n_users, valid_core.n_items) != (train.n_users, train.n_items):
-                raise ValueError(f"valid: shape {(valid_core.n_users, valid_core.n_items)} differs from "
-                                 f"user_items' {(train.n_users, train.n_items)}")
+            else:
+                valid_core, _ = self._as_data(valid, "valid")
+                if (valid_core.n_users, valid_core.n_items) != (train.n_users, train.n_items):
+                    raise ValueError(f"valid: shape {(valid_core.n_users, valid_core.n_items)} differs from "
+                                     f"user_items' {(train.n_users, train.n_items)}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback: expected a callable(epoch, seconds, loss), got {type(callback).__name__}")
         self.history = []
@@ -303,12 +309,17 @@ class Model:
         out = self._core.predict(u, i)
         return float(out[0]) if scalar else out
 
-    def _seen_rows(self, user_items, n_ids, users):
-        """(indptr, indices, data) with one row per requested user from `user_items` (the rows
-        `users()` of a full training-shaped matrix)."""
+    def _user_items(self, user_items):
+        """`user_items` as CSR with one column per item of the model."""
         m = as_csr(user_items, "user_items")
         if m.shape[1] != self.n_items:
             raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
+        return m
+
+    def _seen_rows(self, user_items, n_ids, users):
+        """(indptr, indices, data) with one row per requested user from `user_items` (the rows
+        `users()` of a full training-shaped matrix)."""
+        m = self._user_items(user_items)
         if m.shape[0] != n_ids:
             if m.shape[0] == self.n_users:
                 m = m[users()]  # the full training-shaped matrix: take the requested rows
@@ -359,9 +370,7 @@ class Model:
         """Factors of a user computed from `user_items` (one row) by the model's fold-in, without
         changing the model; for several users, one row each (2-D result)."""
         self._need_fit()
-        m = as_csr(user_items, "user_items")
-        if m.shape[1] != self.n_items:
-            raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
+        m = self._user_items(user_items)
         scalar = np.ndim(userid) == 0
         n = 1 if scalar else len(np.asarray(userid).reshape(-1))
         if m.shape[0] != n:
@@ -375,38 +384,25 @@ class Model:
         scalar = np.ndim(ident) == 0
         if not isinstance(N, (int, np.integer)) or N < 1:
             raise ValueError(f"N: expected a positive count, got {N!r}")
-        dense = self._users(ident, "userid") if side == "user" else self._items(ident, "itemid")
-        size = self.n_users if side == "user" else self.n_items
-        banned = np.zeros(size, dtype=bool)
-        if filter_items is not None:
-            banned[self._items(filter_items, "filter_items") if side == "item" else self._users(filter_items, "filter_users")] = True
-        allowed = None
-        if items is not None:
-            allowed = np.zeros(size, dtype=bool)
-            allowed[self._items(items, "items") if side == "item" else self._users(items, "users")] = True
+        lookup = self._items if side == "item" else self._users
+        dense = lookup(ident, "itemid" if side == "item" else "userid")
+        exclude = None if filter_items is None else lookup(filter_items, f"filter_{side}s")
+        cand = None if items is None else lookup(items, f"{side}s")
         find = self._core.similar_items if side == "item" else self._core.similar_users
-        out_ids = np.full((len(dense), N), -1, dtype=np.int32)
-        out_scores = np.full((len(dense), N), -np.inf, dtype=np.float32)
-        for r, d in enumerate(dense):
-            # implicit's convention: the query itself comes first (cosine 1).
-            ids, scores = np.array([d], dtype=np.int32), np.array([1.0], dtype=np.float32)
-            fetch = N
-            while True:
-                more, more_scores = find(int(d), int(min(fetch, size - 1)))
-                ids_all = np.concatenate([ids, more])
-                sc_all = np.concatenate([scores, more_scores])
-                keep = ~banned[ids_all] & (True if allowed is None else allowed[ids_all])
-                if keep.sum() >= N or fetch >= size - 1:
-                    break
-                fetch *= 4
-            ids_all, sc_all = ids_all[keep][:N], sc_all[keep][:N]
-            out_ids[r, :len(ids_all)] = ids_all
-            out_scores[r, :len(ids_all)] = sc_all
+        ids, scores = find(dense, int(N), exclude, cand)  # the query itself left out
+        # implicit's convention: the query itself comes first (cosine 1) when the filters allow it.
+        self_ok = np.ones(len(dense), dtype=bool)
+        if exclude is not None:
+            self_ok &= ~np.isin(dense, exclude)
+        if cand is not None:
+            self_ok &= np.isin(dense, cand)
+        ids = np.where(self_ok[:, None], np.hstack([dense[:, None], ids[:, :-1]]), ids)
+        scores = np.where(self_ok[:, None], np.hstack([np.ones((len(dense), 1), np.float32), scores[:, :-1]]), scores)
         conv = self._item_out if side == "item" else self._user_out
         if scalar:
-            keep = out_ids[0] >= 0
-            return conv(out_ids[0][keep]), out_scores[0][keep]
-        return conv(out_ids), out_scores
+            keep = ids[0] >= 0
+            return conv(ids[0][keep]), scores[0][keep]
+        return conv(ids), scores
 
     def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
         """The N items most similar to `itemid` by cosine of item factors, itself first (as in
@@ -516,11 +512,17 @@ def models():
     return {e["name"]: e["summary"] for e in REGISTRY}
 
 
+def entry(name):
+    """The registry entry (parameters, presets, search space) of a registered model."""
+    if name not in _BY_NAME:
+        raise ValueError(f"name: unknown model {name!r}; registered: {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]._entry
+
+
 def create(name, preset=None, **params):
     """A model by its registered name ("implicit-als", "nnmf", ...), optionally from a preset,
     with parameters given by keyword."""
-    if name not in _BY_NAME:
-        raise ValueError(f"name: unknown model {name!r}; registered: {', '.join(_BY_NAME)}")
+    entry(name)  # the error for an unknown name
     return _BY_NAME[name](preset, **params)
 
 
@@ -532,14 +534,13 @@ def load(path):
     if cls is None:
         raise _core.ModelFileError(f"{path}: model type {core.type!r} is not registered in this build")
     model = cls.__new__(cls)
-    model.num_threads, model.random_state, model.history = 0, None, []
-    model._core = core
     py = meta.get("python", {}) if isinstance(meta, dict) else {}
-    model._ids = py.get("ids", "raw")  # files from the CLI hold raw ids
-    model._user_ids = model._item_ids = None
-    if model._ids == "raw":
-        model._user_ids = _restore(core.user_names(), py.get("user_dtype"))
-        model._item_ids = _restore(core.item_names(), py.get("item_dtype"))
+    ids = py.get("ids", "raw")  # files from the CLI hold raw ids
+    if ids == "raw":
+        model._attach(core, ids, _restore(core.user_names(), py.get("user_dtype")),
+                      _restore(core.item_names(), py.get("item_dtype")))
+    else:
+        model._attach(core, ids)
     return model
 
 

@@ -6,20 +6,12 @@ import math
 
 from . import _core
 from .data import Dataset
-from .models import REGISTRY, _seed, create
+from .models import _seed, create, entry
 
 
 def default_space(model_name):
     """{parameter: (low, high, log)} searched by default: the registry's search space of the model."""
-    for e in REGISTRY:
-        if e["name"] == model_name:
-            return {k: (v["lo"], v["hi"], v["log"]) for k, v in e["search_space"].items()}
-    raise ValueError(f"model_name: unknown model {model_name!r}")
-
-
-def _param_types(model_name):
-    e = next(e for e in REGISTRY if e["name"] == model_name)
-    return {p["name"]: p["type"] for p in e["params"]}
+    return {k: (v["lo"], v["hi"], v["log"]) for k, v in entry(model_name)["search_space"].items()}
 
 
 def tune(model_name, data, space=None, n_trials=20, metric="rmse", valid=0.1, timeout=None, preset=None,
@@ -41,7 +33,7 @@ def tune(model_name, data, space=None, n_trials=20, metric="rmse", valid=0.1, ti
     space = default_space(model_name) if space is None else space
     if not space:
         raise ValueError(f"space: model {model_name!r} has no default search space; pass one")
-    types = _param_types(model_name)
+    types = {p["name"]: p["type"] for p in entry(model_name)["params"]}
     for name in space:
         if name not in types:
             raise ValueError(f"space: {model_name} has no parameter {name!r} (parameters: {', '.join(types)})")
