@@ -19,6 +19,17 @@ $B/mfkit_bench_accuracy --datasets lastfm-2k --split user:0.2 --seeds 3 --thread
   --out bench/results/implicit_lastfm.json
 $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --threads 2 \
   --models implicit-als:ml-1m-ncf --out bench/results/ncf_ml1m.json
+# Ranking models beside them (docs/ranking.md); their settings came from validation carve-outs.
+$B/mfkit_bench_accuracy --datasets lastfm-2k --split user:0.2 --seeds 3 --threads 2 \
+  --models popularity,ease:lastfm,bpr,bpr:warp --out bench/results/ranking_lastfm.json
+$B/mfkit_bench_accuracy --datasets spotify-charts --split user:0.2:50 --seeds 3 --threads 2 \
+  --models popularity,ease,bpr,bpr:warp --out bench/results/ranking_charts.json
+$B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --threads 2 \
+  --models popularity,ease:ml-1m-ncf,bpr,bpr:warp --out bench/results/ranking_ncf_ml1m.json
+# bpr against implicit's BPR (implicit built from its sources outside the project: docs/ranking.md)
+if [ -n "${IMPLICIT_PATH:-}" ]; then
+  PYTHONPATH=build/python /usr/bin/python3 bench/bpr_speed.py --pairs 5 --epochs 10 --out bench/results/bpr_speed.json
+fi
 $B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
 $B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
 $B/mfkit_bench_nnmf --threads 2 --batch 0 --epochs 3 --out bench/results/nnmf_speed_fullbatch.json

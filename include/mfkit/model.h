@@ -39,7 +39,8 @@ struct EpochInfo {
   int epochs = 0;                   ///< planned total (an upper bound with early stopping)
   double seconds = 0;               ///< wall time of this epoch
   double train_loss = 0;            ///< the model's objective, or train RMSE for rating models
-  std::optional<double> valid_rmse; ///< when a validation matrix was given
+  std::optional<double> valid_rmse; ///< rating models, when a validation matrix was given
+  std::optional<double> valid_auc;  ///< ranking models that stop early on it (bpr), likewise
 };
 /// Called after every epoch; return false to stop training.
 using EpochCallback = std::function<bool(const EpochInfo&)>;

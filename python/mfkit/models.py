@@ -2,8 +2,9 @@
 
 Every class takes the parameter struct's own keywords (names, defaults, ranges and help text all
 come from the registry, so nothing is listed here), plus `num_threads` (0 = all cores) and
-`random_state`. `ImplicitALS` also takes the `implicit` library's keywords with implicit's
-meaning, so `implicit.als.AlternatingLeastSquares(...)` calls work as written.
+`random_state`. `ImplicitALS` and `BPR` also take the `implicit` library's keywords with
+implicit's meaning, so `implicit.als.AlternatingLeastSquares(...)` and
+`implicit.bpr.BayesianPersonalizedRanking(...)` calls work as written.
 
 A model fitted on a scipy CSR matrix works in indices (user/item ids are row/column numbers, as
 in implicit); one fitted on a `mfkit.Dataset` works in the dataset's raw ids.
@@ -28,6 +29,11 @@ _IMPLICIT_KEYWORDS = {
         "regularization": ("reg", float),
         "use_cg": ("solver", lambda v: "cg" if v else "cholesky"),
         "calculate_training_loss": ("compute_loss", bool),
+    },
+    "bpr": {  # implicit.bpr.BayesianPersonalizedRanking
+        "regularization": ("reg", float),
+        "iterations": ("epochs", int),
+        "verify_negative_samples": ("verify_negatives", bool),
     },
 }
 _IMPLICIT_IGNORED = ("use_native", "dtype", "use_gpu", "iteration_callback")
@@ -472,8 +478,9 @@ def _docstring(entry):
         lines.append(f"    {p['help']}" + (f" ({p['allowed']})" if p.get("allowed") else ""))
     aliases = _IMPLICIT_KEYWORDS.get(entry["name"])
     if aliases:
-        lines.append("regularization, use_cg, calculate_training_loss, use_native, dtype, use_gpu")
-        lines.append("    implicit's keywords, with implicit's meaning (and its confidence c = alpha * r)")
+        lines.append(", ".join(list(aliases) + ["use_native", "dtype", "use_gpu"]))
+        lines.append("    implicit's keywords, with implicit's meaning" +
+                     (" (and its confidence c = alpha * r)" if any(p["name"] == "confidence" for p in entry["params"]) else ""))
     lines.append("num_threads : int, default 0")
     lines.append("    threads for fit and recommend (0 = all cores)")
     lines.append("random_state : int or numpy RandomState/Generator, default None")

@@ -9,7 +9,7 @@
 namespace mfkit {
 
 void run_epochs(const std::string& model, int epochs, int patience, const FitOptions& opt, const EpochHooks& h) {
-  double best_rmse = INFINITY;
+  double best_crit = INFINITY;
   int since_best = 0;
   bool have_best = false;
   for (int ep = 1; ep <= epochs; ++ep) {
@@ -24,9 +24,13 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
       throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) +
                           " (loss is not finite); lower learning_rate or raise the regularisation");
     if (h.valid) info.valid_rmse = h.valid();
-    if (info.valid_rmse) {
-      if (*info.valid_rmse < best_rmse) {
-        best_rmse = *info.valid_rmse;
+    if (h.valid_auc) info.valid_auc = h.valid_auc();
+    // One criterion, lower is better: RMSE, or 1 - AUC.
+    std::optional<double> crit = info.valid_rmse;
+    if (!crit && info.valid_auc) crit = 1.0 - *info.valid_auc;
+    if (crit) {
+      if (*crit < best_crit) {
+        best_crit = *crit;
         since_best = 0;
         if (patience > 0 && h.keep_best) {
           h.keep_best();
@@ -38,7 +42,7 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
     }
     bool go_on = !opt.on_epoch || opt.on_epoch(info);
     if (!go_on) break;
-    if (patience > 0 && info.valid_rmse && since_best >= patience) break;
+    if (patience > 0 && crit && since_best >= patience) break;
   }
   if (have_best && h.restore_best) h.restore_best();
 }

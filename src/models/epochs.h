@@ -16,12 +16,13 @@ struct EpochHooks {
   std::function<double(int)> step;               // trains epoch `ep` (1-based), returns the train loss
   std::function<bool()> finite;                  // false when the state holds NaN or infinity
   std::function<std::optional<double>()> valid;  // validation RMSE of the current state, if any
+  std::function<std::optional<double>()> valid_auc;  // or validation AUC (higher is better)
   std::function<void()> keep_best;               // remembers the current state as the best so far
   std::function<void()> restore_best;            // puts the remembered state back (end of training)
 };
 
 /// Calls `h.step(epoch)` up to `epochs` times; after each epoch checks the loss (and `h.finite`),
-/// reports validation RMSE through `opt.on_epoch`, and with patience > 0 stops after that many
+/// reports validation RMSE (or AUC) through `opt.on_epoch`, and with patience > 0 stops after that many
 /// epochs without a validation gain and restores the best epoch.
 void run_epochs(const std::string& model, int epochs, int patience, const FitOptions& opt, const EpochHooks& h);
 

@@ -28,7 +28,9 @@ void ShallowNetParams::visit(ParamVisitor& v) {
   v.param("learning_rate", learning_rate, "Adam step size", 1e-7, 10);
   v.param("cells", cells, "grid: every user x item cell (the post); sampled: observed + sampled negatives",
           {"grid", "sampled"});
-  v.param("negatives", negatives, "sampled only: unobserved cells drawn per observed cell", 0, 1000);
+  v.param("negatives", negatives, "sampled: unobserved cells per observed cell; bpr, warp: negatives drawn per positive", 0, 1000);
+  v.param("loss", loss, "pointwise: the post's confidence-weighted squared error; bpr or warp: rank observed above unseen",
+          {"pointwise", "bpr", "warp"});
   v.param("hidden", hidden, "architecture 3: width of the three dense layers", 1, 4096);
   v.param("dropout", dropout, "architecture 3: dropout after the first dense layer", 0, 0.99);
   v.param("vocabulary", vocabulary, "architectures 4-5: most frequent title words kept", 1, 1000000);
@@ -36,7 +38,9 @@ void ShallowNetParams::visit(ParamVisitor& v) {
   v.param("text_dim", text_dim, "architectures 4-5: word embedding and LSTM size", 1, 1024);
 }
 
-void ShallowNetParams::validate() const {}
+void ShallowNetParams::validate() const {
+  if (loss != "pointwise" && negatives < 1) throw ParamError("shallow-net: loss=" + loss + " needs negatives >= 1");
+}
 
 namespace {
 
@@ -177,6 +181,61 @@ struct ShallowNet::Impl {
 ShallowNet::ShallowNet() = default;
 ShallowNet::~ShallowNet() = default;
 
+// One epoch of a ranking loss: every observed cell once, in random order, each against
+// `negatives` unseen items drawn uniformly. Returns the mean batch loss.
+static double ranking_epoch(ShallowNet::Impl& impl, const ShallowNetParams& p, const Csr& c, int32_t ni,
+                            torch::optim::Adam& adam, std::mt19937_64& rng) {
+  const int64_t nnz = static_cast<int64_t>(c.indices.size()), K = p.negatives;
+  std::vector<int64_t> order(nnz), row_of(nnz);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int32_t u = 0; u < c.rows(); ++u) std::fill(row_of.begin() + c.indptr[u], row_of.begin() + c.indptr[u + 1], u);
+  double total = 0;
+  int64_t batches = 0;
+  std::vector<int64_t> us, is, js;
+  for (int64_t b = 0; b < nnz; b += p.batch_size) {
+    const int64_t e = std::min<int64_t>(nnz, b + p.batch_size), B = e - b;
+    us.clear(), is.clear(), js.clear();
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t entry = order[k], u = row_of[entry];
+      const int32_t* seen = c.indices.data() + c.indptr[u];
+      const int64_t n = c.row_size(static_cast<int32_t>(u));
+      us.push_back(u);
+      is.push_back(c.indices[entry]);
+      for (int64_t t = 0; t < K; ++t) {
+        int32_t j = static_cast<int32_t>(rng() % ni);
+        for (int tries = 0; tries < 10 && std::binary_search(seen, seen + n, j); ++tries) j = static_cast<int32_t>(rng() % ni);
+        js.push_back(j);
+      }
+    }
+    // Positives and negatives in one forward pass, so that batch normalisation (architecture 3)
+    // sees them together, as it will at scoring time.
+    torch::Tensor u = torch::from_blob(us.data(), {B}, torch::kLong);
+    torch::Tensor items = torch::cat({torch::from_blob(is.data(), {B}, torch::kLong), torch::from_blob(js.data(), {B * K}, torch::kLong)});
+    torch::Tensor y = impl.forward(torch::cat({u, u.repeat_interleave(K)}), items);
+    torch::Tensor yi = y.slice(0, 0, B), yj = y.slice(0, B).view({B, K});
+    torch::Tensor gap = yi.unsqueeze(1) - yj;  // B x K
+    torch::Tensor loss;
+    if (p.loss == "bpr") {
+      loss = torch::softplus(-gap).mean();
+    } else {  // warp: the first violator of each row, weighted by the estimated rank
+      torch::Tensor viol = (1.0 - gap).gt(0).detach();
+      torch::Tensor first = viol.to(torch::kFloat).argmax(1, true);  // index of the first true (0 when none)
+      torch::Tensor has = viol.any(1).to(torch::kFloat);
+      torch::Tensor draws = first.squeeze(1).to(torch::kFloat) + 1.0;
+      torch::Tensor w = torch::log(torch::clamp_min(torch::floor((ni - 1) / draws), 1.0)) * has;
+      loss = (w * (1.0 - gap.gather(1, first).squeeze(1))).mean();
+    }
+    loss = loss + p.reg * impl.net->penalty();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    total += loss.item<double>();
+    ++batches;
+  }
+  return total / std::max<int64_t>(1, batches);
+}
+
 void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   torch::manual_seed(opt.ctx.seed);
@@ -238,17 +297,20 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
   const Csr& c = train.by_user();
   auto scaled = [&](float r) { return p.scaling == "log" ? static_cast<float>(std::log1p(r / p.epsilon)) : r; };
   const int64_t grid = static_cast<int64_t>(nu) * ni;
-  if (p.cells == "grid" && grid > 200'000'000)
+  const bool pointwise = p.loss == "pointwise";  // ranking losses train on observed cells only
+  if (pointwise && p.cells == "grid" && grid > 200'000'000)
     throw ParamError("shallow-net: the grid has " + std::to_string(grid) + " cells; use cells=sampled");
   std::vector<float> dense;
-  if (p.cells == "grid") {
+  if (pointwise && p.cells == "grid") {
     dense.assign(grid, 0.0f);
     for (int32_t u = 0; u < nu; ++u)
       for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) dense[static_cast<int64_t>(u) * ni + c.indices[e]] = scaled(c.values[e]);
   }
   std::mt19937_64 rng(opt.ctx.seed);
   torch::optim::Adam adam(impl->net->parameters(), torch::optim::AdamOptions(p.learning_rate));
-  run_epochs(type(), p.epochs, 0, nullptr, opt, [&](int) {
+  if (!pointwise)
+    run_epochs(type(), p.epochs, 0, nullptr, opt, [&](int) { return ranking_epoch(*impl, p, c, ni, adam, rng); });
+  else run_epochs(type(), p.epochs, 0, nullptr, opt, [&](int) {
     std::vector<int64_t> us, is;
     std::vector<float> rs;
     if (p.cells == "grid") {

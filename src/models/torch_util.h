@@ -15,11 +15,14 @@ namespace mfkit {
 /// libtorch runs `threads` intra-op threads; the BLAS under it runs one. Debian's OpenBLAS is the
 /// pthread build: left at its default it starts its own threads beside libtorch's and the two
 /// contend for the cores (measured: an NNMF epoch on ML-1M took 3.4 s instead of 0.9 s).
-inline void configure_torch_threads(int threads) {
-  at::set_num_threads(threads);
+inline void set_blas_threads(int threads) {
   using SetThreads = void (*)(int);
   static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set) set(1);
+  if (set) set(threads);
+}
+inline void configure_torch_threads(int threads) {
+  at::set_num_threads(threads);
+  set_blas_threads(1);
 }
 
 /// Every parameter and buffer of `m` as f32 tensors named prefix + torch name.

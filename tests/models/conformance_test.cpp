@@ -34,8 +34,15 @@ class Conformance : public ::testing::TestWithParam<std::string> {
       small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
                     {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
                     {"skip", true}, {"ema", 0.5}});  // skip path and a short moving average: exercised here
+    if (GetParam() == "bpr") small.update({{"epochs", 40}, {"learning_rate", 0.1}});
+    if (GetParam() == "ease") small["reg"] = 100.0;  // the tests' matrices are small
     m->set_params(small);
     return m;
+  }
+  /// Models fitted in one pass (popularity, ease) report a single epoch.
+  bool iterative() {
+    nlohmann::json p = create_model(GetParam())->params();
+    return p.contains("epochs") || p.contains("iterations");
   }
 };
 
@@ -67,6 +74,7 @@ TEST_P(Conformance, LearnsFromHeldOutData) {
 TEST_P(Conformance, CheckerboardPreferencesAreLearned) {
   // Even users like even items and dislike odd ones, and vice versa. Rating models see 5 and 1
   // stars; implicit models see only the liked cells.
+  if (GetParam() == "popularity") GTEST_SKIP() << "popularity is the same for every user by design";
   auto m = make();
   // Held-out cells are drawn at random: a regular pattern would itself be low-rank and learnable.
   std::mt19937 rng(4);
@@ -150,7 +158,7 @@ TEST_P(Conformance, CallbackCanStopTrainingAndSeesValidation) {
                  return e.epoch < 2;
                }};
   m->fit(train, o);
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(calls, iterative() ? 2 : 1);
 }
 
 TEST_P(Conformance, UnknownIdsFallBackAndRecommendFiltersSeen) {

@@ -57,6 +57,34 @@ TEST(ShallowNet, EveryArchitectureTrainsAndRoundTrips) {
   }
 }
 
+// Ranking losses: every architecture, trained on the observed cells against sampled negatives,
+// ranks each user's own group above the other group (held-in cells excluded, so the check is on
+// the unseen items of both groups).
+TEST(ShallowNet, RankingLossesRankTheUsersGroupFirst) {
+  Tiny x = tiny();
+  for (const char* loss : {"bpr", "warp"})
+    for (int a = 1; a <= 5; ++a) {
+      auto m = create_model("shallow-net");
+      m->set_params({{"architecture", a}, {"loss", loss}, {"negatives", 3}, {"factors", 4}, {"epochs", 80},
+                     {"batch_size", 16}, {"learning_rate", 0.02}, {"reg", 0.0}, {"text_dim", 4}, {"hidden", 8},
+                     {"dropout", 0.0}});
+      m->fit(x.data, {Context{1, 1}, nullptr, nullptr, &x.labels});
+      int right = 0, total = 0;
+      for (int32_t u = 0; u < m->n_users(); ++u) {
+        std::vector<float> s(m->n_items());
+        m->score(&u, 1, s.data());
+        const int ug = std::stoi(m->user_ids()->name(u).substr(1)) % 2;
+        for (int32_t i = 0; i < m->n_items(); ++i)
+          for (int32_t j = 0; j < m->n_items(); ++j) {
+            const int ig = std::stoi(m->item_ids()->name(i).substr(1)) % 2, jg = std::stoi(m->item_ids()->name(j).substr(1)) % 2;
+            if (ig == ug && jg != ug) right += s[i] > s[j], ++total;
+          }
+      }
+      EXPECT_GT(right, 0.9 * total) << loss << " architecture " << a;
+    }
+  EXPECT_THROW(create_model("shallow-net", "", {{"loss", "warp"}, {"negatives", 0}}), ParamError);
+}
+
 TEST(ShallowNet, TitleArchitecturesNeedTitles) {
   Tiny x = tiny();
   auto m = create_model("shallow-net");

@@ -24,6 +24,9 @@ QUICK = {
              "lambda": 10.0, "patience": 0, "biases": True, "ensemble": 1, "skip": True, "ema": 0.5},
     "shallow-net": {"epochs": 12, "cells": "sampled", "negatives": 2, "batch_size": 256, "learning_rate": 0.01,
                     "reg": 0.0001},
+    "popularity": {},
+    "bpr": {"factors": 8, "epochs": 40, "learning_rate": 0.1},
+    "ease": {"reg": 100.0},
 }
 
 

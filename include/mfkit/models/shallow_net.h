@@ -11,6 +11,10 @@
 //   4: as 2, plus the item title: tokenised, padded, embedded, an LSTM, Dense(1, relu); the two
 //      scalars combined by a final linear Dense(1)
 //   5: as 4, plus the item category (artist) embedding -> Dense(1, relu), combined linearly
+// loss = bpr or warp trains the same networks to rank instead (observed cells only, each against
+// `negatives` unseen items drawn per step): bpr minimises mean softplus(y_uj - y_ui); warp takes
+// the first drawn j with y_uj > y_ui - 1 and descends ln(floor((n_items-1)/N)) (1 - y_ui + y_uj),
+// N its draw number (LightFM's weighting; a positive without a violator is skipped).
 // Embeddings carry Keras-style L2 (reg times the squared norm of the whole embedding matrices,
 // added to every batch's loss), as in the post.
 #pragma once
@@ -32,7 +36,8 @@ struct ShallowNetParams {
   int batch_size = 1024;        // cells per Adam step
   double learning_rate = 1e-3;  // Adam step size
   std::string cells = "grid";   // grid: every user x item cell; sampled: observed + negatives
-  int negatives = 4;            // sampled only: unobserved cells drawn per observed cell
+  int negatives = 4;            // sampled: unobserved cells per observed cell; bpr/warp: negatives per positive
+  std::string loss = "pointwise"; // pointwise (the post's weighted squared error) | bpr | warp
   int hidden = 10;              // architecture 3: width of the dense layers
   double dropout = 0.5;         // architecture 3: dropout after the first dense layer
   int vocabulary = 5000;        // architectures 4-5: most frequent title words kept

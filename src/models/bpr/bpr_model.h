@@ -1,0 +1,33 @@
+// Internal: the bpr model class (parameters: include/mfkit/models/bpr.h).
+#pragma once
+
+#include "mfkit/model.h"
+#include "mfkit/models/bpr.h"
+#include "models/bpr/bpr_step.h"
+
+namespace mfkit {
+
+class Bpr : public ModelWithParams<BprParams> {
+ public:
+  std::string type() const override { return "bpr"; }
+  bool implicit() const override { return true; }
+  void predict(const int32_t* users, const int32_t* items, size_t n, float* out) const override;
+  void score(const int32_t* users, size_t n, float* out) const override;
+  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
+  std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const override;
+  std::vector<float> item_vectors(int* dim) const override { *dim = f_; return s_.Y; }
+  std::vector<float> user_vectors(int* dim) const override { *dim = f_; return s_.X; }
+  void save_tensors(TensorMap& out) const override;
+  void load_tensors(const TensorMap& in) override;
+
+ protected:
+  void do_fit(const Interactions& train, const FitOptions& opt) override;
+
+ private:
+  BprConfig config() const;
+
+  int f_ = 0;
+  BprState s_;
+};
+
+}  // namespace mfkit
