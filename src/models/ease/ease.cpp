@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
@@ -21,10 +22,13 @@ void EaseParams::visit(ParamVisitor& v) {
 
 void Ease::do_fit(const Interactions& train, const FitOptions& opt) {
   const int32_t n = train.n_items();
-  if (n > p_.max_items)
-    throw ParamError("ease: " + std::to_string(n) + " items need about " +
-                     std::to_string(12.0 * n * n / 1e9).substr(0, 5) + " GB for the item x item solve, above max_items = " +
-                     std::to_string(p_.max_items) + " (raise max_items if it fits, or use implicit-als or bpr)");
+  if (n > p_.max_items) {
+    char need[32];
+    std::snprintf(need, sizeof need, "%.2f GB", 12.0 * n * n / 1e9);
+    throw ParamError("ease: " + std::to_string(n) + " items need about " + need +
+                     " for the item x item solve, above max_items = " + std::to_string(p_.max_items) +
+                     " (raise max_items if it fits, or use implicit-als or bpr)");
+  }
   const Csr& cu = train.by_user();
   const Csr& ci = train.by_item();
   train_values_ = cu.values;
