@@ -19,7 +19,8 @@ nlohmann::json evaluate_rating(const Model& model, const Interactions& test);
 nlohmann::json evaluate_ranking(const Model& model, const Interactions& train,
                                 const Interactions& test, int k, const Context& ctx);
 
-/// NCF protocol: each user's held-out item ranked among its sampled negatives; hr and ndcg at k.
+/// NCF protocol: each user's held-out item ranked among its sampled negatives; hr and ndcg at k,
+/// and auc (the share of those negatives scored below it, ties half), averaged over users.
 nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, int k,
                                       const Context& ctx);
 

@@ -94,9 +94,9 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
 nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, int k, const Context& ctx) {
   if (split.negatives.empty()) throw Error("evaluate: leave-one-out needs a split made with loo");
   const Csr& te = split.test.by_user();
-  double hr = 0, nd = 0;
+  double hr = 0, nd = 0, au = 0;
   int64_t n = 0;
-#pragma omp parallel for schedule(dynamic, 32) num_threads(ctx.threads) reduction(+ : hr, nd, n)
+#pragma omp parallel for schedule(dynamic, 32) num_threads(ctx.threads) reduction(+ : hr, nd, au, n)
   for (int32_t u = 0; u < split.test.n_users(); ++u) {
     if (te.row_size(u) == 0) continue;
     int32_t target = te.indices[te.indptr[u]];
@@ -107,8 +107,14 @@ nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, in
     model.predict(us.data(), items.data(), items.size(), s.data());
     float t = s.back();
     // Rank of the target among the negatives; ties count against it (pessimistic).
-    int64_t rank = 0;
-    for (size_t j = 0; j + 1 < s.size(); ++j) rank += s[j] >= t;
+    // AUC against the sampled negatives counts ties as half.
+    int64_t rank = 0, below = 0, ties = 0;
+    for (size_t j = 0; j + 1 < s.size(); ++j) {
+      rank += s[j] >= t;
+      below += s[j] < t;
+      ties += s[j] == t;
+    }
+    if (!neg.empty()) au += (below + 0.5 * ties) / neg.size();
     if (rank < k) {
       hr += 1;
       nd += 1.0 / std::log2(rank + 2.0);
@@ -116,7 +122,7 @@ nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, in
     n++;
   }
   double d = n ? static_cast<double>(n) : 1.0;
-  return {{"k", k}, {"users", n}, {"hit_rate", hr / d}, {"ndcg", nd / d}};
+  return {{"k", k}, {"users", n}, {"hit_rate", hr / d}, {"ndcg", nd / d}, {"auc", au / d}};
 }
 
 }  // namespace mfkit
