@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <random>
@@ -308,9 +309,9 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
   }
   std::mt19937_64 rng(opt.ctx.seed);
   torch::optim::Adam adam(impl->net->parameters(), torch::optim::AdamOptions(p.learning_rate));
-  if (!pointwise)
-    run_epochs(type(), p.epochs, 0, nullptr, opt, [&](int) { return ranking_epoch(*impl, p, c, ni, adam, rng); });
-  else run_epochs(type(), p.epochs, 0, nullptr, opt, [&](int) {
+  // Ranking losses: observed cells against sampled negatives; pointwise: the post's objective.
+  std::function<double(int)> step = [&](int) { return ranking_epoch(*impl, p, c, ni, adam, rng); };
+  if (pointwise) step = [&](int) {
     std::vector<int64_t> us, is;
     std::vector<float> rs;
     if (p.cells == "grid") {
@@ -374,7 +375,8 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
       ++batches;
     }
     return total / std::max<int64_t>(1, batches);
-  });
+  };
+  run_epochs(type(), p.epochs, 0, nullptr, opt, step);
   impl->net->eval();
   impl->cache_item_side();
   impl_ = std::move(impl);
