@@ -47,14 +47,18 @@ void Factors::predict(const int32_t* users, const int32_t* items, size_t n, floa
   }
 }
 
-void Factors::score(const int32_t* users, size_t n, float* out) const {
-  const int32_t ni = n_items();
+void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out) {
   RowMat U(static_cast<Eigen::Index>(n), k);
   for (size_t r = 0; r < n; ++r)
-    std::copy_n(P.data() + static_cast<size_t>(users[r]) * k, k, U.row(static_cast<Eigen::Index>(r)).data());
-  Eigen::Map<const RowMat> Qm(Q.data(), ni, k);
+    std::copy_n(X + static_cast<size_t>(users[r]) * k, k, U.row(static_cast<Eigen::Index>(r)).data());
+  Eigen::Map<const RowMat> Ym(Y, n_items, k);
+  Eigen::Map<RowMat>(out, static_cast<Eigen::Index>(n), n_items).noalias() = U * Ym.transpose();
+}
+
+void Factors::score(const int32_t* users, size_t n, float* out) const {
+  const int32_t ni = n_items();
+  dot_scores(P.data(), Q.data(), ni, k, users, n, out);
   Eigen::Map<RowMat> S(out, static_cast<Eigen::Index>(n), ni);
-  S.noalias() = U * Qm.transpose();
   Eigen::Map<const Eigen::RowVectorXf> b(bi.data(), ni);
   for (size_t r = 0; r < n; ++r) {
     S.row(static_cast<Eigen::Index>(r)).array() += b.array() + (mu + bu[users[r]]);

@@ -9,6 +9,10 @@
 
 namespace mfkit {
 
+/// out (n x n_items, row-major) = X[users] Y^T: the given users' rows of X (row-major, k wide)
+/// gathered and multiplied by the item rows Y in one GEMM.
+void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out);
+
 struct Factors {
   int k = 0;
   float mu = 0;

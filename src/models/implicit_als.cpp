@@ -11,6 +11,7 @@
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "models/epochs.h"
+#include "models/factors.h"
 #include "models/implicit_als_model.h"
 
 namespace mfkit {
@@ -89,11 +90,7 @@ void ImplicitAls::predict(const int32_t* users, const int32_t* items, size_t n, 
 }
 
 void ImplicitAls::score(const int32_t* users, size_t n, float* out) const {
-  RowMat U(static_cast<Eigen::Index>(n), f_);
-  for (size_t r = 0; r < n; ++r)
-    std::copy_n(X_.data() + static_cast<size_t>(users[r]) * f_, f_, U.row(static_cast<Eigen::Index>(r)).data());
-  Eigen::Map<const RowMat> Y(Y_.data(), n_items(), f_);
-  Eigen::Map<RowMat>(out, static_cast<Eigen::Index>(n), n_items()).noalias() = U * Y.transpose();
+  dot_scores(X_.data(), Y_.data(), n_items(), f_, users, n, out);
 }
 
 // The exact user solve against fixed items: (G + sum (c-1) y y^T) x = sum c y.

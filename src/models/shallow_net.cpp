@@ -182,6 +182,14 @@ struct ShallowNet::Impl {
 ShallowNet::ShallowNet() = default;
 ShallowNet::~ShallowNet() = default;
 
+// One optimiser step on `loss`; returns its value.
+static double adam_step(torch::optim::Adam& adam, const torch::Tensor& loss) {
+  adam.zero_grad();
+  loss.backward();
+  adam.step();
+  return loss.item<double>();
+}
+
 // One epoch of a ranking loss: every observed cell once, in random order, each against
 // `negatives` unseen items drawn uniformly. Returns the mean batch loss.
 static double ranking_epoch(ShallowNet::Impl& impl, const ShallowNetParams& p, const Csr& c, int32_t ni,
@@ -227,11 +235,7 @@ static double ranking_epoch(ShallowNet::Impl& impl, const ShallowNetParams& p, c
       torch::Tensor w = torch::log(torch::clamp_min(torch::floor((ni - 1) / draws), 1.0)) * has;
       loss = (w * (1.0 - gap.gather(1, first).squeeze(1))).mean();
     }
-    loss = loss + p.reg * impl.net->penalty();
-    adam.zero_grad();
-    loss.backward();
-    adam.step();
-    total += loss.item<double>();
+    total += adam_step(adam, loss + p.reg * impl.net->penalty());
     ++batches;
   }
   return total / std::max<int64_t>(1, batches);
@@ -367,11 +371,7 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
       torch::Tensor pref = (r > 0).to(torch::kFloat);
       torch::Tensor conf = 1.0 + p.alpha * r;
       torch::Tensor y = impl->forward(u, i);
-      torch::Tensor loss = (conf * (pref - y).pow(2)).mean() + p.reg * impl->net->penalty();
-      adam.zero_grad();
-      loss.backward();
-      adam.step();
-      total += loss.item<double>();
+      total += adam_step(adam, (conf * (pref - y).pow(2)).mean() + p.reg * impl->net->penalty());
       ++batches;
     }
     return total / std::max<int64_t>(1, batches);

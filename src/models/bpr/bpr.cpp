@@ -8,9 +8,11 @@
 #include <random>
 
 #include "mfkit/error.h"
+#include "mfkit/metrics.h"
 #include "mfkit/model_file.h"
 #include "models/bpr/bpr_model.h"
 #include "models/epochs.h"
+#include "models/factors.h"
 
 namespace mfkit {
 
@@ -73,18 +75,12 @@ static double validation_auc(const BprState& s, int f, const Csr& train, const C
     std::vector<char> skip(ni, 0);
     for (int64_t e = train.indptr[u]; e < train.indptr[u + 1]; ++e) skip[train.indices[e]] = 1;
     for (int64_t e = valid.indptr[u]; e < valid.indptr[u + 1]; ++e) skip[valid.indices[e]] = 2;
-    std::vector<float> neg;
+    std::vector<float> pos, neg;
     for (int32_t i = 0; i < ni; ++i)
       if (!skip[i]) neg.push_back(sc[i]);
     if (neg.empty()) continue;
-    std::sort(neg.begin(), neg.end());
-    double a = 0;
-    for (int64_t e = valid.indptr[u]; e < valid.indptr[u + 1]; ++e) {
-      const float v = sc[valid.indices[e]];
-      auto lo = std::lower_bound(neg.begin(), neg.end(), v), hi = std::upper_bound(neg.begin(), neg.end(), v);
-      a += ((lo - neg.begin()) + 0.5 * (hi - lo)) / neg.size();
-    }
-    total += a / valid.row_size(u);
+    for (int64_t e = valid.indptr[u]; e < valid.indptr[u + 1]; ++e) pos.push_back(sc[valid.indices[e]]);
+    total += auc(pos, neg);
   }
   return users.empty() ? 0.5 : total / users.size();
 }
@@ -146,13 +142,9 @@ void Bpr::predict(const int32_t* users, const int32_t* items, size_t n, float* o
 }
 
 void Bpr::score(const int32_t* users, size_t n, float* out) const {
-  RowMat U(static_cast<Eigen::Index>(n), f_);
-  for (size_t r = 0; r < n; ++r)
-    std::copy_n(s_.X.data() + static_cast<size_t>(users[r]) * f_, f_, U.row(static_cast<Eigen::Index>(r)).data());
-  Eigen::Map<const RowMat> Y(s_.Y.data(), n_items(), f_);
-  Eigen::Map<RowMat> o(out, static_cast<Eigen::Index>(n), n_items());
-  o.noalias() = U * Y.transpose();
-  o.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(s_.b.data(), n_items());
+  dot_scores(s_.X.data(), s_.Y.data(), n_items(), f_, users, n, out);
+  Eigen::Map<RowMat>(out, static_cast<Eigen::Index>(n), n_items()).rowwise() +=
+      Eigen::Map<const Eigen::RowVectorXf>(s_.b.data(), n_items());
 }
 
 // The user's vector by the training steps with the items held fixed, from zero, with a stream
