@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--valid", valid, "validation fraction carved from train")->capture_default_str();
   app.add_option("--set", sets, "model:key=value or model:preset:key=value parameter override (repeatable)");
   app.add_flag("--binarize", binarize, "read every value as 1");
+  bool curve = false;
+  app.add_flag("--curve", curve, "record test RMSE after every epoch against seconds (a time-to-quality curve)");
   app.add_option("--out", out, "JSON file to write")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
           job.split = split;
           job.valid = valid;
           job.load.binarize = binarize;
+          job.curve = curve;
           job.ctx = {threads, static_cast<uint64_t>(seed)};
           nlohmann::json r = mfkit::run_train_job(job);
           used_params = r["params"];
@@ -124,6 +127,7 @@ int main(int argc, char** argv) {
           runs.push_back({{"seed", seed}, {"test", r["test"]}, {"train_seconds", secs.back()}, {"epochs", r["epochs"]},
                           {"split", r["split"]}});
           if (r.contains("valid")) runs.back()["valid"] = r["valid"];
+          if (r.contains("curve")) runs.back()["curve"] = r["curve"];
           fmt::print(stderr, "{} {} seed {}: {}{} in {:.2f}s\n", ds, entry, seed, r["test"].dump(),
                      r.contains("valid") ? " valid " + r["valid"].dump() : "", secs.back());
         }

@@ -26,6 +26,7 @@ struct TrainJob {
   Context ctx;                       ///< threads and seed
   std::string out;                   ///< model file to write, or empty
   EpochCallback on_epoch;            ///< progress reporting
+  bool curve = false;                ///< report "curve": test RMSE after every epoch against seconds (rating models)
 };
 
 /// Runs the job and returns its report: model, dataset, split, params, sizes, test metrics,

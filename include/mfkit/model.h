@@ -41,6 +41,7 @@ struct EpochInfo {
   double train_loss = 0;            ///< the model's objective, or train RMSE for rating models
   std::optional<double> valid_rmse; ///< rating models, when a validation matrix was given
   std::optional<double> valid_auc;  ///< ranking models that stop early on it (bpr), likewise
+  std::optional<double> monitor_rmse;  ///< RMSE on FitOptions::monitor, when given (never used to decide)
 };
 /// Called after every epoch; return false to stop training.
 using EpochCallback = std::function<bool(const EpochInfo&)>;
@@ -50,6 +51,9 @@ struct FitOptions {
   const Interactions* validation = nullptr;  ///< optional, same id maps as the training data
   EpochCallback on_epoch;                    ///< optional
   const Labels* labels = nullptr;            ///< optional side data (item titles, categories)
+  /// Optional, same id maps: its RMSE is reported after every epoch (EpochInfo::monitor_rmse) and
+  /// used for nothing else: a time-to-quality curve on the test part (rating models with epochs).
+  const Interactions* monitor = nullptr;
 };
 
 class Model {

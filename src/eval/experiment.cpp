@@ -33,12 +33,18 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   fo.ctx = job.ctx;
   fo.validation = job.valid > 0 ? &valid : nullptr;
   fo.labels = &loaded.labels;
+  if (job.curve) fo.monitor = &split.test;
   int epochs_run = 0;
+  nlohmann::json curve = nlohmann::json::array();
+  auto t0 = std::chrono::steady_clock::now();
   fo.on_epoch = [&](const EpochInfo& e) {
     epochs_run = e.epoch;
+    // Seconds since fit() began: warm starts, validation and this test pass included.
+    if (e.monitor_rmse)
+      curve.push_back({{"epoch", e.epoch}, {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+                       {"test_rmse", *e.monitor_rmse}});
     return job.on_epoch ? job.on_epoch(e) : true;
   };
-  auto t0 = std::chrono::steady_clock::now();
   model->fit(train, fo);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -67,6 +73,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["epochs"] = epochs_run;
   report["train_seconds"] = seconds;
   report["test"] = test;
+  if (job.curve) report["curve"] = curve;
   // Validation figures for choosing presets without looking at the test part.
   if (job.valid > 0 && split.negatives.empty() && !model->implicit()) report["valid"] = evaluate_rating(*model, valid);
   if (!job.out.empty()) {

@@ -12,6 +12,15 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
   double best_crit = INFINITY;
   int since_best = 0;
   bool have_best = false;
+  std::optional<double> start;
+  if (h.judge_start && h.valid) start = h.valid();
+  if (start) {
+    best_crit = *start;
+    if (patience > 0 && h.keep_best) {
+      h.keep_best();
+      have_best = true;
+    }
+  }
   for (int ep = 1; ep <= epochs; ++ep) {
     auto t0 = std::chrono::steady_clock::now();
     double loss = h.step(ep);
@@ -25,6 +34,11 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
                           " (loss is not finite); lower learning_rate or raise the regularisation");
     if (h.valid) info.valid_rmse = h.valid();
     if (h.valid_auc) info.valid_auc = h.valid_auc();
+    if (h.monitor) info.monitor_rmse = h.monitor();
+    if (info.valid_rmse && (!std::isfinite(*info.valid_rmse) || (start && *info.valid_rmse > h.diverged_above * *start)))
+      throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) + " (validation RMSE " +
+                          std::to_string(*info.valid_rmse) + (start ? " from " + std::to_string(*start) + " at the start" : "") +
+                          "); lower learning_rate or raise the regularisation");
     // One criterion, lower is better: RMSE, or 1 - AUC.
     std::optional<double> crit = info.valid_rmse;
     if (!crit && info.valid_auc) crit = 1.0 - *info.valid_auc;
@@ -56,6 +70,8 @@ void run_epochs(const std::string& model, int epochs, int patience, Factors* f, 
     h.finite = [f] { return f->finite(); };
     if (opt.validation && opt.validation->nnz() > 0)
       h.valid = [f, &opt]() -> std::optional<double> { return f->rmse(*opt.validation); };
+    if (opt.monitor && opt.monitor->nnz() > 0)
+      h.monitor = [f, &opt]() -> std::optional<double> { return f->rmse(*opt.monitor); };
     h.keep_best = [&] { best = *f; };
     h.restore_best = [&] { *f = std::move(*best); };
   }

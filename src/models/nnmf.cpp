@@ -10,6 +10,7 @@
 #include "mfkit/model_file.h"
 #include "mfkit/split.h"
 #include "models/epochs.h"
+#include "models/factor_models.h"
 #include "models/nnmf_model.h"
 #include "models/nnmf_net.h"
 #include "models/nnmf_step.h"
@@ -24,7 +25,7 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("layers", layers, "hidden layers of the network", 1, 16);
   v.param("hidden", hidden, "units per hidden layer", 1, 4096);
   v.param("activation", activation, "hidden activation", {"sigmoid", "relu", "tanh", "elu"});
-  v.param("lambda", lambda, "L2 on the latents in the summed objective (grows with the data)", 0, 1e9);
+  v.param("lambda", lambda, "L2 on the latents in the summed objective; -1: the warm start's reg per rating", -1, 1e9);
   v.param("bias_lambda", bias_lambda, "L2 on the user/item biases, weighted like lambda (0: unpenalised)", 0, 1e9);
   v.param("reg_exponent", reg_exponent, "a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)", 0, 1);
   v.param("optimizer", optimizer, "optimiser of network and latents", {"rmsprop", "adam", "adamw"});
@@ -42,10 +43,17 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("skip", skip, "a linear path from the product block to the output (NeuMF's GMF beside the MLP)");
   v.param("ema", ema, "per-epoch decay of a moving average of all parameters used for validation and the model (0 = off)", 0, 0.999);
   v.param("ensemble", ensemble, "average the predictions of this many seeds", 1, 64);
+  v.param("warm_start", warm_start, "biased-mf: the product block starts as biased MF's factors (d_prime of them), the skip path as their dot product, the network at 0", {"none", "biased-mf"});
+  v.param("warm_reg", warm_reg, "the warm start's reg; 0: the best on the validation part of 0.01-0.16 times the rating sd", 0, 100);
+  v.param("standardize", standardize, "train on (rating - mean) / sd, so that steps and lambda do not depend on the rating scale");
 }
 
 void NnmfParams::validate() const {
   if (d + d_prime == 0) throw ParamError("nnmf: d and d_prime cannot both be 0");
+  if (warm_start == "biased-mf" && (d_prime == 0 || k != 1))
+    throw ParamError("nnmf: warm_start=biased-mf needs d_prime > 0 (its factors) and k = 1");
+  if (lambda < 0 && (lambda != -1 || warm_start == "none"))
+    throw ParamError("nnmf: lambda = -1 (the warm start's reg) needs warm_start=biased-mf; else lambda >= 0");
 }
 
 namespace nnmf {
@@ -72,7 +80,7 @@ torch::Tensor truncated_normal(std::vector<int64_t> shape, double std) {
 
 }  // namespace
 
-void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed) {
+void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed, double scale_) {
   torch::manual_seed(seed);
   const int64_t in = 2 * p.d + p.d_prime;
   net = torch::nn::Sequential();
@@ -94,9 +102,9 @@ void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean
       lin->bias.zero_();
     }
   }
-  if (p.skip && p.d_prime > 0) {
+  if ((p.skip || p.warm_start != "none") && p.d_prime > 0) {
     skip = torch::nn::Linear(torch::nn::LinearOptions(p.d_prime, 1).bias(false));
-    skip->weight.zero_();  // starts as the paper's network
+    skip->weight.zero_();  // starts as the paper's network (a warm start sets it to ones)
   }
   U = truncated_normal({users, p.d}, p.init_std);
   V = truncated_normal({items, p.d}, p.init_std);
@@ -104,7 +112,8 @@ void Member::init(const NnmfParams& p, int64_t users, int64_t items, double mean
   Vp = truncated_normal({items, static_cast<int64_t>(p.d_prime) * p.k}, p.init_std);
   bu = torch::zeros({users});
   bi = torch::zeros({items});
-  mu = mean;
+  mu = p.biases || p.standardize ? mean : 0.0;
+  scale = scale_;
 }
 
 Member Member::clone() const {
@@ -118,6 +127,7 @@ Member Member::clone() const {
   c.bu = bu.clone();
   c.bi = bi.clone();
   c.mu = mu;
+  c.scale = scale;
   return c;
 }
 
@@ -147,8 +157,8 @@ torch::Tensor predict_rows(const Member& m, const NnmfParams& p, const torch::Te
   if (p.d_prime > 0) parts.push_back((up * vp).view({b, p.d_prime, p.k}).sum(2));
   torch::Tensor y = m.net->forward(torch::cat(parts, 1)).squeeze(1);
   if (m.skip) y = y + m.skip->forward(parts.back()).squeeze(1);
-  if (p.biases) y = y + bu + bi + m.mu;
-  return y;
+  if (p.biases) y = y + bu + bi;
+  return y * m.scale + m.mu;
 }
 
 }  // namespace nnmf
@@ -214,11 +224,76 @@ void set_lr(torch::optim::Optimizer& o, double lr) {
   for (auto& g : o.param_groups()) g.options().set_lr(lr);
 }
 
+// The standard deviation of the training ratings (1 when they are all equal).
+double rating_sd(const Interactions& m) {
+  const auto& v = m.by_user().values;
+  const double mean = m.mean_value();
+  double s = 0;
+  for (float x : v) s += (x - mean) * (x - mean);
+  const double sd = std::sqrt(s / std::max<size_t>(1, v.size()));
+  return sd > 1e-6 ? sd : 1.0;
+}
+
+struct WarmStart {
+  Factors f;
+  double reg = 0;
+};
+
+// biased MF with d_prime factors on the same training part; with a validation part, early stopping
+// and reg chosen on it among 0.01-0.16 times the rating sd (unless warm_reg is given).
+WarmStart fit_warm_start(const Interactions& train, const Interactions* valid, const NnmfParams& p, double sd,
+                         const FitOptions& opt) {
+  const bool judged = valid && valid->nnz() > 0;
+  std::vector<double> regs;
+  if (p.warm_reg > 0) regs = {p.warm_reg};
+  else if (judged) for (double r : {0.01, 0.02, 0.04, 0.08, 0.16}) regs.push_back(r * sd);
+  else regs = {0.04 * sd};
+  WarmStart best;
+  double best_rmse = INFINITY;
+  for (double reg : regs) {
+    BiasedMf m;
+    m.set_params({{"factors", p.d_prime}, {"reg", reg}, {"epochs", judged ? 100 : 20}, {"patience", judged ? 3 : 0},
+                  {"biases", p.biases}});
+    FitOptions o;
+    o.ctx = opt.ctx;
+    o.validation = judged ? valid : nullptr;
+    m.fit(train, o);
+    const double rmse = judged ? m.factors().rmse(*valid) : 0;
+    if (rmse < best_rmse || regs.size() == 1) {
+      best_rmse = rmse;
+      best.f = m.factors();
+      best.reg = reg;
+    }
+  }
+  return best;
+}
+
+// Puts the warm start into a member: the product block holds the factors (in the network's unit,
+// each side times 1/sqrt(scale)), the skip path their dot product, the output layer 0: the member
+// predicts what biased MF predicts until the network learns otherwise.
+void apply_warm_start(Member& m, const NnmfParams& p, const WarmStart& w) {
+  torch::NoGradGuard g;
+  const double s = 1 / std::sqrt(m.scale);
+  const int64_t k = w.f.k;
+  m.Up = torch::from_blob(const_cast<float*>(w.f.P.data()), {w.f.n_users(), k}, torch::kFloat).clone().mul_(s);
+  m.Vp = torch::from_blob(const_cast<float*>(w.f.Q.data()), {w.f.n_items(), k}, torch::kFloat).clone().mul_(s);
+  if (p.biases) {
+    m.bu = torch::from_blob(const_cast<float*>(w.f.bu.data()), {w.f.n_users()}, torch::kFloat).clone().div_(m.scale);
+    m.bi = torch::from_blob(const_cast<float*>(w.f.bi.data()), {w.f.n_items()}, torch::kFloat).clone().div_(m.scale);
+  }
+  m.mu = w.f.mu;  // biased MF adds its global mean with or without biases
+  m.skip->weight.fill_(1);
+  auto layers = nnmf::linear_layers(m);
+  layers.back()->weight.zero_();
+  layers.back()->bias.zero_();
+}
+
 }  // namespace
 
 struct Nnmf::Impl {
   std::vector<Member> members;
   float lo = 0, hi = 0, mean = 0;
+  double lambda = 0;  // the latent penalty used (lambda -1 resolved), for fold-in
 };
 
 Nnmf::Nnmf() = default;
@@ -243,12 +318,21 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   Data d = to_tensors(*train);
   Data dv;
   if (valid && valid->nnz() > 0) dv = to_tensors(*valid);
+  Data dm;  // the monitor (a time-to-quality curve), reported only
+  if (opt.monitor && opt.monitor->nnz() > 0) dm = to_tensors(*opt.monitor);
   const int64_t n = d.u.size(0);
   const int64_t bs = p.batch_size == 0 ? n : std::min<int64_t>(p.batch_size, n);
+  const double scale = p.standardize ? rating_sd(*train) : 1.0;
+  WarmStart warm;
+  if (p.warm_start == "biased-mf") warm = fit_warm_start(*train, valid, p, scale, opt);
+  // lambda -1: the warm start's per-rating reg in the network's unit (the same objective divided by scale^2).
+  const double lambda = p.lambda < 0 ? warm.reg / scale : p.lambda;
+  impl->lambda = lambda;
 
   for (int e = 0; e < p.ensemble; ++e) {
     Member m;
-    m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e);
+    m.init(p, train->n_users(), train->n_items(), impl->mean, opt.ctx.seed * 7919 + e, scale);
+    if (p.warm_start == "biased-mf") apply_warm_start(m, p, warm);
     auto net_opt = make_optimizer(p, m.weights());
     const auto layers = nnmf::linear_layers(m);
     nnmf::LatentSide users({m.U, m.Up, p.biases ? m.bu : torch::Tensor()}, d.n_user, p.reg_exponent);
@@ -293,8 +377,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
               sse_count += u.size(0);
             } else {
               both_sides([&](bool user) {
-                if (user) users.add(u, {g.du, g.dup, g.dbias}, p, p.lambda);
-                else items.add(i, {g.dv, g.dvp, g.dbias}, p, p.lambda);
+                if (user) users.add(u, {g.du, g.dup, g.dbias}, p, lambda);
+                else items.add(i, {g.dv, g.dvp, g.dbias}, p, lambda);
               });
             }
           }
@@ -314,14 +398,17 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
       lr *= p.lr_decay;
       set_lr(*net_opt, lr);
       if (p.ema > 0) {
-        if (ep == 1) avg = m.clone();
+        if (!avg.net) avg = m.clone();
         else avg.blend(m, p.ema);
       }
       return std::sqrt(sse / std::max<int64_t>(1, sse_count));
     };
     const Member& judged = p.ema > 0 ? avg : m;  // what validation sees and the model keeps
     if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(judged, p, dv, impl->lo, impl->hi); };
+    if (dm.u.defined()) hooks.monitor = [&]() -> std::optional<double> { return rmse_of(judged, p, dm, impl->lo, impl->hi); };
     hooks.keep_best = [&] { best_member = judged.clone(); };
+    hooks.judge_start = p.warm_start != "none";  // the warm start itself may be the best
+    if (hooks.judge_start && p.ema > 0) avg = m.clone();  // the average starts from the warm start
     hooks.restore_best = [&] { m = best_member; };
     run_epochs(type(), p.epochs, p.patience, opt, hooks);
     if (p.ema > 0 && !best_member.net) m = avg;  // no validation: the final average
@@ -370,8 +457,8 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     for (int step = 0; step < 300; ++step) {
       torch::Tensor y = nnmf::predict_rows(m, p, u.expand({n, p.d}), up.expand({n, p.d_prime * p.k}), m.V.index_select(0, it),
                                            m.Vp.index_select(0, it), b.expand({n}), m.bi.index_select(0, it));
-      torch::Tensor loss = (r - y).pow(2).sum() +
-                           weight * (p.lambda * (u.pow(2).sum() + up.pow(2).sum()) + p.bias_lambda * b.pow(2).sum());
+      torch::Tensor loss = ((r - y) / m.scale).pow(2).sum() +
+                           weight * (impl_->lambda * (u.pow(2).sum() + up.pow(2).sum()) + p.bias_lambda * b.pow(2).sum());
       adam.zero_grad();
       loss.backward();
       if (!p.biases) b.grad().zero_();
@@ -387,6 +474,7 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
 
 void Nnmf::save_tensors(TensorMap& out) const {
   out["range"] = Tensor::f32({impl_->lo, impl_->hi, impl_->mean});
+  out["lambda"] = Tensor::f32({static_cast<float>(impl_->lambda)});
   for (size_t e = 0; e < impl_->members.size(); ++e) {
     const Member& m = impl_->members[e];
     const std::string pre = "m" + std::to_string(e) + ".";
@@ -400,6 +488,7 @@ void Nnmf::save_tensors(TensorMap& out) const {
       out[pre + names[k]] = Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
     }
     out[pre + "mu"] = Tensor::f32({static_cast<float>(m.mu)});
+    out[pre + "scale"] = Tensor::f32({static_cast<float>(m.scale)});
   }
 }
 
@@ -410,6 +499,7 @@ void Nnmf::load_tensors(const TensorMap& in) {
   impl->hi = range[1];
   impl->mean = range[2];
   const auto& p = p_;
+  impl->lambda = in.count("lambda") ? require_tensor(in, "lambda", DType::kF32, 1).as_f32()[0] : std::max(0.0, p.lambda);
   for (int e = 0; e < p.ensemble; ++e) {
     Member m;
     m.init(p, n_users(), n_items(), 0.0, 1);
@@ -425,6 +515,10 @@ void Nnmf::load_tensors(const TensorMap& in) {
       *lat[k] = torch::from_blob(v.data(), lat[k]->sizes(), torch::kFloat).clone();
     }
     m.mu = require_tensor(in, pre + "mu", DType::kF32, 1).as_f32()[0];
+    // Files written before the offset and scale were stored added mu only with biases.
+    if (in.count(pre + "scale")) m.scale = require_tensor(in, pre + "scale", DType::kF32, 1).as_f32()[0];
+    else if (!p.biases) m.mu = 0;
+    if (!std::isfinite(m.mu) || !std::isfinite(m.scale) || m.scale <= 0) throw Error("model file: nnmf offset or scale is not a finite positive number");
     m.net->eval();
     impl->members.push_back(std::move(m));
   }

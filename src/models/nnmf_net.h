@@ -17,10 +17,11 @@ struct Member {
   mutable torch::nn::Linear skip{nullptr};      // product block -> output, no bias (only with skip)
   torch::Tensor U, Up, V, Vp;  // [users, D], [users, D'K], [items, D], [items, D'K]
   torch::Tensor bu, bi;        // [users], [items]; zeros unless biases
-  double mu = 0;               // global mean (added only with biases)
+  double mu = 0;               // offset: the training mean with biases or standardize, else 0
+  double scale = 1;            // the network's output unit: the ratings' sd with standardize, else 1
 
-  /// Builds the network and initialises everything as the paper does.
-  void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed);
+  /// Builds the network and initialises everything as the paper does (prediction = mu + scale * f).
+  void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed, double scale = 1);
   Member clone() const;
   /// this = keep * this + (1 - keep) * x, over every latent and weight (a moving average).
   void blend(const Member& x, double keep);

@@ -15,7 +15,8 @@
 
 namespace mfkit::nnmf {
 
-/// Gradients of sum over the batch of (r - r̂)^2 (no penalty) from one hand-written backward pass.
+/// Gradients of sum over the batch of ((r - r̂) / scale)^2 (no penalty; the member's scale) from one
+/// hand-written backward pass.
 struct BatchGrads {
   double sse = 0;                      // sum of squared errors before the step
   std::vector<torch::Tensor> weights;  // per Linear layer in order: dW, db; then the skip path's dW (if weights requested)

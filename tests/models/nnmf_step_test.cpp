@@ -24,6 +24,8 @@ struct Tiny {
     p.biases = true;
     p.activation = activation;
     p.skip = skip;
+    p.warm_start = "none";
+    p.lambda = 40;
     m.init(p, 7, 6, 3.5, seed);
     m.net->to(torch::kDouble);
     torch::NoGradGuard g;
@@ -174,6 +176,7 @@ TEST(NnmfStep, LatentStepAddedInPiecesIsTheSameStep) {
 
 TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
   NnmfParams p;
+  p.optimizer = "rmsprop";
   torch::Tensor U = torch::tensor({2.0f, -1.0f}).view({2, 1});
   nnmf::LatentSide side({U, torch::zeros({2, 0}), torch::Tensor()}, torch::tensor({4.0f, 9.0f}), 1.0);
   // Row 0 (count 4) twice with data gradient -1: per rating the penalty adds 2 * 0.5 * 2 = 2 each,
@@ -187,6 +190,7 @@ TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
 
 TEST(NnmfStep, BiasLambdaPenalisesTheBiasesOnly) {
   NnmfParams p;
+  p.optimizer = "rmsprop";
   p.bias_lambda = 3.0;
   torch::Tensor U = torch::tensor({1.0f, -2.0f}).view({2, 1}), b = torch::tensor({0.5f, -0.25f});
   nnmf::LatentSide side({U, torch::zeros({2, 0}), b}, torch::tensor({1.0f, 2.0f}));

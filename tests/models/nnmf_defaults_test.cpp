@@ -1,0 +1,129 @@
+// NNMF's defaults on data they were not chosen on: generated matrices with other sizes,
+// densities and rating scales, where the default must not do worse than predicting each item's
+// mean; the warm start, which makes the untrained member predict exactly what biased MF
+// predicts; and divergence, which throws instead of returning a model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/registry.h"
+#include "mfkit/split.h"
+
+namespace mfkit {
+namespace {
+
+// The synthetic 1..5 matrix mapped to another scale: lo + (r - 1) * (hi - lo) / 4, rounded to
+// `step` (0: continuous).
+Interactions rescaled(const SyntheticSpec& spec, double lo, double hi, double step) {
+  Interactions m = synthetic_ratings(spec);
+  Coo c = m.to_coo();
+  for (float& v : c.values) {
+    double x = lo + (v - 1) * (hi - lo) / 4;
+    if (step > 0) x = std::round(x / step) * step;
+    v = static_cast<float>(x);
+  }
+  return Interactions::from_coo(c, m.user_ids(), m.item_ids());
+}
+
+double rmse(const Model& m, const Interactions& test) {
+  Coo c = test.to_coo();
+  std::vector<float> out(c.size());
+  m.predict(c.users.data(), c.items.data(), c.size(), out.data());
+  double s = 0;
+  for (size_t k = 0; k < c.size(); ++k) s += (out[k] - c.values[k]) * (out[k] - c.values[k]);
+  return std::sqrt(s / c.size());
+}
+
+// Each test item's training mean (the global mean for an item without training ratings).
+double item_mean_rmse(const Interactions& train, const Interactions& test) {
+  const Csr& by_item = train.by_item();
+  const double global = train.mean_value();
+  Coo c = test.to_coo();
+  double s = 0;
+  for (size_t k = 0; k < c.size(); ++k) {
+    const int32_t i = c.items[k];
+    double sum = 0;
+    for (int64_t e = by_item.indptr[i]; e < by_item.indptr[i + 1]; ++e) sum += by_item.values[e];
+    const int64_t n = by_item.row_size(i);
+    const double pred = n > 0 ? sum / n : global;
+    s += (pred - c.values[k]) * (pred - c.values[k]);
+  }
+  return std::sqrt(s / c.size());
+}
+
+struct Case {
+  const char* name;
+  int32_t users, items;
+  double density, lo, hi, step;
+};
+
+class NnmfCarriesOver : public ::testing::TestWithParam<Case> {};
+
+TEST_P(NnmfCarriesOver, DefaultIsNoWorseThanItemMeans) {
+  const Case& k = GetParam();
+  SyntheticSpec spec;
+  spec.users = k.users;
+  spec.items = k.items;
+  spec.density = k.density;
+  spec.seed = 11;
+  Split s = random_split(rescaled(spec, k.lo, k.hi, k.step), 0.9, 1);
+  auto m = create_model("nnmf");  // every default
+  m->fit(s.train, {Context{2, 1}, nullptr, nullptr});
+  const double model = rmse(*m, s.test), baseline = item_mean_rmse(s.train, s.test);
+  EXPECT_TRUE(std::isfinite(model));
+  EXPECT_LE(model, baseline) << k.name << ": nnmf " << model << " against item means " << baseline;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ScalesAndDensities, NnmfCarriesOver,
+    ::testing::Values(Case{"stars", 300, 200, 0.1, 1, 5, 1}, Case{"halves", 150, 400, 0.05, 0.5, 4, 0.5},
+                      Case{"jester", 400, 60, 0.4, -10, 10, 0}, Case{"sparse", 800, 500, 0.01, 1, 5, 1},
+                      Case{"hundred", 200, 150, 0.2, 0, 100, 1}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+class NnmfWarmStart : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(NnmfWarmStart, StartsFromBiasedMfPredictions) {
+  const auto [biases, standardize] = GetParam();
+  const Interactions data = synthetic_ratings();
+  // A step too small to move anything in one epoch: the member is its warm start.
+  auto nnmf = create_model("nnmf");
+  nnmf->set_params({{"d_prime", 16}, {"warm_reg", 0.05}, {"patience", 0}, {"epochs", 1}, {"learning_rate", 1e-7},
+                    {"biases", biases}, {"standardize", standardize}});
+  nnmf->fit(data, {Context{1, 5}, nullptr, nullptr});
+  auto bmf = create_model("biased-mf");
+  bmf->set_params({{"factors", 16}, {"reg", 0.05}, {"epochs", 20}, {"patience", 0}, {"biases", biases}});
+  bmf->fit(data, {Context{1, 5}, nullptr, nullptr});
+  std::vector<int32_t> u, i;
+  for (int32_t a = 0; a < 50; ++a)
+    for (int32_t b = 0; b < 40; ++b) u.push_back(a), i.push_back(b);
+  std::vector<float> x(u.size()), y(u.size());
+  nnmf->predict(u.data(), i.data(), u.size(), x.data());
+  bmf->predict(u.data(), i.data(), u.size(), y.data());
+  double worst = 0;
+  for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, static_cast<double>(std::fabs(x[k] - y[k])));
+  EXPECT_LT(worst, 2e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(BiasesAndScaling, NnmfWarmStart, ::testing::Combine(::testing::Bool(), ::testing::Bool()));
+
+TEST(NnmfWarm, DivergenceThrowsInsteadOfReturningAModel) {
+  const Interactions data = synthetic_ratings();
+  auto m = create_model("nnmf");
+  m->set_params({{"d_prime", 16}, {"learning_rate", 5.0}, {"epochs", 20}, {"patience", 20}, {"valid_fraction", 0.1}});
+  EXPECT_THROW(m->fit(data, {Context{1, 5}, nullptr, nullptr}), DivergedError);
+  EXPECT_FALSE(m->fitted());
+}
+
+TEST(NnmfWarm, LambdaMinusOneNeedsTheWarmStart) {
+  auto m = create_model("nnmf");
+  EXPECT_THROW(m->set_params({{"warm_start", "none"}}), ParamError);
+  EXPECT_NO_THROW(m->set_params({{"warm_start", "none"}, {"lambda", 40.0}}));
+  EXPECT_THROW(m->set_params({{"warm_start", "biased-mf"}, {"k", 2}}), ParamError);
+}
+
+}  // namespace
+}  // namespace mfkit
