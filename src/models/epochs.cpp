@@ -12,15 +12,21 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
   double best_crit = INFINITY;
   int since_best = 0;
   bool have_best = false;
-  std::optional<double> start;
-  if (h.judge_start && h.valid) start = h.valid();
-  if (start) {
-    best_crit = *start;
+  auto take_best = [&](double crit) {
+    best_crit = crit;
+    since_best = 0;
     if (patience > 0 && h.keep_best) {
       h.keep_best();
       have_best = true;
     }
-  }
+  };
+  auto diverged = [&](int ep, const std::string& what) {
+    return DivergedError(model + ": training diverged at epoch " + std::to_string(ep) + " (" + what +
+                         "); lower learning_rate or raise the regularisation");
+  };
+  std::optional<double> start;
+  if (h.judge_start && h.valid) start = h.valid();
+  if (start) take_best(*start);
   for (int ep = 1; ep <= epochs; ++ep) {
     auto t0 = std::chrono::steady_clock::now();
     double loss = h.step(ep);
@@ -30,26 +36,19 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.train_loss = loss;
     if (!std::isfinite(loss) || (h.finite && !h.finite()))
-      throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) +
-                          " (loss is not finite); lower learning_rate or raise the regularisation");
+      throw diverged(ep, "loss is not finite");
     if (h.valid) info.valid_rmse = h.valid();
     if (h.valid_auc) info.valid_auc = h.valid_auc();
     if (h.monitor) info.monitor_rmse = h.monitor();
     if (info.valid_rmse && (!std::isfinite(*info.valid_rmse) || (start && *info.valid_rmse > h.diverged_above * *start)))
-      throw DivergedError(model + ": training diverged at epoch " + std::to_string(ep) + " (validation RMSE " +
-                          std::to_string(*info.valid_rmse) + (start ? " from " + std::to_string(*start) + " at the start" : "") +
-                          "); lower learning_rate or raise the regularisation");
+      throw diverged(ep, "validation RMSE " + std::to_string(*info.valid_rmse) +
+                             (start ? " from " + std::to_string(*start) + " at the start" : ""));
     // One criterion, lower is better: RMSE, or 1 - AUC.
     std::optional<double> crit = info.valid_rmse;
     if (!crit && info.valid_auc) crit = 1.0 - *info.valid_auc;
     if (crit) {
       if (*crit < best_crit) {
-        best_crit = *crit;
-        since_best = 0;
-        if (patience > 0 && h.keep_best) {
-          h.keep_best();
-          have_best = true;
-        }
+        take_best(*crit);
       } else {
         ++since_best;
       }

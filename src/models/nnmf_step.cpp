@@ -62,7 +62,7 @@ Chunk pass(const Member& m, const NnmfParams& p, const std::vector<torch::nn::Li
   if (m.skip) y = y + prod.mv(m.skip->weight.squeeze(0));
   if (p.biases) y = y + m.bu.index_select(0, u) + m.bi.index_select(0, i);
   // The loss is in the network's unit: ((mu + scale * y) - r) / scale.
-  torch::Tensor e = m.scale == 1 && m.mu == 0 ? y - r : y - (r - m.mu) / m.scale;
+  torch::Tensor e = y - (r - m.mu) / m.scale;  // exact for the paper's mu 0 and scale 1
   Chunk c;
   c.sse = e.dot(e).item<double>();
   torch::Tensor g = (2 * e).unsqueeze(1);  // d loss / d y

@@ -9,6 +9,7 @@
 
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/evaluate.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
 
@@ -26,15 +27,6 @@ Interactions rescaled(const SyntheticSpec& spec, double lo, double hi, double st
     v = static_cast<float>(x);
   }
   return Interactions::from_coo(c, m.user_ids(), m.item_ids());
-}
-
-double rmse(const Model& m, const Interactions& test) {
-  Coo c = test.to_coo();
-  std::vector<float> out(c.size());
-  m.predict(c.users.data(), c.items.data(), c.size(), out.data());
-  double s = 0;
-  for (size_t k = 0; k < c.size(); ++k) s += (out[k] - c.values[k]) * (out[k] - c.values[k]);
-  return std::sqrt(s / c.size());
 }
 
 // Each test item's training mean (the global mean for an item without training ratings).
@@ -72,7 +64,7 @@ TEST_P(NnmfCarriesOver, DefaultIsNoWorseThanItemMeans) {
   Split s = random_split(rescaled(spec, k.lo, k.hi, k.step), 0.9, 1);
   auto m = create_model("nnmf");  // every default
   m->fit(s.train, {Context{2, 1}, nullptr, nullptr});
-  const double model = rmse(*m, s.test), baseline = item_mean_rmse(s.train, s.test);
+  const double model = evaluate_rating(*m, s.test)["rmse"].get<double>(), baseline = item_mean_rmse(s.train, s.test);
   EXPECT_TRUE(std::isfinite(model));
   EXPECT_LE(model, baseline) << k.name << ": nnmf " << model << " against item means " << baseline;
 }
