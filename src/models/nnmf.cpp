@@ -401,7 +401,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
         if (!avg.net) avg = m.clone();
         else avg.blend(m, p.ema);
       }
-      return std::sqrt(sse / std::max<int64_t>(1, sse_count));
+      return m.scale * std::sqrt(sse / std::max<int64_t>(1, sse_count));  // in the ratings' unit, like validation
     };
     const Member& judged = p.ema > 0 ? avg : m;  // what validation sees and the model keeps
     if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(judged, p, dv, impl->lo, impl->hi); };
