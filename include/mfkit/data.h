@@ -35,6 +35,7 @@ struct LoadOptions {
   DuplicatePolicy duplicates = DuplicatePolicy::kLast;  ///< how repeated (user, item) pairs merge
   float implicit_value = 1.0f;  ///< value given to every entry when the format has no rating
   bool binarize = false;        ///< replace every value by 1 (explicit ratings read as implicit feedback)
+  int threads = 0;              ///< parsing threads (0: OpenMP's default)
 };
 
 struct LoadResult {

@@ -18,11 +18,16 @@
 
 namespace mfkit {
 
-/// Maps raw ids (any string; integers are kept as their text) to dense indices 0..size()-1.
+/// Maps raw ids (any string; integers are kept as their text) to dense indices 0..size()-1, in
+/// the order they were first added. Ids written as canonical integers ("17", "-3"; not "017" or
+/// "+3") are looked up without hashing their text: small non-negative ones in a table indexed by
+/// value, the rest in an integer hash; any other string by its text.
 class IdMap {
  public:
   /// Index of `raw`, adding it when new.
   int32_t add(std::string_view raw);
+  /// Index of the id written as `id`'s decimal text (same as add(std::to_string(id))).
+  int32_t add_integer(int64_t id);
   /// Index of `raw`, or -1 when unknown.
   int32_t find(std::string_view raw) const;
   /// Index of `raw`; throws NotFoundError naming `what` ("user", "item") when unknown.
@@ -32,9 +37,16 @@ class IdMap {
   const std::vector<std::string>& names() const { return names_; }
   static std::shared_ptr<IdMap> from_names(std::vector<std::string> names);
 
+  /// True when `s` is a canonical integer of at most 18 digits; its value goes to `out`.
+  static bool canonical_integer(std::string_view s, int64_t& out);
+
  private:
+  int32_t find_integer(int64_t id) const;
+  int32_t find_text(std::string_view raw) const;
   std::vector<std::string> names_;
-  std::unordered_map<std::string, int32_t> index_;
+  std::unordered_map<std::string, int32_t> text_;  // other ids
+  std::vector<int32_t> table_;                     // integer ids 0 <= v < table_.size(); -1 when absent
+  std::unordered_map<int64_t, int32_t> integers_;  // integer ids outside the table
 };
 
 /// Triplets in coordinate form, with dense indices. `times` is empty or one per entry.

@@ -2,6 +2,7 @@
 //
 // Every split returns matrices that share the input's id maps and shape, so indices mean the
 // same thing in train and test. Split specs as the CLI takes them:
+//   none           everything trains, the test part is empty (a production fit: no evaluation)
 //   random:0.9     random 90/10 split of all entries
 //   kfold:5:2      fold 2 (0-based) of 5 as test, the rest as train
 //   user:0.2[:50]  per-user holdout: 20% of each user's entries (at least 1 if the user has 2+);

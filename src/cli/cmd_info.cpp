@@ -1,4 +1,5 @@
 // mfkit models / data / demo.
+#include <chrono>
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -78,7 +79,10 @@ void run_data_get(const std::string& name, const std::string& url, const std::st
 void run_data_info(const DataOptions& d, const Common& c) {
   TrainJob job;
   apply_data(d, job);
+  job.ctx.threads = c.threads;
+  auto t0 = std::chrono::steady_clock::now();
   LoadResult r = load_job_data(job);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Interactions& m = r.data;
   double density = static_cast<double>(m.nnz()) / (static_cast<double>(m.n_users()) * m.n_items());
   const auto& v = m.by_user().values;
@@ -86,7 +90,7 @@ void run_data_info(const DataOptions& d, const Common& c) {
                         {"density", density}, {"mean_value", m.mean_value()},
                         {"min_value", *std::min_element(v.begin(), v.end())},
                         {"max_value", *std::max_element(v.begin(), v.end())}, {"timestamps", m.has_times()},
-                        {"duplicates_merged", m.duplicates_merged()}, {"skipped_lines", r.skipped}};
+                        {"duplicates_merged", m.duplicates_merged()}, {"skipped_lines", r.skipped}, {"load_seconds", seconds}};
   if (c.json) {
     print_json(out);
     return;

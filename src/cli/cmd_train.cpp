@@ -68,11 +68,16 @@ void run_train(const TrainArgs& a) {
     print_json(report);
     return;
   }
-  fmt::print("{} on {} ({}): {} train / {} test ratings, {} epochs in {:.2f} s\n", report["model"].get<std::string>(),
-             report["dataset"].get<std::string>(), report["split"].get<std::string>(), report["n_train"].get<int64_t>(),
-             report["n_test"].get<int64_t>(), report["epochs"].get<int>(), report["train_seconds"].get<double>());
-  fmt::print("test:");
-  print_metrics_line(report["test"]);
+  fmt::print("{} on {} ({}): {} train / {} test ratings, loaded in {:.2f} s, {} epochs in {:.2f} s\n",
+             report["model"].get<std::string>(), report["dataset"].get<std::string>(), report["split"].get<std::string>(),
+             report["n_train"].get<int64_t>(), report["n_test"].get<int64_t>(), report["load_seconds"].get<double>(),
+             report["epochs"].get<int>(), report["train_seconds"].get<double>());
+  if (report["test"].is_null()) {
+    fmt::print("test: none (nothing held out)\n");
+  } else {
+    fmt::print("test ({:.2f} s):", report["eval_seconds"].get<double>());
+    print_metrics_line(report["test"]);
+  }
   if (report.contains("skipped_lines")) fmt::print("skipped {} malformed lines\n", report["skipped_lines"].get<int64_t>());
   if (!a.out.empty()) fmt::print("saved {}\n", a.out);
 }

@@ -1,6 +1,10 @@
 #include "mfkit/interactions.h"
 
+#include <omp.h>
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <numeric>
 
@@ -8,15 +12,66 @@
 
 namespace mfkit {
 
+bool IdMap::canonical_integer(std::string_view s, int64_t& out) {
+  bool neg = !s.empty() && s[0] == '-';
+  std::string_view d = neg ? s.substr(1) : s;
+  if (d.empty() || d.size() > 18 || (d[0] == '0' && (d.size() > 1 || neg))) return false;
+  int64_t v = 0;
+  for (char c : d) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = neg ? -v : v;
+  return true;
+}
+
+int32_t IdMap::find_integer(int64_t id) const {
+  if (id >= 0 && id < static_cast<int64_t>(table_.size()) && table_[id] >= 0) return table_[id];
+  if (integers_.empty()) return -1;
+  auto it = integers_.find(id);
+  return it == integers_.end() ? -1 : it->second;
+}
+
+int32_t IdMap::add_integer(int64_t id) {
+  int32_t found = find_integer(id);
+  if (found >= 0) return found;
+  const int32_t index = size();
+  // The table grows while it stays within a few entries per id, so sparse ids cost no memory.
+  const int64_t limit = std::max<int64_t>(int64_t(1) << 20, 8 * (int64_t(index) + 1));
+  if (id >= 0 && id >= static_cast<int64_t>(table_.size()) && id < limit)
+    table_.resize(static_cast<size_t>(std::min(limit, std::max<int64_t>(id + 1, 2 * int64_t(table_.size())))), -1);
+  if (id >= 0 && id < static_cast<int64_t>(table_.size()))
+    table_[id] = index;
+  else
+    integers_.emplace(id, index);
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, id);
+  names_.emplace_back(buf, r.ptr);
+  return index;
+}
+
 int32_t IdMap::add(std::string_view raw) {
-  auto [it, inserted] = index_.try_emplace(std::string(raw), static_cast<int32_t>(names_.size()));
-  if (inserted) names_.emplace_back(raw);
-  return it->second;
+  int64_t v;
+  if (canonical_integer(raw, v)) return add_integer(v);
+  int32_t found = find_text(raw);
+  if (found >= 0) return found;
+  const int32_t index = size();
+  text_.emplace(std::string(raw), index);
+  names_.emplace_back(raw);
+  return index;
 }
 
 int32_t IdMap::find(std::string_view raw) const {
-  auto it = index_.find(std::string(raw));
-  return it == index_.end() ? -1 : it->second;
+  int64_t v;
+  return canonical_integer(raw, v) ? find_integer(v) : find_text(raw);
+}
+
+int32_t IdMap::find_text(std::string_view raw) const {
+  if (text_.empty()) return -1;
+  thread_local std::string key;  // C++17 maps look up by std::string: reuse one, no allocation per call
+  key.assign(raw);
+  auto it = text_.find(key);
+  return it == text_.end() ? -1 : it->second;
 }
 
 int32_t IdMap::at(std::string_view raw, const char* what) const {
@@ -27,7 +82,6 @@ int32_t IdMap::at(std::string_view raw, const char* what) const {
 
 std::shared_ptr<IdMap> IdMap::from_names(std::vector<std::string> names) {
   auto m = std::make_shared<IdMap>();
-  m->index_.reserve(names.size());
   for (auto& n : names) {
     if (m->find(n) >= 0) throw Error("duplicate id '" + n + "' in id map");
     m->add(n);
@@ -50,41 +104,69 @@ DuplicatePolicy parse_duplicate_policy(const std::string& name) {
 
 namespace {
 
-// Builds CSR from triplets whose order is given by `order` (already sorted by row, col).
-Csr build_csr(int32_t rows, const std::vector<int32_t>& row_of, const std::vector<int32_t>& col_of,
-              const std::vector<float>& val, const std::vector<int64_t>& times,
-              const std::vector<int64_t>& order) {
+// Sizes `v` to n, asking for huge pages first on Linux: the scatters below write to as many
+// places as there are rows, and with 4 KiB pages nearly every write misses the TLB.
+template <class T>
+void resize_huge(std::vector<T>& v, size_t n) {
+  v.reserve(n);
+#ifdef MADV_HUGEPAGE
+  const uintptr_t page = uintptr_t(2) << 20, begin = reinterpret_cast<uintptr_t>(v.data());
+  const uintptr_t lo = (begin + page - 1) & ~(page - 1), hi = (begin + n * sizeof(T)) & ~(page - 1);
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
+  v.resize(n);
+}
+
+// Stable counting sort of entries (row[e], col[e], val[e], time[e]) into rows: within a row the
+// entries keep their input order. O(n + rows); each thread scatters its own range of entries to
+// the places that the counts of the ranges before it leave free.
+Csr scatter_rows(int32_t rows, const int32_t* row, const int32_t* col, const float* val, const int64_t* time,
+                 size_t n) {
   Csr c;
-  c.indptr.assign(rows + 1, 0);
-  c.indices.resize(order.size());
-  c.values.resize(order.size());
-  if (!times.empty()) c.times.resize(order.size());
-  for (size_t k = 0; k < order.size(); ++k) {
-    int64_t e = order[k];
-    c.indptr[row_of[e] + 1]++;
-    c.indices[k] = col_of[e];
-    c.values[k] = val[e];
-    if (!times.empty()) c.times[k] = times[e];
+  const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
+  std::vector<std::vector<int64_t>> next(threads, std::vector<int64_t>(static_cast<size_t>(rows), 0));
+  auto range = [&](int t) { return std::pair<size_t, size_t>(n * t / threads, n * (t + 1) / threads); };
+#pragma omp parallel for num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    auto [b, e] = range(t);
+    for (size_t k = b; k < e; ++k) next[t][row[k]]++;
   }
-  for (int32_t r = 0; r < rows; ++r) c.indptr[r + 1] += c.indptr[r];
+  c.indptr.assign(static_cast<size_t>(rows) + 1, 0);
+  int64_t at = 0;
+  for (int32_t r = 0; r < rows; ++r) {
+    c.indptr[r] = at;
+    for (int t = 0; t < threads; ++t) {
+      int64_t count = next[t][r];
+      next[t][r] = at;
+      at += count;
+    }
+  }
+  c.indptr[rows] = at;
+  resize_huge(c.indices, n);
+  resize_huge(c.values, n);
+  if (time) resize_huge(c.times, n);
+#pragma omp parallel for num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    auto [b, e] = range(t);
+    int64_t* slot = next[t].data();
+    for (size_t k = b; k < e; ++k) {
+      int64_t d = slot[row[k]]++;
+      c.indices[d] = col[k];
+      c.values[d] = val[k];
+      if (time) c.times[d] = time[k];
+    }
+  }
   return c;
 }
 
-// Counting sort of entries by (primary, secondary), stable.
-std::vector<int64_t> sort_by(const std::vector<int32_t>& primary, int32_t n_primary,
-                             const std::vector<int32_t>& secondary, int32_t n_secondary,
-                             const std::vector<int64_t>& entries) {
-  std::vector<int64_t> tmp(entries.size()), out(entries.size());
-  auto pass = [](const std::vector<int32_t>& key, int32_t n, const std::vector<int64_t>& in,
-                 std::vector<int64_t>& o) {
-    std::vector<int64_t> start(n + 1, 0);
-    for (int64_t e : in) start[key[e] + 1]++;
-    for (int32_t i = 0; i < n; ++i) start[i + 1] += start[i];
-    for (int64_t e : in) o[start[key[e]]++] = e;
-  };
-  pass(secondary, n_secondary, entries, tmp);
-  pass(primary, n_primary, tmp, out);
-  return out;
+// The other layout of `c` (columns become rows), rows ascending within each new row.
+Csr transpose(const Csr& c, int32_t cols) {
+  const int32_t rows = c.rows();
+  std::vector<int32_t> row_of(c.indices.size());
+  for (int32_t r = 0; r < rows; ++r)
+    std::fill(row_of.begin() + c.indptr[r], row_of.begin() + c.indptr[r + 1], r);
+  return scatter_rows(cols, c.indices.data(), row_of.data(), c.values.data(),
+                      c.times.empty() ? nullptr : c.times.data(), c.indices.size());
 }
 
 }  // namespace
@@ -100,41 +182,70 @@ Interactions Interactions::from_coo(const Coo& coo, std::shared_ptr<const IdMap>
     if (coo.users[e] < 0 || coo.users[e] >= nu || coo.items[e] < 0 || coo.items[e] >= ni)
       throw Error("Interactions::from_coo: entry " + std::to_string(e) + " is outside the id maps");
   }
-  std::vector<int64_t> all(n);
-  std::iota(all.begin(), all.end(), 0);
-  std::vector<int64_t> order = sort_by(coo.users, nu, coo.items, ni, all);
-
-  // Merge duplicates: order is stable, so among equal pairs the later input comes later.
+  // One stable counting pass by user, then each row sorted by (item, input position), so among
+  // equal pairs the later input stays later. Rows are independent and short: sorted in parallel.
+  Csr by_user = scatter_rows(nu, coo.users.data(), coo.items.data(), coo.values.data(),
+                             coo.times.empty() ? nullptr : coo.times.data(), n);
+#pragma omp parallel if (n > 100000)
+  {
+    std::vector<uint64_t> key;
+    std::vector<float> val;
+    std::vector<int64_t> tim;
+#pragma omp for schedule(dynamic, 1024)
+    for (int32_t u = 0; u < nu; ++u) {
+      const int64_t b = by_user.indptr[u], len = by_user.indptr[u + 1] - b;
+      int32_t* col = by_user.indices.data() + b;
+      if (std::is_sorted(col, col + len)) continue;
+      key.resize(len);
+      for (int64_t k = 0; k < len; ++k) key[k] = (uint64_t(uint32_t(col[k])) << 32) | uint64_t(k);
+      std::sort(key.begin(), key.end());
+      float* v = by_user.values.data() + b;
+      val.assign(v, v + len);
+      for (int64_t k = 0; k < len; ++k) col[k] = int32_t(key[k] >> 32), v[k] = val[uint32_t(key[k])];
+      if (!by_user.times.empty()) {
+        int64_t* t = by_user.times.data() + b;
+        tim.assign(t, t + len);
+        for (int64_t k = 0; k < len; ++k) t[k] = tim[uint32_t(key[k])];
+      }
+    }
+  }
+  // Merge duplicates in place: rows are compacted as they are walked.
   Interactions m;
-  std::vector<float> values = coo.values;
-  std::vector<int64_t> times = coo.times;
-  std::vector<int64_t> kept;
-  kept.reserve(n);
-  for (size_t k = 0; k < order.size(); ++k) {
-    int64_t e = order[k];
-    if (!kept.empty()) {
-      int64_t p = kept.back();
-      if (coo.users[p] == coo.users[e] && coo.items[p] == coo.items[e]) {
+  const bool timed = !by_user.times.empty();
+  int64_t out = 0;
+  for (int32_t u = 0; u < nu; ++u) {
+    const int64_t begin = by_user.indptr[u], end = by_user.indptr[u + 1];
+    by_user.indptr[u] = out;
+    for (int64_t e = begin; e < end; ++e) {
+      if (out > by_user.indptr[u] && by_user.indices[out - 1] == by_user.indices[e]) {
+        const int64_t p = out - 1;
         m.duplicates_++;
         if (dup == DuplicatePolicy::kError)
-          throw Error("duplicate (user, item) pair: user '" + users->name(coo.users[e]) + "', item '" +
-                      items->name(coo.items[e]) + "' (use duplicates=last or sum)");
+          throw Error("duplicate (user, item) pair: user '" + users->name(u) + "', item '" +
+                      items->name(by_user.indices[e]) + "' (use duplicates=last or sum)");
         if (dup == DuplicatePolicy::kSum) {
-          values[p] += values[e];
-          if (!times.empty()) times[p] = std::max(times[p], times[e]);
-        } else if (times.empty() || times[e] >= times[p]) {
-          kept.back() = e;
+          by_user.values[p] += by_user.values[e];
+          if (timed) by_user.times[p] = std::max(by_user.times[p], by_user.times[e]);
+        } else if (!timed || by_user.times[e] >= by_user.times[p]) {
+          by_user.values[p] = by_user.values[e];
+          if (timed) by_user.times[p] = by_user.times[e];
         }
         continue;
       }
+      by_user.indices[out] = by_user.indices[e];
+      by_user.values[out] = by_user.values[e];
+      if (timed) by_user.times[out] = by_user.times[e];
+      ++out;
     }
-    kept.push_back(e);
   }
+  by_user.indptr[nu] = out;
+  by_user.indices.resize(out);
+  by_user.values.resize(out);
+  if (timed) by_user.times.resize(out);
   m.users_ = std::move(users);
   m.items_ = std::move(items);
-  m.by_user_ = build_csr(nu, coo.users, coo.items, values, times, kept);
-  std::vector<int64_t> by_item_order = sort_by(coo.items, ni, coo.users, nu, kept);
-  m.by_item_ = build_csr(ni, coo.items, coo.users, values, times, by_item_order);
+  m.by_item_ = transpose(by_user, ni);
+  m.by_user_ = std::move(by_user);
   return m;
 }
 
@@ -164,22 +275,7 @@ Interactions Interactions::from_csr(Csr c, std::shared_ptr<const IdMap> users, s
                     " holds a value that is not finite");
     }
   }
-  // The item layout: count per column, then place entries in row order (so rows ascend).
-  Csr t;
-  t.indptr.assign(static_cast<size_t>(ni) + 1, 0);
-  for (int32_t i : c.indices) t.indptr[i + 1]++;
-  for (int32_t i = 0; i < ni; ++i) t.indptr[i + 1] += t.indptr[i];
-  t.indices.resize(nnz);
-  t.values.resize(nnz);
-  if (!c.times.empty()) t.times.resize(nnz);
-  std::vector<int64_t> next(t.indptr.begin(), t.indptr.end() - 1);
-  for (int32_t u = 0; u < nu; ++u)
-    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
-      int64_t d = next[c.indices[e]]++;
-      t.indices[d] = u;
-      t.values[d] = c.values[e];
-      if (!c.times.empty()) t.times[d] = c.times[e];
-    }
+  Csr t = transpose(c, ni);
   Interactions m;
   m.users_ = std::move(users);
   m.items_ = std::move(items);

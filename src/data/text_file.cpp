@@ -1,6 +1,12 @@
 #include "data/text_file.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -22,9 +28,46 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+MappedFile::MappedFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      map_ = p;
+      map_size_ = static_cast<size_t>(st.st_size);
+      text_ = std::string_view(static_cast<const char*>(p), map_size_);
+    }
+  }
+  ::close(fd);
+  if (!map_) {
+    copy_ = read_file(path);
+    text_ = copy_;
+  }
+}
+
+MappedFile::~MappedFile() {
+  if (map_) ::munmap(map_, map_size_);
+}
+
 bool split_fields(std::string_view line, std::string_view sep, bool quoted,
                   std::vector<std::string_view>& fields, std::string& scratch) {
   fields.clear();
+  if (sep.size() == 1 && (!quoted || std::memchr(line.data(), '"', line.size()) == nullptr)) {
+    const char* p = line.data();
+    const char* end = p + line.size();
+    while (true) {
+      const char* q = static_cast<const char*>(std::memchr(p, sep[0], end - p));
+      if (!q) {
+        fields.emplace_back(p, end - p);
+        return true;
+      }
+      fields.emplace_back(p, q - p);
+      p = q + 1;
+    }
+  }
   if (!quoted || line.find('"') == std::string_view::npos) {
     size_t start = 0;
     while (true) {

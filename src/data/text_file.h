@@ -10,6 +10,23 @@ namespace mfkit {
 /// Reads a whole file; InputError(path, 0, ...) when it cannot be opened or read.
 std::string read_file(const std::string& path);
 
+/// A file's bytes, memory-mapped read-only (no copy); read into memory when it cannot be mapped
+/// (a pipe, an empty file). InputError(path, 0, ...) when it cannot be opened or read.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+  void* map_ = nullptr;
+  size_t map_size_ = 0;
+  std::string copy_;
+};
+
 /// Splits one line (no newline) into fields. With `quoted`, fields may be wrapped in double
 /// quotes with "" escapes; returns false on an unterminated quote.
 bool split_fields(std::string_view line, std::string_view sep, bool quoted,

@@ -20,6 +20,77 @@ nlohmann::json evaluate_rating(const Model& model, const Interactions& test) {
   return {{"rmse", rmse(pred, c.values)}, {"mae", mae(pred, c.values)}, {"n", c.size()}};
 }
 
+namespace {
+
+// One user's ranking figures from a row of scores with the training items at -inf.
+struct UserRanking {
+  double p = 0, r = 0, nd = 0, ap = 0, hr = 0, auc = 0, weighted_rank = 0, weight = 0;
+  bool has_auc = false;
+};
+
+// Top-k metrics from a partial selection, and AUC and percentile ranks by counting: the held-out
+// items' scores are sorted once, and each candidate is placed among them by binary search, so
+// the cost is O(items x log(held-out)) instead of sorting every candidate.
+UserRanking rank_user(const float* s, int32_t ni, const int32_t* rel_begin, const int32_t* rel_end,
+                      const float* w_begin, int k) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  UserRanking out;
+  std::vector<int32_t> rel(rel_begin, rel_end), ranked;
+  for (const Scored& sc : top_k(s, ni, k)) ranked.push_back(sc.index);
+  out.p = precision_at_k(ranked, rel, k);
+  out.r = recall_at_k(ranked, rel, k);
+  out.nd = ndcg_at_k(ranked, rel, k);
+  out.ap = average_precision_at_k(ranked, rel, k);
+  out.hr = hit_rate_at_k(ranked, rel, k);
+  // Held-out items that are candidates (not in the user's training data), with their weights.
+  std::vector<std::pair<float, float>> pos;  // (score, weight)
+  for (size_t j = 0; j < rel.size(); ++j)
+    if (s[rel[j]] != ninf && !std::isnan(s[rel[j]])) pos.emplace_back(s[rel[j]], w_begin[j] > 0 ? w_begin[j] : 1.0f);
+  if (pos.empty()) return out;
+  std::vector<float> d;  // distinct held-out scores, ascending
+  for (auto& [score, w] : pos) d.push_back(score);
+  std::sort(d.begin(), d.end());
+  d.erase(std::unique(d.begin(), d.end()), d.end());
+  const size_t m = d.size();
+  // above[j]: candidates greater than d[0..j-1] only; equal[j]: candidates equal to d[j].
+  std::vector<int64_t> above(m + 1, 0), equal(m, 0);
+  int64_t n = 0;
+  for (int32_t i = 0; i < ni; ++i) {
+    float x = s[i];
+    if (x == ninf || std::isnan(x)) continue;
+    ++n;
+    size_t j = m == 1 ? (x > d[0] ? 1 : 0) : std::lower_bound(d.begin(), d.end(), x) - d.begin();
+    if (j < m && d[j] == x)
+      equal[j]++;
+    else
+      above[j]++;
+  }
+  // better[j] = candidates strictly above d[j] = sum of above[j+1..m] and equal[j+1..m-1].
+  std::vector<int64_t> better(m, 0), pos_below(m, 0), pos_equal(m, 0);
+  for (size_t j = m; j-- > 0;) better[j] = above[j + 1] + (j + 1 < m ? better[j + 1] + equal[j + 1] : 0);
+  for (auto& [score, w] : pos) pos_equal[std::lower_bound(d.begin(), d.end(), score) - d.begin()]++;
+  for (size_t j = 1; j < m; ++j) pos_below[j] = pos_below[j - 1] + pos_equal[j - 1];
+  const int64_t n_pos = static_cast<int64_t>(pos.size()), n_neg = n - n_pos;
+  double wins = 0;
+  for (auto& [score, w] : pos) {
+    size_t j = std::lower_bound(d.begin(), d.end(), score) - d.begin();
+    int64_t below = n - better[j] - equal[j];
+    wins += static_cast<double>(below - pos_below[j]) + 0.5 * static_cast<double>(equal[j] - pos_equal[j]);
+    if (n >= 2) {
+      double rank = (static_cast<double>(better[j]) + 0.5 * static_cast<double>(equal[j] - 1)) / static_cast<double>(n - 1);
+      out.weighted_rank += w * rank;
+      out.weight += w;
+    }
+  }
+  if (n_neg > 0) {
+    out.auc = wins / (static_cast<double>(n_pos) * static_cast<double>(n_neg));
+    out.has_auc = true;
+  }
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, const Interactions& test,
                                 int k, const Context& ctx) {
   if (k < 1) throw ParamError("evaluate: k must be at least 1");
@@ -31,50 +102,32 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   double p = 0, r = 0, nd = 0, ap = 0, hr = 0, au = 0, wr = 0, w = 0, user_rank = 0;
   int64_t auc_users = 0;
   const float ninf = -std::numeric_limits<float>::infinity();
-#pragma omp parallel for schedule(dynamic, 16) num_threads(ctx.threads) reduction(+ : p, r, nd, ap, hr, au, wr, w, user_rank, auc_users)
-  for (size_t x = 0; x < users.size(); ++x) {
-    int32_t u = users[x];
-    std::vector<float> s(ni);
-    model.score(&u, 1, s.data());
-    const Csr& tr = train.by_user();
-    for (int64_t e = tr.indptr[u]; e < tr.indptr[u + 1]; ++e) s[tr.indices[e]] = ninf;
-    const Csr& te = test.by_user();
-    std::vector<int32_t> rel(te.indices.begin() + te.indptr[u], te.indices.begin() + te.indptr[u + 1]);
-    std::vector<float> weights(te.values.begin() + te.indptr[u], te.values.begin() + te.indptr[u + 1]);
-    std::vector<int32_t> ranked;
-    for (const Scored& sc : top_k(s.data(), ni, k)) ranked.push_back(sc.index);
-    p += precision_at_k(ranked, rel, k);
-    r += recall_at_k(ranked, rel, k);
-    nd += ndcg_at_k(ranked, rel, k);
-    ap += average_precision_at_k(ranked, rel, k);
-    hr += hit_rate_at_k(ranked, rel, k);
-    // AUC and percentile rank over the items not in the user's training data.
-    std::vector<float> candidates, pos, neg;
-    std::vector<int32_t> cand_index(ni, -1);
-    for (int32_t i = 0; i < ni; ++i)
-      if (s[i] != ninf) {
-        cand_index[i] = static_cast<int32_t>(candidates.size());
-        candidates.push_back(s[i]);
-      }
-    std::vector<int32_t> rel_c;
-    std::vector<float> w_c;
-    std::vector<char> is_rel(ni, 0);
-    for (size_t j = 0; j < rel.size(); ++j)
-      if (cand_index[rel[j]] >= 0) {
-        rel_c.push_back(cand_index[rel[j]]);
-        w_c.push_back(weights[j] > 0 ? weights[j] : 1.0f);
-        is_rel[rel[j]] = 1;
-      }
-    for (int32_t i = 0; i < ni; ++i)
-      if (s[i] != ninf) (is_rel[i] ? pos : neg).push_back(s[i]);
-    if (!pos.empty() && !neg.empty()) {
-      au += auc(pos, neg);
-      auc_users++;
+  // Users are scored in blocks (one GEMM each for factor models), at most ~64 MB of scores.
+  const int64_t block = std::clamp<int64_t>((int64_t(1) << 24) / std::max<int32_t>(ni, 1), 1, 256);
+  const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
+  const Csr& tr = train.by_user();
+  const Csr& te = test.by_user();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads) reduction(+ : p, r, nd, ap, hr, au, wr, w, user_rank, auc_users)
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const int64_t begin = b * block, end = std::min<int64_t>(begin + block, users.size());
+    std::vector<float> scores(static_cast<size_t>(end - begin) * ni);
+    model.score(users.data() + begin, end - begin, scores.data());
+    for (int64_t x = begin; x < end; ++x) {
+      const int32_t u = users[x];
+      float* s = scores.data() + (x - begin) * ni;
+      for (int64_t e = tr.indptr[u]; e < tr.indptr[u + 1]; ++e) s[tr.indices[e]] = ninf;
+      UserRanking one = rank_user(s, ni, te.indices.data() + te.indptr[u], te.indices.data() + te.indptr[u + 1],
+                                  te.values.data() + te.indptr[u], k);
+      p += one.p;
+      r += one.r;
+      nd += one.nd;
+      ap += one.ap;
+      hr += one.hr;
+      if (one.has_auc) au += one.auc, auc_users++;
+      wr += one.weighted_rank;
+      w += one.weight;
+      if (one.weight > 0) user_rank += one.weighted_rank / one.weight;
     }
-    RankSum rs = percentile_rank_sum(candidates, rel_c, w_c);
-    wr += rs.weighted_rank;
-    w += rs.weight;
-    if (rs.weight > 0) user_rank += rs.weighted_rank / rs.weight;
   }
   double n = users.empty() ? 1.0 : static_cast<double>(users.size());
   nlohmann::json j;

@@ -17,13 +17,20 @@ LoadResult load_job_data(const TrainJob& job) {
     r.lines = r.data.nnz();
     return r;
   }
-  return load_data(job.data, job.format, job.load);
+  LoadOptions opt = job.load;
+  if (opt.threads == 0) opt.threads = job.ctx.threads;
+  return load_data(job.data, job.format, opt);
 }
 
 nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* trained) {
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
 
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto t_load = std::chrono::steady_clock::now();
   LoadResult loaded = load_job_data(job);
+  const double load_seconds = since(t_load);
   std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);
   Split split = make_split(loaded.data, job.split, job.ctx.seed, folder);
   Interactions train = split.train, valid;
@@ -49,13 +56,17 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   nlohmann::json test;
-  if (!split.negatives.empty()) {
+  auto t_eval = std::chrono::steady_clock::now();
+  if (split.test.nnz() == 0) {
+    test = nullptr;  // --split none: nothing held out, nothing to score
+  } else if (!split.negatives.empty()) {
     test = evaluate_leave_one_out(*model, split, job.k, job.ctx);
   } else if (model->implicit()) {
     test = evaluate_ranking(*model, train, split.test, job.k, job.ctx);
   } else {
     test = evaluate_rating(*model, split.test);
   }
+  const double eval_seconds = since(t_eval);
   nlohmann::json report;
   report["model"] = job.model;
   if (!job.preset.empty()) report["preset"] = job.preset;
@@ -71,7 +82,9 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["threads"] = job.ctx.threads;
   report["seed"] = job.ctx.seed;
   report["epochs"] = epochs_run;
+  report["load_seconds"] = load_seconds;
   report["train_seconds"] = seconds;
+  report["eval_seconds"] = eval_seconds;
   report["test"] = test;
   if (job.curve) report["curve"] = curve;
   // Validation figures for choosing presets without looking at the test part.

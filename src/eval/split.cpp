@@ -165,6 +165,14 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
       throw ParamError("--split '" + spec + "': " + what + " '" + args[i] + "' is not a number");
     }
   };
+  if (kind == "none" || (kind == "random" && args.size() == 1 && num(0, "train fraction") == 1.0)) {
+    if (kind == "none" && !args.empty()) throw ParamError("--split none takes no arguments");
+    Split all;
+    all.train = data;
+    all.test = data.subset({});
+    all.description = "none (all data trains; nothing is held out)";
+    return all;
+  }
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "kfold") return kfold_split(data, static_cast<int>(num(0, "folds")), static_cast<int>(num(1, "fold")), seed);
   if (kind == "user")
@@ -175,7 +183,7 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
     return canonical_ml100k_split(data, folder, kind);
   }
   throw ParamError("--split '" + spec + "': unknown kind '" + kind +
-                   "' (random:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
+                   "' (none, random:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
 }
 
 std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed) {

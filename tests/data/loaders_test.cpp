@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "data/charts.h"
@@ -90,6 +91,78 @@ TEST(LoadRatings, ImplicitFormatWithoutRatingGivesOnes) {
   auto p = d.file("x", "a,b\na,c\n");
   LoadResult r = load_ratings(p, parse_format("user,item", ",", false));
   EXPECT_EQ(r.data.by_user().values, (std::vector<float>{1, 1}));
+}
+
+// A file of a few MB (so it is cut into pieces), with integer, zero-padded and string ids,
+// quoted fields, blank lines, timestamps and duplicates.
+std::string mixed_file(int lines, int bad_line = -1) {
+  std::string text = "user,item,rating,time\n";
+  uint64_t x = 12345;
+  for (int l = 2; l <= lines + 1; ++l) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint32_t r = static_cast<uint32_t>(x >> 33);
+    std::string u = r % 7 == 0 ? "u" + std::to_string(r % 500) : r % 11 == 0 ? "0" + std::to_string(r % 300)
+                                                                            : std::to_string(r % 3000);
+    std::string i = r % 5 == 0 ? "\"it, " + std::to_string(r % 97) + "\"" : std::to_string(int64_t(r % 2000) - 1000);
+    if (bad_line > 0 && l >= bad_line) {
+      bad_line = -1;
+      text += u + "," + i + ",oops,1\n";
+    } else {
+      text += u + "," + i + "," + std::to_string(1 + r % 5) + "," + std::to_string(r % 100000) + "\n";
+    }
+    if (r % 1000 == 0) text += "\n", ++l;
+  }
+  return text;
+}
+
+TEST(LoadRatings, PiecesInParallelGiveTheSameMatrixAndIdsAsOneThread) {
+  test::TempDir d;
+  std::string path = d.file("m.csv", mixed_file(120000));
+  Format f = parse_format("user,item,rating,timestamp", ",", true);
+  f.quoted = true;
+  LoadOptions one, four;
+  one.threads = 1;
+  four.threads = 4;
+  LoadResult a = load_ratings(path, f, one), b = load_ratings(path, f, four);
+  EXPECT_EQ(a.lines, b.lines);
+  EXPECT_EQ(a.data.user_ids()->names(), b.data.user_ids()->names());
+  EXPECT_EQ(a.data.item_ids()->names(), b.data.item_ids()->names());
+  EXPECT_EQ(a.data.by_user().indptr, b.data.by_user().indptr);
+  EXPECT_EQ(a.data.by_user().indices, b.data.by_user().indices);
+  EXPECT_EQ(a.data.by_user().values, b.data.by_user().values);
+  EXPECT_EQ(a.data.by_item().times, b.data.by_item().times);
+  // Zero-padded ids are strings of their own, and every kind of id is found again.
+  const IdMap& users = *b.data.user_ids();
+  ASSERT_GE(users.find("07"), 0);
+  EXPECT_NE(users.find("07"), users.find("7"));
+  EXPECT_GE(b.data.item_ids()->find("it, 5"), 0);
+  EXPECT_GE(b.data.item_ids()->find("-999"), 0);
+  EXPECT_GT(b.data.duplicates_merged(), 0);
+}
+
+TEST(LoadRatings, ALateBadLineIsNamedByItsLineInTheWholeFile) {
+  test::TempDir d;
+  std::string text = mixed_file(100000, 99990);
+  std::string path = d.file("m.csv", text);
+  Format f = parse_format("user,item,rating,timestamp", ",", true);
+  f.quoted = true;
+  LoadOptions o;
+  o.threads = 3;
+  try {
+    load_ratings(path, f, o);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    // Count the line that holds "oops" the plain way.
+    int64_t line = 1 + std::count(text.begin(), text.begin() + text.find("oops"), '\n');
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'oops' is not a number"), std::string::npos) << e.what();
+  }
+  o.skip_bad_lines = true;
+  LoadResult r = load_ratings(path, f, o);
+  EXPECT_EQ(r.skipped, 1);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].find(":" + std::to_string(1 + std::count(text.begin(), text.begin() + text.find("oops"), '\n')) + ":"),
+            std::string::npos) << r.problems[0];
 }
 
 TEST(LoadData, UnknownDatasetNameListsKnownOnes) {

@@ -116,6 +116,14 @@ TEST(Split, SpecsParseAndBadOnesAreNamed) {
   EXPECT_EQ(make_split(m, "loo:7", 1).negatives.size(), static_cast<size_t>(m.n_users()));
   EXPECT_THROW(make_split(m, "random:abc", 1), ParamError);
   EXPECT_THROW(make_split(m, "bogus", 1), ParamError);
+  for (const char* spec : {"none", "random:1"}) {
+    Split all = make_split(m, spec, 1);
+    EXPECT_EQ(all.train.nnz(), m.nnz()) << spec;
+    EXPECT_EQ(all.test.nnz(), 0) << spec;
+    EXPECT_EQ(all.test.n_users(), m.n_users()) << spec;
+  }
+  EXPECT_THROW(make_split(m, "none:0.5", 1), ParamError);
+  EXPECT_THROW(make_split(m, "random:1.5", 1), ParamError);
   auto [train, valid] = carve_validation(m, 0.1, 1);
   EXPECT_EQ(train.nnz() + valid.nnz(), m.nnz());
 }
