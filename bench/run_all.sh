@@ -48,3 +48,16 @@ $B/mfkit_bench_meta --datasets ml-100k,ml-latest-small --cross ml-100k:ml-latest
 # mfkit serve under load on loopback
 $B/mfkit_bench_serve --seconds 10 --out bench/results/serve.json
 # NNMF ablation (about 1.5 h): bench/ablation_nnmf.sh
+# approximate top-N (HNSW) against the exact scan; serve over a 1M-item catalogue with an index
+$B/mfkit_bench_ann --items 100000 --queries 1000 --out bench/results/ann_100k.json
+$B/mfkit_bench_ann --items 1000000 --users 50000 --queries 2000 --metrics ip --ef 20 40 80 160 320 \
+  --out bench/results/ann_1m.json
+$B/mfkit_bench_serve --items 1000000 --users 20000 --index --no-reloads --seconds 10 --out bench/results/serve_1m_hnsw.json
+python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_100k.json bench/results/ann_1m.json \
+  --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
+# growth with the data: 1M, 10M, 100M lines (about 30 minutes; the files are kept in /tmp/mfkit-scale)
+python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
+python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md
+python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
+  --data /tmp/mfkit-scale/synthetic_10000000.csv --format user,item,rating --sep , --duplicates sum \
+  --split random:0.99 --threads 2

@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "mfkit/index.h"
 #include "mfkit/model_file.h"
 #include "mfkit/registry.h"
 #include "mfkit/serve.h"
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
   CLI::App app{"mfkit serve load test (loopback)"};
   int connections = 8, server_threads = 8, items = 10000, users = 20000, factors = 64, k = 10;
   double seconds = 10;
+  bool index = false, reloads = true;
   std::string out = "bench/results/serve.json";
   app.add_option("--connections", connections, "concurrent keep-alive client connections")->capture_default_str();
   app.add_option("--server-threads", server_threads, "server worker threads")->capture_default_str();
@@ -98,6 +100,8 @@ int main(int argc, char** argv) {
   app.add_option("--k", k, "items per request")->capture_default_str();
   app.add_option("--seconds", seconds, "duration of each phase")->capture_default_str();
   app.add_option("--out", out, "JSON file to write")->capture_default_str();
+  app.add_flag("--index", index, "store an HNSW index (default parameters) in the served model");
+  app.add_flag("!--no-reloads", reloads, "skip the phase that replaces the model file under load");
   CLI11_PARSE(app, argc, argv);
 
   std::string command;
@@ -112,11 +116,12 @@ int main(int argc, char** argv) {
     mfkit::FitOptions fo;
     fo.ctx = {2, seed};
     model->fit(data, fo);
+    if (index) model->set_index(mfkit::ItemIndex::build(*model, mfkit::IndexParams{}, fo.ctx));
     mfkit::save_model(*model, path);
   };
   fit_and_save(model_path, 1);
   std::string spare = (dir / "spare.mfk").string();
-  fit_and_save(spare, 2);
+  if (reloads) fit_and_save(spare, 2);
 
   mfkit::ServeOptions o;
   o.port = 0;
@@ -131,7 +136,8 @@ int main(int argc, char** argv) {
   run_load(server.port(), connections, 1.0, users, k, nullptr);  // warm-up
   LoadResult steady = run_load(server.port(), connections, seconds, users, k, nullptr);
   std::atomic<int> swaps{0};
-  LoadResult reloading = run_load(server.port(), connections, seconds, users, k, [&] {
+  LoadResult reloading;
+  if (reloads) reloading = run_load(server.port(), connections, seconds, users, k, [&] {
     auto end = Clock::now() + std::chrono::duration<double>(seconds - 0.5);
     while (Clock::now() < end) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -147,11 +153,12 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
 
   json r = {{"command", command},
-            {"setup", {{"items", items}, {"users", users}, {"factors", factors}, {"k", k}, {"connections", connections},
+            {"setup", {{"items", items}, {"users", users}, {"factors", factors}, {"k", k}, {"index", index ? "hnsw" : "none"},
+                       {"connections", connections},
                        {"server_threads", server_threads}, {"cores", std::thread::hardware_concurrency()},
                        {"client", "in-process httplib clients on loopback, closed loop, keep-alive"}}},
             {"steady", summary(steady)},
-            {"during_reloads", summary(reloading)},
+            {"during_reloads", reloads ? summary(reloading) : json(nullptr)},
             {"model_swaps", swaps.load()},
             {"server_reloads", metrics["reloads"]},
             {"server_side_latency_us", metrics["endpoints"]["recommend"]["latency_us"]}};

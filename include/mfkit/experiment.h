@@ -27,6 +27,9 @@ struct TrainJob {
   std::string out;                   ///< model file to write, or empty
   EpochCallback on_epoch;            ///< progress reporting
   bool curve = false;                ///< report "curve": test RMSE after every epoch against seconds (rating models)
+  /// Build an approximate top-N index after fitting (IndexParams keys, {} for the defaults); it
+  /// is saved with the model. Set from `--set index=hnsw [--set index.M=32 ...]`.
+  std::optional<nlohmann::json> index;
 };
 
 /// Runs the job and returns its report: model, dataset, split, params, sizes, test metrics,

@@ -31,6 +31,7 @@
 namespace mfkit {
 
 struct Tensor;
+class ItemIndex;
 using TensorMap = std::map<std::string, Tensor>;
 
 /// What a model reports after each epoch.
@@ -105,6 +106,18 @@ class Model {
   /// Item vectors for similarity (n_items x dim, row-major), or empty when the model has none.
   virtual std::vector<float> item_vectors(int* dim) const { *dim = 0; return {}; }
   virtual std::vector<float> user_vectors(int* dim) const { *dim = 0; return {}; }
+  /// One row of user_vectors() (the default copies them all: models override it).
+  virtual std::vector<float> user_vector(int32_t user) const;
+  /// For approximate search (index.h): when score(u, i) ranks items as <[v, 1], key_i>, with v
+  /// the user's vector (user_vector(), or fold_in_user() for a new user), the keys (n_items x
+  /// *dim, *dim = vector width + 1, the last column the item's bias or 0); else empty, *dim 0.
+  virtual std::vector<float> item_keys(int* dim) const { *dim = 0; return {}; }
+
+  /// The approximate top-N index, when one was built or loaded; recommend() and similar_items
+  /// use it unless asked for the exact answer. fit() drops it (it would describe the old items).
+  const std::shared_ptr<const ItemIndex>& index() const { return index_; }
+  /// Attaches an index built for this model (Error when its item count differs); null drops it.
+  void set_index(std::shared_ptr<const ItemIndex> index);
 
   /// Serialisation of the learned state (id maps and seen items are handled by save_model).
   virtual void save_tensors(TensorMap& out) const = 0;
@@ -120,6 +133,7 @@ class Model {
   std::shared_ptr<const IdMap> users_, items_;
   Csr seen_;
   Labels labels_;
+  std::shared_ptr<const ItemIndex> index_;
 };
 
 /// Implements the parameter methods of Model from a parameter struct P (see params.h).

@@ -22,9 +22,15 @@ struct RecommendOptions {
   /// When set, row r holds the items filtered for the r-th requested user (with filter_seen), in
   /// place of the model's training items: the caller's own current interactions of those users.
   const Csr* seen = nullptr;
+  /// Scan every item even when the model has an approximate index (Model::index()).
+  bool exact = false;
 };
 
 /// Top-k items for each user (best first). Users are scored in blocks; OpenMP over blocks.
+/// With an index (and not opt.exact) each user's candidates come from it: over-fetched by the
+/// number of filtered items (divided by the share of candidates when opt.candidates is given),
+/// filtered, fetched again twice as many while fewer than k survive, rescored exactly by
+/// predict(); a user whose filters remove half the catalogue or more is answered exactly.
 std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
                                            const RecommendOptions& opt, const Context& ctx = {});
 
@@ -39,7 +45,8 @@ std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int
 std::vector<std::vector<Scored>> recommend_new_users(const Model& model, const Csr& rows, const RecommendOptions& opt,
                                                      const Context& ctx = {});
 
-/// The k items most similar to `item` by cosine of the model's item vectors (itself excluded).
+/// The k items most similar to `item` by cosine of the model's item vectors (itself excluded),
+/// through the index's cosine graph when there is one (filters kept the same way as recommend).
 /// Throws Error when the model has no item vectors.
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k);
 std::vector<Scored> similar_users(const Model& model, int32_t user, int k);

@@ -37,6 +37,7 @@ struct ServeOptions {
   int max_k = 1000;                 // largest k accepted
   int max_query_length = 1000;      // longest /v1/query expression accepted, in bytes
   bool quiet = false;               // no log lines on stderr
+  bool exact = false;               // scan every item even for models with an approximate index (?exact= overrides)
 };
 
 struct Response {

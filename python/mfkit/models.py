@@ -335,7 +335,7 @@ class Model:
         return csr_parts(m)
 
     def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
-                  recalculate_user=False, items=None, num_threads=None):
+                  recalculate_user=False, items=None, num_threads=None, exact=False):
         """The N best items for one user (1-D ids and scores) or for an array of users (2-D).
 
         As in implicit: `user_items` holds the users' interactions, one row per user in
@@ -343,7 +343,9 @@ class Model:
         `filter_already_liked_items`; `filter_items` are never returned; `items` restricts the
         ranking to those items; `recalculate_user` folds the users in from `user_items` (so
         users the model has never seen can be served). Returns (ids int32, scores float32); a
-        2-D row with fewer than N surviving items is padded with id -1 and score -inf.
+        2-D row with fewer than N surviving items is padded with id -1 and score -inf. With an
+        approximate index (`build_index`), known users are answered through it unless `exact`;
+        folded-in users are always scored exactly.
         """
         self._need_fit()
         scalar = np.ndim(userid) == 0
@@ -366,7 +368,8 @@ class Model:
             ptr = idx = None
             if user_items is not None and filter_already_liked_items:
                 ptr, idx, _ = self._seen_rows(user_items, len(users), lambda: users)
-            ids, scores = self._core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads)
+            ids, scores = self._core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads,
+                                               bool(exact))
         if scalar:
             keep = ids[0] >= 0
             return self._item_out(ids[0][keep]), scores[0][keep]
@@ -385,7 +388,7 @@ class Model:
         rows = [self._core.fold_in_user(idx[ptr[r]:ptr[r + 1]], val[ptr[r]:ptr[r + 1]]) for r in range(n)]
         return rows[0] if scalar else np.vstack(rows)
 
-    def _similar(self, ident, N, filter_items, items, side):
+    def _similar(self, ident, N, filter_items, items, side, exact=True):
         self._need_fit()
         scalar = np.ndim(ident) == 0
         if not isinstance(N, (int, np.integer)) or N < 1:
@@ -394,8 +397,10 @@ class Model:
         dense = lookup(ident, "itemid" if side == "item" else "userid")
         exclude = None if filter_items is None else lookup(filter_items, f"filter_{side}s")
         cand = None if items is None else lookup(items, f"{side}s")
-        find = self._core.similar_items if side == "item" else self._core.similar_users
-        ids, scores = find(dense, int(N), exclude, cand)  # the query itself left out
+        if side == "item":
+            ids, scores = self._core.similar_items(dense, int(N), exclude, cand, bool(exact))  # the query left out
+        else:
+            ids, scores = self._core.similar_users(dense, int(N), exclude, cand)
         # implicit's convention: the query itself comes first (cosine 1) when the filters allow it.
         self_ok = np.ones(len(dense), dtype=bool)
         if exclude is not None:
@@ -410,13 +415,38 @@ class Model:
             return conv(ids[0][keep]), scores[0][keep]
         return conv(ids), scores
 
-    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None):
+    def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None,
+                      exact=False):
         """The N items most similar to `itemid` by cosine of item factors, itself first (as in
         implicit); 1-D for one id, 2-D for an array. `filter_items` are dropped, `items`
-        restricts the answer."""
+        restricts the answer. With an approximate index, through its cosine graph unless `exact`."""
         if recalculate_item:
             raise ValueError("recalculate_item: item fold-in is not supported; pass recalculate_item=False")
-        return self._similar(itemid, N, filter_items, items, "item")
+        return self._similar(itemid, N, filter_items, items, "item", exact)
+
+    def build_index(self, num_threads=None, **params):
+        """Builds the approximate top-N index (HNSW) of a fitted factor model; `save` stores it
+        with the model and `recommend` / `similar_items` use it (see docs/ann.md)."""
+        self._need_fit()
+        unknown = set(params) - {p["name"] for p in INDEX_PARAMS}
+        if unknown:
+            raise TypeError(f"build_index: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                            f"valid: {', '.join(p['name'] for p in INDEX_PARAMS)}")
+        threads = _threads(self.num_threads if num_threads is None else num_threads)
+        self._core.build_index(json.dumps(params), threads)
+        return self
+
+    def drop_index(self):
+        """Removes the approximate index: every answer becomes an exact scan again."""
+        self._need_fit()
+        self._core.drop_index()
+        return self
+
+    @property
+    def index(self):
+        """The approximate index's parameters (a dict), or None when the model has none."""
+        p = self._core.index_params_json() if self._core.fitted else ""
+        return json.loads(p) if p else None
 
     def similar_users(self, userid, N=10, filter_users=None, users=None):
         """The N users most similar to `userid` by cosine of user factors, itself first."""
@@ -466,6 +496,7 @@ class Model:
 
 # -- generation from the registry ---------------------------------------------------------------
 REGISTRY = json.loads(_core.registry())
+INDEX_PARAMS = json.loads(_core.index_params())
 _BY_NAME = {}
 
 
@@ -508,6 +539,10 @@ def _make_class(entry):
     cls.__init__.__doc__ = cls.__doc__
     return cls
 
+
+Model.build_index.__doc__ += "\n\nParameters\n----------\nnum_threads : int, default None\n    build threads\n" + "\n".join(
+    f"{p['name']} : {p['type']}, default {p['default']}\n    {p['help']}" + (f" ({p['allowed']})" if p.get("allowed") else "")
+    for p in INDEX_PARAMS)
 
 CLASSES = {}
 for _entry in REGISTRY:

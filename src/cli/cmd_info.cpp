@@ -177,6 +177,7 @@ void add_data_cmd(CLI::App& app) {
   auto* info = s->add_subcommand("info", "load a dataset or file and print its size and value range");
   add_data(info, *d, true);
   info->add_flag("--json", ic->json, "machine-readable output");
+  info->add_option("--threads", ic->threads, "parsing threads (default: all cores)")->check(CLI::Range(1, 256));
   info->callback([d, ic] { run_data_info(*d, *ic); });
 }
 

@@ -149,6 +149,7 @@ void add_serve(CLI::App& app) {
       ->check(CLI::Range(0, 3600000))->capture_default_str();
   c->add_option("--max-k", a->opt.max_k, "largest k a request may ask for")->check(CLI::Range(1, 1000000))->capture_default_str();
   c->add_flag("--quiet,-q", a->opt.quiet, "no log lines");
+  c->add_flag("--exact", a->opt.exact, "scan every item even when a model file has an approximate index (a request's exact=false/true overrides)");
   c->callback([a] { run_serve(*a); });
 }
 

@@ -52,6 +52,24 @@ void run_train(const TrainArgs& a) {
   job.preset = a.preset;
   job.params = a.config.empty() ? nlohmann::json::object() : read_config(a.config);
   job.params.update(parse_key_values(a.sets));
+  // index=hnsw and index.<key>=value describe the approximate index, not the model.
+  nlohmann::json index_params = nlohmann::json::object();
+  bool want_index = false;
+  for (auto it = job.params.begin(); it != job.params.end();) {
+    const std::string key = it.key();
+    if (key == "index") {
+      if (*it != "hnsw" && *it != "none") throw ParamError("--set index=" + it->dump() + ": expected hnsw or none");
+      want_index = *it == "hnsw";
+    } else if (key.rfind("index.", 0) == 0) {
+      index_params[key.substr(6)] = *it;
+    } else {
+      ++it;
+      continue;
+    }
+    it = job.params.erase(it);
+  }
+  if (!index_params.empty() && !want_index) throw ParamError("--set index.<key>: give --set index=hnsw as well");
+  if (want_index) job.index = index_params;
   apply_data(a.data, job);
   job.split = a.split;
   job.valid = a.valid;

@@ -22,7 +22,7 @@ struct UseArgs {
   std::vector<std::string> users, items, exclude, fold_in;
   std::string query;
   int k = 10;
-  bool include_seen = false, raw_norms = false;
+  bool include_seen = false, raw_norms = false, exact = false;
 };
 
 std::map<std::string, ItemInfo> item_titles(const std::string& data) {
@@ -86,6 +86,7 @@ void run_recommend(const UseArgs& a) {
   RecommendOptions opt;
   opt.k = a.k;
   opt.filter_seen = !a.include_seen;
+  opt.exact = a.exact;
   for (const auto& x : a.exclude) opt.exclude.push_back(model->item_ids()->at(x, "item"));
   auto info = item_titles(a.titles);
   nlohmann::json out = nlohmann::json::array();
@@ -127,8 +128,11 @@ void run_similar(const UseArgs& a) {
   auto model = load_model(a.model_file);
   nlohmann::json out = nlohmann::json::array();
   auto info = item_titles(a.titles);
+  RecommendOptions opt;
+  opt.k = a.k;
+  opt.exact = a.exact;
   for (const auto& x : a.items)
-    out.push_back({{"item", x}, {"similar", scored_list(*model, similar_items(*model, model->item_ids()->at(x, "item"), a.k), info, true)}});
+    out.push_back({{"item", x}, {"similar", scored_list(*model, similar_items(*model, {model->item_ids()->at(x, "item")}, opt)[0], info, true)}});
   for (const auto& x : a.users)
     out.push_back({{"user", x}, {"similar", scored_list(*model, similar_users(*model, model->user_ids()->at(x, "user"), a.k), {}, false)}});
   if (a.items.empty() && a.users.empty()) throw ParamError("similar: give --item or --user");
@@ -215,6 +219,7 @@ void add_recommend(CLI::App& app) {
   c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");
   c->add_option("--exclude", a->exclude, "raw item ids never to recommend (repeatable)");
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
+  c->add_flag("--exact", a->exact, "scan every item even when the model file has an approximate index");
   c->callback([a] {
     if (a->users.empty() && a->fold_in.empty()) throw ParamError("recommend: give --user or --items");
     run_recommend(*a);
@@ -228,6 +233,7 @@ void add_similar(CLI::App& app) {
   c->add_option("--user,-u", a->users, "raw user id (repeatable)");
   c->add_option("-k", a->k, "neighbours to list")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
+  c->add_flag("--exact", a->exact, "compare with every item even when the model file has an approximate index");
   c->callback([a] { run_similar(*a); });
 }
 

@@ -54,5 +54,6 @@ void add_ingest(CLI::App& app);
 void add_refit(CLI::App& app);
 void add_meta_train(CLI::App& app);
 void add_impute(CLI::App& app);
+void add_index(CLI::App& app);
 
 }  // namespace mfkit::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mfkit::cli::add_similar(app);
   mfkit::cli::add_query(app);
   mfkit::cli::add_explain(app);
+  mfkit::cli::add_index(app);
   mfkit::cli::add_models(app);
   mfkit::cli::add_data_cmd(app);
   mfkit::cli::add_demo(app);

@@ -12,6 +12,23 @@
 
 namespace mfkit {
 
+namespace {
+
+// Sizes `v` to n, asking for huge pages first on Linux: the id table and the row scatters touch
+// places all over large arrays, and with 4 KiB pages nearly every such access misses the TLB.
+template <class T>
+void resize_huge(std::vector<T>& v, size_t n) {
+  v.reserve(n);
+#ifdef MADV_HUGEPAGE
+  const uintptr_t page = uintptr_t(2) << 20, begin = reinterpret_cast<uintptr_t>(v.data());
+  const uintptr_t lo = (begin + page - 1) & ~(page - 1), hi = (begin + n * sizeof(T)) & ~(page - 1);
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
+  v.resize(n);
+}
+
+}  // namespace
+
 bool IdMap::canonical_integer(std::string_view s, int64_t& out) {
   bool neg = !s.empty() && s[0] == '-';
   std::string_view d = neg ? s.substr(1) : s;
@@ -38,8 +55,22 @@ int32_t IdMap::add_integer(int64_t id) {
   const int32_t index = size();
   // The table grows while it stays within a few entries per id, so sparse ids cost no memory.
   const int64_t limit = std::max<int64_t>(int64_t(1) << 20, 8 * (int64_t(index) + 1));
-  if (id >= 0 && id >= static_cast<int64_t>(table_.size()) && id < limit)
-    table_.resize(static_cast<size_t>(std::min(limit, std::max<int64_t>(id + 1, 2 * int64_t(table_.size())))), -1);
+  if (id >= 0 && id >= static_cast<int64_t>(table_.size()) && id < limit) {
+    std::vector<int32_t> bigger;  // huge pages: lookups land anywhere in it, and a 4 KiB TLB misses
+    resize_huge(bigger, static_cast<size_t>(std::min(limit, std::max<int64_t>(id + 1, 2 * int64_t(table_.size())))));
+    std::fill(std::copy(table_.begin(), table_.end(), bigger.begin()), bigger.end(), -1);
+    table_ = std::move(bigger);
+    // Ids that went to the hash while the table was smaller move into it: the most active ids
+    // come first in a log, and they must not stay on the slow path for the rest of the file.
+    for (auto it = integers_.begin(); it != integers_.end();) {
+      if (it->first >= 0 && it->first < static_cast<int64_t>(table_.size())) {
+        table_[it->first] = it->second;
+        it = integers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   if (id >= 0 && id < static_cast<int64_t>(table_.size()))
     table_[id] = index;
   else
@@ -103,19 +134,6 @@ DuplicatePolicy parse_duplicate_policy(const std::string& name) {
 }
 
 namespace {
-
-// Sizes `v` to n, asking for huge pages first on Linux: the scatters below write to as many
-// places as there are rows, and with 4 KiB pages nearly every write misses the TLB.
-template <class T>
-void resize_huge(std::vector<T>& v, size_t n) {
-  v.reserve(n);
-#ifdef MADV_HUGEPAGE
-  const uintptr_t page = uintptr_t(2) << 20, begin = reinterpret_cast<uintptr_t>(v.data());
-  const uintptr_t lo = (begin + page - 1) & ~(page - 1), hi = (begin + n * sizeof(T)) & ~(page - 1);
-  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
-#endif
-  v.resize(n);
-}
 
 // Stable counting sort of entries (row[e], col[e], val[e], time[e]) into rows: within a row the
 // entries keep their input order. O(n + rows); each thread scatters its own range of entries to

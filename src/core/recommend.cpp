@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "mfkit/error.h"
+#include "mfkit/index.h"
 
 namespace mfkit {
 
@@ -41,7 +42,9 @@ namespace {
 struct ItemFilter {
   const RecommendOptions& opt;
   std::vector<char> allowed;
-  ItemFilter(const RecommendOptions& o, int32_t ni) : opt(o) {
+  std::vector<int32_t> excluded;  // sorted, distinct
+  int64_t n_allowed;              // items the candidate list leaves (all when it is empty)
+  ItemFilter(const RecommendOptions& o, int32_t ni) : opt(o), n_allowed(ni) {
     if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
     for (int32_t i : opt.exclude)
       if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
@@ -51,7 +54,17 @@ struct ItemFilter {
         if (i < 0 || i >= ni) throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
         allowed[i] = 1;
       }
+      n_allowed = std::count(allowed.begin(), allowed.end(), 1);
     }
+    excluded = opt.exclude;
+    std::sort(excluded.begin(), excluded.end());
+    excluded.erase(std::unique(excluded.begin(), excluded.end()), excluded.end());
+  }
+  // True when item i may be recommended to a user whose filtered items are `own` (sorted).
+  bool passes(int32_t i, const std::vector<int32_t>& own) const {
+    if (!allowed.empty() && !allowed[i]) return false;
+    if (std::binary_search(excluded.begin(), excluded.end(), i)) return false;
+    return !std::binary_search(own.begin(), own.end(), i);
   }
   // Filters one row of scores (seen items in [seen, seen_end)) and keeps the best k.
   std::vector<Scored> top(float* s, int32_t ni, const int32_t* seen, const int32_t* seen_end) const {
@@ -65,6 +78,65 @@ struct ItemFilter {
     return top_k(s, ni, opt.k);
   }
 };
+
+// Scored candidates of one user by the model's own predictions, best first (ties by index), k kept.
+std::vector<Scored> rescore(const Model& model, int32_t user, const std::vector<int32_t>& items, int k) {
+  std::vector<int32_t> us(items.size(), user);
+  std::vector<float> s(items.size());
+  model.predict(us.data(), items.data(), items.size(), s.data());
+  std::vector<Scored> out;
+  for (size_t j = 0; j < items.size(); ++j)
+    if (!std::isnan(s[j]) && s[j] != -std::numeric_limits<float>::infinity()) out.push_back({items[j], s[j]});
+  auto better = [](const Scored& a, const Scored& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); };
+  if (static_cast<int>(out.size()) > k) {
+    std::partial_sort(out.begin(), out.begin() + k, out.end(), better);
+    out.resize(k);
+  } else {
+    std::sort(out.begin(), out.end(), better);
+  }
+  return out;
+}
+
+// One known user's top-k through the index (see recommend.h); false when the exact scan should
+// answer instead (filters that remove half the catalogue or more).
+bool approximate_top(const Model& model, const ItemIndex& index, const ItemFilter& filter, int32_t user,
+                     const int32_t* seen, const int32_t* seen_end, std::vector<Scored>& out) {
+  const int32_t ni = model.n_items();
+  const int k = filter.opt.k;
+  std::vector<int32_t> own;
+  if (filter.opt.filter_seen) {
+    own.assign(seen, seen_end);
+    std::sort(own.begin(), own.end());
+    own.erase(std::unique(own.begin(), own.end()), own.end());
+  }
+  if (!filter.allowed.empty() && filter.n_allowed * 8 <= ni) {
+    // A short candidate list: score just those, exactly.
+    std::vector<int32_t> items;
+    for (int32_t i : filter.opt.candidates)
+      if (filter.passes(i, own)) items.push_back(i);
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    out = rescore(model, user, items, k);
+    return true;
+  }
+  const int64_t removed = (ni - filter.n_allowed) + static_cast<int64_t>(own.size() + filter.excluded.size());
+  if (removed * 2 >= ni) return false;
+  const double share = static_cast<double>(filter.n_allowed) / ni;
+  std::vector<float> q = model.user_vector(user);
+  q.push_back(1.0f);
+  int64_t n = std::min<int64_t>(ni, static_cast<int64_t>(std::ceil((k + own.size() + filter.excluded.size()) / share)) + k);
+  while (true) {
+    std::vector<int32_t> kept;
+    for (int32_t i : index.top_inner_product(q.data(), static_cast<int>(n)))
+      if (filter.passes(i, own)) kept.push_back(i);
+    if (static_cast<int>(kept.size()) >= k || n >= ni) {
+      out = rescore(model, user, kept, k);
+      return true;
+    }
+    if (n * 4 > ni) return false;
+    n *= 2;
+  }
+}
 
 }  // namespace
 
@@ -82,6 +154,29 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
       if (i < 0 || i >= ni) throw NotFoundError("recommend: seen item index " + std::to_string(i) + " is unknown");
   }
   std::vector<std::vector<Scored>> out(users.size());
+  const Csr& seen_rows = opt.seen ? *opt.seen : model.seen();
+  if (model.index() && !opt.exact) {
+    const ItemIndex& index = *model.index();
+    std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ctx.threads)
+    for (int64_t r = 0; r < static_cast<int64_t>(users.size()); ++r) {
+      try {
+        int64_t row_of = opt.seen ? r : users[r];
+        const int32_t* row = seen_rows.indices.data();
+        const int32_t *b = row + seen_rows.indptr[row_of], *e = row + seen_rows.indptr[row_of + 1];
+        if (!approximate_top(model, index, filter, users[r], b, e, out[r])) {
+          std::vector<float> scores(ni);
+          model.score(&users[r], 1, scores.data());
+          out[r] = filter.top(scores.data(), ni, b, e);
+        }
+      } catch (...) {
+#pragma omp critical
+        if (!failed) failed = std::current_exception();
+      }
+    }
+    if (failed) std::rethrow_exception(failed);
+    return out;
+  }
   const int64_t block = 256;
   const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads)
@@ -162,6 +257,32 @@ static std::vector<std::vector<Scored>> cosine_neighbours(const std::vector<floa
 
 std::vector<std::vector<Scored>> similar_items(const Model& model, const std::vector<int32_t>& items,
                                                const RecommendOptions& opt) {
+  const ItemIndex* index = model.index().get();
+  if (index && index->has_cosine() && !opt.exact) {
+    const int32_t ni = model.n_items();
+    if (opt.k < 1) throw ParamError("similar: k must be at least 1");
+    ItemFilter filter(opt, ni);
+    const int64_t removed = (ni - filter.n_allowed) + static_cast<int64_t>(filter.excluded.size());
+    if (removed * 2 < ni) {
+      const double share = static_cast<double>(filter.n_allowed) / ni;
+      std::vector<std::vector<Scored>> out;
+      for (int32_t self : items) {
+        if (self < 0 || self >= ni) throw NotFoundError("similar: item index out of range");
+        const std::vector<int32_t> own{self};
+        int64_t n = std::min<int64_t>(ni, static_cast<int64_t>(std::ceil((opt.k + 1 + filter.excluded.size()) / share)) + opt.k);
+        std::vector<Scored> kept;
+        while (true) {
+          kept.clear();
+          for (auto [i, c] : index->nearest_cosine_to(self, static_cast<int>(n)))
+            if (filter.passes(i, own) && static_cast<int>(kept.size()) < opt.k) kept.push_back({i, c});
+          if (static_cast<int>(kept.size()) >= opt.k || n >= ni) break;
+          n = std::min<int64_t>(ni, n * 2);
+        }
+        out.push_back(std::move(kept));
+      }
+      return out;
+    }
+  }
   int dim = 0;
   auto v = model.item_vectors(&dim);
   return cosine_neighbours(v, dim, model.n_items(), items, opt, "item");

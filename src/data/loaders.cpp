@@ -71,10 +71,6 @@ std::string shown(std::string_view s) {
   return "'" + v + (s.size() > 40 ? "...'" : "'");
 }
 
-}  // namespace
-
-namespace {
-
 // One piece of the file, parsed on its own thread with its own id maps; their ids are then added
 // to the global maps piece by piece, in file order, so the numbering (order of first appearance
 // in the file) is the same for any number of pieces.

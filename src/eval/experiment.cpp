@@ -4,6 +4,7 @@
 
 #include "mfkit/error.h"
 #include "mfkit/evaluate.h"
+#include "mfkit/index.h"
 #include "mfkit/model_file.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
@@ -54,6 +55,14 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   };
   model->fit(train, fo);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double index_seconds = 0;
+  if (job.index) {
+    IndexParams ip;
+    params_from_json(ip, *job.index, "index");
+    auto t_index = std::chrono::steady_clock::now();
+    model->set_index(ItemIndex::build(*model, ip, job.ctx));
+    index_seconds = since(t_index);
+  }
 
   nlohmann::json test;
   auto t_eval = std::chrono::steady_clock::now();
@@ -85,6 +94,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["load_seconds"] = load_seconds;
   report["train_seconds"] = seconds;
   report["eval_seconds"] = eval_seconds;
+  if (job.index) report["index_seconds"] = index_seconds;
   report["test"] = test;
   if (job.curve) report["curve"] = curve;
   // Validation figures for choosing presets without looking at the test part.

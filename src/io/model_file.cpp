@@ -11,6 +11,7 @@
 
 #include "data/text_file.h"
 #include "mfkit/error.h"
+#include "mfkit/index.h"
 #include "mfkit/registry.h"
 
 namespace mfkit {
@@ -260,6 +261,7 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
   TensorMap own;
   model.save_tensors(own);
   for (auto& [k, v] : own) f.tensors["model." + k] = std::move(v);
+  if (model.index()) model.index()->save(f.tensors);
   write_model_file(path, f);
 }
 
@@ -303,6 +305,7 @@ std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta)
     m->restore_base(std::move(users), std::move(items), std::move(seen));
     m->set_labels(std::move(labels));
     m->load_tensors(own);
+    if (ItemIndex::present(f.tensors)) m->set_index(ItemIndex::load(f.tensors, *m));
   } catch (const ModelFileError&) {
     throw;
   } catch (const Error& e) {

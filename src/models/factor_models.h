@@ -17,6 +17,8 @@ class FactorModelBase : public ModelWithParams<P> {
   void score(const int32_t* users, size_t n, float* out) const override { f_.score(users, n, out); }
   std::vector<float> item_vectors(int* dim) const override { *dim = f_.k; return f_.Q; }
   std::vector<float> user_vectors(int* dim) const override { *dim = f_.k; return f_.P; }
+  std::vector<float> user_vector(int32_t u) const override { return row_of(f_.P, f_.k, u, this->n_users()); }
+  std::vector<float> item_keys(int* dim) const override { return keys_with_bias(f_.Q, f_.bi, f_.k, dim); }
   void save_tensors(TensorMap& out) const override { f_.save(out); }
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override {
     f_.score_new_user(items, values, fold_in_reg(), out);

@@ -47,6 +47,22 @@ void Factors::predict(const int32_t* users, const int32_t* items, size_t n, floa
   }
 }
 
+std::vector<float> row_of(const std::vector<float>& m, int k, int32_t r, int32_t rows) {
+  if (r < 0 || r >= rows) throw NotFoundError("user index " + std::to_string(r) + " is unknown");
+  return std::vector<float>(m.begin() + static_cast<size_t>(r) * k, m.begin() + static_cast<size_t>(r + 1) * k);
+}
+
+std::vector<float> keys_with_bias(const std::vector<float>& Y, const std::vector<float>& b, int k, int* dim) {
+  const size_t n = k > 0 ? Y.size() / k : 0;
+  std::vector<float> out(n * (k + 1));
+  for (size_t i = 0; i < n; ++i) {
+    std::copy_n(Y.data() + i * k, k, out.data() + i * (k + 1));
+    out[i * (k + 1) + k] = b.empty() ? 0.0f : b[i];
+  }
+  *dim = k + 1;
+  return out;
+}
+
 void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out) {
   RowMat U(static_cast<Eigen::Index>(n), k);
   for (size_t r = 0; r < n; ++r)

@@ -13,6 +13,11 @@ namespace mfkit {
 /// gathered and multiplied by the item rows Y in one GEMM.
 void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out);
 
+/// Row `r` of a row-major matrix `k` wide with `rows` rows; NotFoundError when out of range.
+std::vector<float> row_of(const std::vector<float>& m, int k, int32_t r, int32_t rows);
+/// Model::item_keys from item vectors Y (n x k) and biases b (empty: zeros): [Y_i, b_i].
+std::vector<float> keys_with_bias(const std::vector<float>& Y, const std::vector<float>& b, int k, int* dim);
+
 struct Factors {
   int k = 0;
   float mu = 0;

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "mfkit/error.h"
+#include "mfkit/index.h"
 
 namespace mfkit {
 
@@ -12,6 +13,7 @@ void Model::fit(const Interactions& train, const FitOptions& opt) {
   if (opt.validation && (opt.validation->user_ids() != train.user_ids() ||
                          opt.validation->item_ids() != train.item_ids()))
     throw Error(type() + ": the validation matrix must share the training id maps");
+  index_.reset();
   do_fit(train, opt);
   users_ = train.user_ids();
   items_ = train.item_ids();
@@ -45,6 +47,21 @@ std::vector<float> Model::fold_in_user(const std::vector<int32_t>&, const std::v
 
 std::vector<std::pair<int32_t, float>> Model::explain(int32_t, int32_t, int) const {
   throw Error(type() + ": this model cannot explain its recommendations");
+}
+
+std::vector<float> Model::user_vector(int32_t user) const {
+  int dim = 0;
+  std::vector<float> all = user_vectors(&dim);
+  if (dim == 0) throw Error(type() + ": this model has no user vectors");
+  if (user < 0 || user >= n_users()) throw NotFoundError(type() + ": user index " + std::to_string(user) + " is unknown");
+  return std::vector<float>(all.begin() + static_cast<size_t>(user) * dim, all.begin() + static_cast<size_t>(user + 1) * dim);
+}
+
+void Model::set_index(std::shared_ptr<const ItemIndex> index) {
+  if (index && index->size() != n_items())
+    throw Error(type() + ": the index covers " + std::to_string(index->size()) + " items, the model has " +
+                std::to_string(n_items()));
+  index_ = std::move(index);
 }
 
 void Model::restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, Csr seen) {

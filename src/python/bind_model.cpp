@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "mfkit/error.h"
+#include "mfkit/index.h"
 #include "mfkit/model_file.h"
 #include "mfkit/recommend.h"
 #include "mfkit/registry.h"
@@ -17,13 +18,18 @@ namespace mfkit::python {
 
 namespace {
 
+nlohmann::json params_json(const std::vector<ParamInfo>& info) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const ParamInfo& p : info)
+    params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help},
+                      {"lo", p.lo}, {"hi", p.hi}, {"choices", p.choices}, {"allowed", p.allowed()}});
+  return params;
+}
+
 nlohmann::json registry_json() {
   nlohmann::json out = nlohmann::json::array();
   for (const ModelEntry& e : model_registry()) {
-    nlohmann::json params = nlohmann::json::array();
-    for (const ParamInfo& p : e.describe())
-      params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help},
-                        {"lo", p.lo}, {"hi", p.hi}, {"choices", p.choices}, {"allowed", p.allowed()}});
+    nlohmann::json params = params_json(e.describe());
     nlohmann::json space = nlohmann::json::object();
     for (const auto& [name, r] : e.search_space) space[name] = {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}};
     nlohmann::json presets = nlohmann::json::object();
@@ -70,10 +76,11 @@ const Model& fitted(const Model& model) {
 
 // The k neighbours of each query (items or users), as ranked_arrays.
 py::tuple similar_arrays(const Model& model, bool items, const py::handle& queries, int k, const py::handle& exclude,
-                         const py::handle& candidates) {
+                         const py::handle& candidates, bool exact) {
   fitted(model);
   std::vector<int32_t> q = to_vector<int32_t>(queries, items ? "itemid" : "userid");
   RecommendOptions o = options(k, false, exclude, candidates);
+  o.exact = exact;
   std::vector<std::vector<Scored>> lists;
   {
     py::gil_scoped_release nogil;
@@ -121,6 +128,8 @@ void fit(Model& model, const Interactions& train, const Interactions* valid, int
 
 void bind_model(py::module_& m) {
   m.def("registry", [] { return registry_json().dump(); }, "every registered model as JSON");
+  m.def("index_params", [] { return params_json(describe_params<IndexParams>()).dump(); },
+        "the approximate index's parameters as JSON");
 
   py::class_<Model>(m, "Model", "A registered mfkit model (see mfkit.create).")
       .def_static(
@@ -170,10 +179,12 @@ void bind_model(py::module_& m) {
            })
       .def("recommend",
            [](const Model& model, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
-              const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads) {
+              const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads,
+              bool exact) {
              fitted(model);
              std::vector<int32_t> u = to_vector<int32_t>(users, "userid");
              RecommendOptions o = options(k, filter_seen, exclude, candidates);
+             o.exact = exact;
              Csr seen;
              if (!seen_indptr.is_none()) {
                seen.indptr = to_vector<int64_t>(seen_indptr, "user_items.indptr");
@@ -188,7 +199,7 @@ void bind_model(py::module_& m) {
              return ranked_arrays(lists, k);
            },
            py::arg("users"), py::arg("k"), py::arg("filter_seen"), py::arg("exclude"), py::arg("candidates"),
-           py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"))
+           py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"), py::arg("exact") = false)
       .def("recommend_folded",
            [](const Model& model, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
               bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
@@ -213,12 +224,31 @@ void bind_model(py::module_& m) {
              return to_array(model.fold_in_user(i, v));
            })
       .def("similar_items",
-           [](const Model& model, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates) {
-             return similar_arrays(model, true, items, k, exclude, candidates);
-           })
+           [](const Model& model, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates,
+              bool exact) { return similar_arrays(model, true, items, k, exclude, candidates, exact); },
+           py::arg("items"), py::arg("k"), py::arg("exclude"), py::arg("candidates"), py::arg("exact") = false)
       .def("similar_users",
            [](const Model& model, const py::handle& users, int k, const py::handle& exclude, const py::handle& candidates) {
-             return similar_arrays(model, false, users, k, exclude, candidates);
+             return similar_arrays(model, false, users, k, exclude, candidates, true);
+           })
+      .def("build_index",
+           [](Model& model, const std::string& params, int threads) {
+             fitted(model);
+             IndexParams p;
+             params_from_json(p, nlohmann::json::parse(params), "index");
+             std::shared_ptr<const ItemIndex> index;
+             {
+               py::gil_scoped_release nogil;
+               index = ItemIndex::build(model, p, Context{threads, 1});
+             }
+             model.set_index(std::move(index));
+           })
+      .def("drop_index", [](Model& model) { model.set_index(nullptr); })
+      .def("index_params_json",
+           [](const Model& model) -> std::string {
+             if (!model.index()) return "";
+             IndexParams p = model.index()->params();
+             return params_to_json(p).dump();
            })
       .def("explain", [](const Model& model, int32_t user, int32_t item, int k) { return fitted(model).explain(user, item, k); })
       .def("user_vectors",

@@ -205,12 +205,13 @@ struct Service::Impl {
   }
 
   json recommend(const Params& p) const {
-    Args a(p, {"user", "items", "values", "k", "filter_seen", "exclude", "candidates", "model"});
+    Args a(p, {"user", "items", "values", "k", "filter_seen", "exclude", "candidates", "model", "exact"});
     auto l = model(a);
     const Model& m = *l->model;
     RecommendOptions ro;
     ro.k = a.integer("k", 10, 1, opt.max_k);
     ro.filter_seen = a.boolean("filter_seen", true);
+    ro.exact = a.boolean("exact", opt.exact);
     for (const auto& raw : a.list("exclude")) ro.exclude.push_back(item_index(m, "exclude", raw));
     for (const auto& raw : a.list("candidates")) ro.candidates.push_back(item_index(m, "candidates", raw));
     if (a.has("items") == a.has("user"))
@@ -250,15 +251,18 @@ struct Service::Impl {
   }
 
   json similar(const Params& p) const {
-    Args a(p, {"item", "user", "k", "model"});
+    Args a(p, {"item", "user", "k", "model", "exact"});
     auto l = model(a);
     const Model& m = *l->model;
     int k = a.integer("k", 10, 1, opt.max_k);
+    RecommendOptions so;
+    so.k = k;
+    so.exact = a.boolean("exact", opt.exact);
     if (a.has("item") == a.has("user")) throw ApiError{400, "item", "give either item or user"};
     try {
       if (a.has("item")) {
         int32_t i = item_index(m, "item", a.required("item"));
-        return {{"item", m.item_ids()->name(i)}, {"items", items_json(m, similar_items(m, i, k))}};
+        return {{"item", m.item_ids()->name(i)}, {"items", items_json(m, similar_items(m, {i}, so)[0])}};
       }
       int32_t u = user_index(m, "user", a.required("user"));
       json users = json::array();

@@ -74,6 +74,43 @@ TEST(Cli, TrainSaveEvalPredictRecommendSimilar) {
   EXPECT_NE(u.out.find("unknown user 'nobody'"), std::string::npos) << u.out;
 }
 
+TEST(Cli, IndexBuildsIntoTheFileAndTrainCanFitOnEverything) {
+  test::TempDir d;
+  auto data = ratings_file(d);
+  std::string m = d.path("m.mfk"), all = d.path("all.mfk");
+  ASSERT_EQ(run("train -m implicit-als --data " + data + " --format user,item,rating --set factors=4 -q --out " + m).code, 0);
+  CliRun i = run("index -f " + m + " --set M=8 --set ef_search=50 --json");
+  ASSERT_EQ(i.code, 0) << i.out;
+  EXPECT_EQ(nlohmann::json::parse(i.out)["index"]["M"], 8);
+  CliRun r = run("recommend -f " + m + " -u 1 -k 3 --json"), e = run("recommend -f " + m + " -u 1 -k 3 --exact --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["items"], nlohmann::json::parse(e.out)[0]["items"]);
+  EXPECT_EQ(run("similar -f " + m + " -i 2 -k 2").code, 0);
+  CliRun bad = run("index -f " + m + " --set M=1");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("M"), std::string::npos) << bad.out;
+  // A model without inner-product scores is refused, and its file left as it was.
+  std::string pop = d.path("pop.mfk");
+  ASSERT_EQ(run("train -m popularity --data " + data + " --format user,item,rating -q --out " + pop).code, 0);
+  CliRun p = run("index -f " + pop);
+  EXPECT_EQ(p.code, 1);
+  EXPECT_NE(p.out.find("inner products"), std::string::npos) << p.out;
+  // --split none: everything trains, nothing is evaluated, the index comes from --set.
+  CliRun t = run("train -m bpr --data " + data + " --format user,item,rating --split none --set index=hnsw --set index.M=6 -q --json --out " + all);
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto j = nlohmann::json::parse(t.out);
+  EXPECT_TRUE(j["test"].is_null());
+  EXPECT_EQ(j["n_test"], 0);
+  EXPECT_EQ(j["n_train"], 400);
+  EXPECT_TRUE(j.contains("index_seconds"));
+  CliRun x = run("index -f " + all + " --drop --json");
+  EXPECT_EQ(x.code, 0) << x.out;
+  CliRun y = run("train -m bpr --data " + data + " --format user,item,rating --set index.M=6 -q");
+  EXPECT_EQ(y.code, 1);
+  EXPECT_NE(y.out.find("index=hnsw"), std::string::npos) << y.out;
+}
+
 TEST(Cli, TruncatedModelFileIsRefused) {
   test::TempDir d;
   std::string m = d.path("m.mfk");

@@ -4,6 +4,7 @@
 #include "mfkit/model.h"
 #include "mfkit/models/bpr.h"
 #include "models/bpr/bpr_step.h"
+#include "models/factors.h"
 
 namespace mfkit {
 
@@ -17,6 +18,8 @@ class Bpr : public ModelWithParams<BprParams> {
   std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const override;
   std::vector<float> item_vectors(int* dim) const override { *dim = f_; return s_.Y; }
   std::vector<float> user_vectors(int* dim) const override { *dim = f_; return s_.X; }
+  std::vector<float> user_vector(int32_t u) const override { return row_of(s_.X, f_, u, n_users()); }
+  std::vector<float> item_keys(int* dim) const override { return keys_with_bias(s_.Y, s_.b, f_, dim); }
   void save_tensors(TensorMap& out) const override;
   void load_tensors(const TensorMap& in) override;
 

@@ -1,0 +1,277 @@
+// ItemIndex on hnswlib's HierarchicalNSW (Debian libhnswlib-dev, header-only).
+#include "mfkit/index.h"
+
+#include <hnswlib/hnswlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <exception>
+
+#include "mfkit/error.h"
+#include "mfkit/model.h"
+#include "mfkit/model_file.h"
+
+namespace mfkit {
+
+void IndexParams::visit(ParamVisitor& v) {
+  v.param("M", M, "links per node (2M on the bottom layer): recall, memory and build time grow with it", 2, 128);
+  v.param("ef_construction", ef_construction, "candidate list while building: a better graph for a slower build", 8, 4096);
+  v.param("ef_search", ef_search, "candidate list per query (at least the number asked for): recall against speed", 1, 100000);
+  v.param("metric", metric,
+          "inner-product search: ip = the graph over inner products itself (ip-NSW, Morozov & Babenko 2018), "
+          "l2-transform = L2 after Bachrach et al.'s extra dimension",
+          {"ip", "l2-transform"});
+  v.param("cosine", cosine, "also index the item vectors by cosine, for similar-item queries");
+  v.param("seed", seed, "level draws (with one build thread the graph is reproducible)", 0, 2147483647);
+}
+
+namespace {
+
+constexpr int32_t kIndexVersion = 1;
+using Graph = hnswlib::HierarchicalNSW<float>;
+
+// hnswlib saves and loads through a path: an anonymous in-memory file stands in for one.
+class MemFile {
+ public:
+  MemFile() : fd_(::memfd_create("mfkit-index", MFD_CLOEXEC)) {
+    if (fd_ < 0) throw Error(std::string("index: cannot create an in-memory file: ") + std::strerror(errno));
+  }
+  ~MemFile() { ::close(fd_); }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+  std::vector<uint8_t> bytes() const {
+    off_t n = ::lseek(fd_, 0, SEEK_END);
+    std::vector<uint8_t> out(n > 0 ? static_cast<size_t>(n) : 0);
+    for (size_t got = 0; got < out.size();) {
+      ssize_t r = ::pread(fd_, out.data() + got, out.size() - got, static_cast<off_t>(got));
+      if (r <= 0) throw Error("index: cannot read back the saved graph");
+      got += static_cast<size_t>(r);
+    }
+    return out;
+  }
+  void write(const std::vector<uint8_t>& b) const {
+    for (size_t put = 0; put < b.size();) {
+      ssize_t r = ::pwrite(fd_, b.data() + put, b.size() - put, static_cast<off_t>(put));
+      if (r <= 0) throw Error("index: cannot stage the graph for loading");
+      put += static_cast<size_t>(r);
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+struct Side {
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<Graph> graph;
+};
+
+// Adds rows of `data` (n x dim) to a new graph, item 0 first, the rest on ctx.threads threads.
+Side build_graph(std::unique_ptr<hnswlib::SpaceInterface<float>> space, const std::vector<float>& data, int32_t n,
+                 int dim, const IndexParams& p, const Context& ctx) {
+  Side s;
+  s.space = std::move(space);
+  s.graph = std::make_unique<Graph>(s.space.get(), static_cast<size_t>(n), static_cast<size_t>(p.M),
+                                    static_cast<size_t>(p.ef_construction), static_cast<size_t>(p.seed));
+  s.graph->addPoint(data.data(), 0);
+  std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(ctx.threads)
+  for (int32_t i = 1; i < n; ++i) {
+    try {
+      s.graph->addPoint(data.data() + static_cast<size_t>(i) * dim, static_cast<hnswlib::labeltype>(i));
+    } catch (...) {
+#pragma omp critical
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+  s.graph->setEf(static_cast<size_t>(p.ef_search));
+  return s;
+}
+
+Tensor bytes_tensor(std::vector<uint8_t> b) {
+  Tensor t;
+  t.dtype = DType::kU8;
+  t.shape = {static_cast<int64_t>(b.size())};
+  t.bytes = std::move(b);
+  return t;
+}
+
+std::vector<uint8_t> save_graph(const Side& s) {
+  MemFile f;
+  s.graph->saveIndex(f.path());
+  return f.bytes();
+}
+
+Side load_graph(std::unique_ptr<hnswlib::SpaceInterface<float>> space, const Tensor& t, int32_t n, const IndexParams& p) {
+  MemFile f;
+  f.write(t.bytes);
+  Side s;
+  s.space = std::move(space);
+  try {
+    s.graph = std::make_unique<Graph>(s.space.get(), f.path(), false, static_cast<size_t>(n));
+  } catch (const std::exception& e) {
+    throw Error(std::string("index: the stored graph does not load (") + e.what() + ")");
+  }
+  if (s.graph->cur_element_count != static_cast<size_t>(n) ||
+      s.graph->label_offset_ - s.graph->offsetData_ != s.space->get_data_size())
+    throw Error("index: the stored graph does not match the model's items");
+  s.graph->setEf(static_cast<size_t>(p.ef_search));
+  return s;
+}
+
+}  // namespace
+
+struct ItemIndex::Impl {
+  IndexParams p;
+  int32_t n = 0;
+  int key_dim = 0;  // query width; with l2-transform the graph's vectors are key_dim + 1 wide
+  int vec_dim = 0;  // item vector width of the cosine graph (0: none)
+  float max_norm2 = 0;  // l2-transform: the largest squared key norm
+  Side mips, cosine;
+};
+
+ItemIndex::ItemIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ItemIndex::~ItemIndex() = default;
+
+std::shared_ptr<const ItemIndex> ItemIndex::build(const Model& model, const IndexParams& p, const Context& ctx) {
+  p.validate();
+  if (!model.fitted()) throw Error("index: the model has not been fitted");
+  int kd = 0;
+  std::vector<float> keys = model.item_keys(&kd);
+  if (kd == 0)
+    throw Error("index: " + model.type() + "'s scores are not inner products of user and item vectors; "
+                "an approximate index needs a factor model (biased-mf, als, implicit-als, bpr)");
+  auto impl = std::make_unique<Impl>();
+  impl->p = p;
+  impl->n = model.n_items();
+  impl->key_dim = kd;
+  const int32_t n = impl->n;
+  if (p.metric == "ip") {
+    impl->mips = build_graph(std::make_unique<hnswlib::InnerProductSpace>(kd), keys, n, kd, p, ctx);
+  } else {
+    double m2 = 0;
+    for (int32_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int d = 0; d < kd; ++d) s += double(keys[size_t(i) * kd + d]) * keys[size_t(i) * kd + d];
+      m2 = std::max(m2, s);
+    }
+    impl->max_norm2 = static_cast<float>(m2);
+    std::vector<float> data(static_cast<size_t>(n) * (kd + 1));
+    for (int32_t i = 0; i < n; ++i) {
+      const float* k = keys.data() + size_t(i) * kd;
+      float* o = data.data() + size_t(i) * (kd + 1);
+      double s = 0;
+      for (int d = 0; d < kd; ++d) o[d] = k[d], s += double(k[d]) * k[d];
+      o[kd] = static_cast<float>(std::sqrt(std::max(0.0, m2 - s)));
+    }
+    impl->mips = build_graph(std::make_unique<hnswlib::L2Space>(kd + 1), data, n, kd + 1, p, ctx);
+  }
+  keys.clear();
+  keys.shrink_to_fit();
+  if (p.cosine) {
+    int vd = 0;
+    std::vector<float> v = model.item_vectors(&vd);
+    for (int32_t i = 0; i < n; ++i) {
+      float* r = v.data() + size_t(i) * vd;
+      double s = 0;
+      for (int d = 0; d < vd; ++d) s += double(r[d]) * r[d];
+      if (s > 0)
+        for (int d = 0; d < vd; ++d) r[d] = static_cast<float>(r[d] / std::sqrt(s));
+    }
+    impl->vec_dim = vd;
+    impl->cosine = build_graph(std::make_unique<hnswlib::InnerProductSpace>(vd), v, n, vd, p, ctx);
+  }
+  return std::shared_ptr<const ItemIndex>(new ItemIndex(std::move(impl)));
+}
+
+bool ItemIndex::present(const TensorMap& t) { return t.count("index.version") > 0; }
+
+void ItemIndex::save(TensorMap& out) const {
+  IndexParams p = impl_->p;
+  out["index.version"] = Tensor::i32({kIndexVersion});
+  out["index.params"] = Tensor::strings({params_to_json(p).dump()});
+  out["index.shape"] = Tensor::i64({impl_->n, impl_->key_dim, impl_->vec_dim});
+  out["index.max_norm2"] = Tensor::f32({impl_->max_norm2});
+  out["index.mips"] = bytes_tensor(save_graph(impl_->mips));
+  if (impl_->cosine.graph) out["index.cosine"] = bytes_tensor(save_graph(impl_->cosine));
+}
+
+std::shared_ptr<const ItemIndex> ItemIndex::load(const TensorMap& t, const Model& model) {
+  int32_t version = require_tensor(t, "index.version", DType::kI32, 1).as_i32()[0];
+  if (version < 1 || version > kIndexVersion)
+    throw Error("index section version " + std::to_string(version) + " is not supported (this build reads up to " +
+                std::to_string(kIndexVersion) + ")");
+  auto impl = std::make_unique<Impl>();
+  auto params = require_tensor(t, "index.params", DType::kStr, 1).as_strings();
+  try {
+    params_from_json(impl->p, nlohmann::json::parse(params.at(0)), "index");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("index: stored parameters are not JSON (") + e.what() + ")");
+  }
+  auto shape = require_tensor(t, "index.shape", DType::kI64, 3).as_i64();
+  impl->n = static_cast<int32_t>(shape[0]);
+  impl->key_dim = static_cast<int>(shape[1]);
+  impl->vec_dim = static_cast<int>(shape[2]);
+  impl->max_norm2 = require_tensor(t, "index.max_norm2", DType::kF32, 1).as_f32()[0];
+  int kd = 0, vd = 0;
+  model.item_keys(&kd);
+  model.item_vectors(&vd);
+  if (impl->n != model.n_items() || impl->key_dim != kd || impl->key_dim < 1 || (impl->vec_dim && impl->vec_dim != vd))
+    throw Error("index: built for " + std::to_string(impl->n) + " items of width " + std::to_string(impl->key_dim) +
+                ", the model has " + std::to_string(model.n_items()) + " of width " + std::to_string(kd));
+  auto it = t.find("index.mips");
+  if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.mips' is missing");
+  if (impl->p.metric == "ip")
+    impl->mips = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->key_dim), it->second, impl->n, impl->p);
+  else
+    impl->mips = load_graph(std::make_unique<hnswlib::L2Space>(impl->key_dim + 1), it->second, impl->n, impl->p);
+  if (impl->vec_dim) {
+    it = t.find("index.cosine");
+    if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.cosine' is missing");
+    impl->cosine = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->vec_dim), it->second, impl->n, impl->p);
+  }
+  return std::shared_ptr<const ItemIndex>(new ItemIndex(std::move(impl)));
+}
+
+const IndexParams& ItemIndex::params() const { return impl_->p; }
+int32_t ItemIndex::size() const { return impl_->n; }
+int ItemIndex::key_dim() const { return impl_->key_dim; }
+bool ItemIndex::has_cosine() const { return impl_->cosine.graph != nullptr; }
+
+std::vector<int32_t> ItemIndex::top_inner_product(const float* query, int n) const {
+  std::vector<float> q(query, query + impl_->key_dim);
+  if (impl_->p.metric != "ip") q.push_back(0.0f);  // Bachrach et al.: the query's extra coordinate is 0
+  n = std::clamp(n, 1, impl_->n);
+  auto heap = impl_->mips.graph->searchKnn(q.data(), static_cast<size_t>(n));  // farthest on top
+  std::vector<int32_t> out(heap.size());
+  for (size_t k = heap.size(); k-- > 0; heap.pop()) out[k] = static_cast<int32_t>(heap.top().second);
+  return out;
+}
+
+std::vector<std::pair<int32_t, float>> ItemIndex::nearest_cosine(const float* v, int n) const {
+  if (!impl_->cosine.graph) throw Error("index: built without the cosine graph (cosine=false)");
+  std::vector<float> q(v, v + impl_->vec_dim);
+  double s = 0;
+  for (float x : q) s += double(x) * x;
+  if (s > 0)
+    for (float& x : q) x = static_cast<float>(x / std::sqrt(s));
+  n = std::clamp(n, 1, impl_->n);
+  auto heap = impl_->cosine.graph->searchKnn(q.data(), static_cast<size_t>(n));
+  std::vector<std::pair<int32_t, float>> out(heap.size());
+  for (size_t k = heap.size(); k-- > 0; heap.pop())
+    out[k] = {static_cast<int32_t>(heap.top().second), s > 0 ? 1.0f - heap.top().first : 0.0f};
+  return out;
+}
+
+std::vector<std::pair<int32_t, float>> ItemIndex::nearest_cosine_to(int32_t item, int n) const {
+  if (!impl_->cosine.graph) throw Error("index: built without the cosine graph (cosine=false)");
+  if (item < 0 || item >= impl_->n) throw NotFoundError("index: item index " + std::to_string(item) + " is unknown");
+  std::vector<float> v = impl_->cosine.graph->getDataByLabel<float>(static_cast<hnswlib::labeltype>(item));
+  return nearest_cosine(v.data(), n);
+}
+
+}  // namespace mfkit

@@ -1,0 +1,200 @@
+// The approximate index: recall against the exact scan, filters never broken, model files.
+#include "mfkit/index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "mfkit/data.h"
+#include "mfkit/error.h"
+#include "mfkit/model_file.h"
+#include "mfkit/recommend.h"
+#include "mfkit/registry.h"
+#include "test_util.h"
+
+namespace mfkit {
+namespace {
+
+std::unique_ptr<Model> fitted(const std::string& name, int32_t items = 1500) {
+  SyntheticSpec spec;
+  spec.users = 500;
+  spec.items = items;
+  spec.density = 0.03;
+  auto m = create_model(name);
+  m->set_params({{"factors", 24}});
+  m->fit(synthetic_ratings(spec), FitOptions{Context{2, 1}});
+  return m;
+}
+
+std::vector<int32_t> all_users(const Model& m) {
+  std::vector<int32_t> u(m.n_users());
+  for (int32_t i = 0; i < m.n_users(); ++i) u[i] = i;
+  return u;
+}
+
+double recall(const std::vector<std::vector<Scored>>& approx, const std::vector<std::vector<Scored>>& exact) {
+  double hit = 0, n = 0;
+  for (size_t r = 0; r < exact.size(); ++r) {
+    std::set<int32_t> want;
+    for (const Scored& s : exact[r]) want.insert(s.index);
+    for (const Scored& s : approx[r]) hit += want.count(s.index);
+    n += static_cast<double>(want.size());
+  }
+  return hit / n;
+}
+
+TEST(ItemIndex, FindsTheExactTopTenAtHighEfForModelsWithAndWithoutBiases) {
+  for (const char* name : {"implicit-als", "biased-mf", "bpr"}) {
+    auto m = fitted(name);
+    IndexParams p;
+    p.ef_search = 200;
+    m->set_index(ItemIndex::build(*m, p, Context{2, 1}));
+    RecommendOptions approx, exact;
+    exact.exact = true;
+    auto a = recommend(*m, all_users(*m), approx, Context{2, 1});
+    auto e = recommend(*m, all_users(*m), exact, Context{2, 1});
+    EXPECT_GE(recall(a, e), 0.99) << name;
+    // The reported scores are the model's own.
+    for (const Scored& s : a[3]) EXPECT_FLOAT_EQ(s.score, m->predict_one(3, s.index)) << name;
+    // Similar items through the cosine graph.
+    RecommendOptions so;
+    so.k = 10;
+    std::vector<int32_t> items{0, 5, 17, 99};
+    auto sa = similar_items(*m, items, so);
+    so.exact = true;
+    auto se = similar_items(*m, items, so);
+    EXPECT_GE(recall(sa, se), 0.95) << name;
+  }
+}
+
+TEST(ItemIndex, TheL2TransformRanksByInnerProductWhenTheSearchIsExhaustive) {
+  // Bachrach et al.'s extra dimension: with ef at the catalogue size the search visits every
+  // item, so what comes back is exactly the inner-product top (the transform is right).
+  auto m = fitted("biased-mf", 400);
+  IndexParams p;
+  p.metric = "l2-transform";
+  p.ef_search = 400;
+  p.cosine = false;
+  m->set_index(ItemIndex::build(*m, p, Context{1, 1}));
+  RecommendOptions approx, exact;
+  exact.exact = true;
+  EXPECT_GE(recall(recommend(*m, all_users(*m), approx), recommend(*m, all_users(*m), exact)), 0.999);
+  test::TempDir d;
+  save_model(*m, d.path("l2.mfk"));
+  auto back = load_model(d.path("l2.mfk"));
+  EXPECT_EQ(back->index()->params().metric, "l2-transform");
+  EXPECT_FALSE(back->index()->has_cosine());
+  EXPECT_THROW(back->index()->nearest_cosine_to(0, 5), Error);
+  std::vector<float> q(back->index()->key_dim(), 0.25f);
+  EXPECT_EQ(back->index()->top_inner_product(q.data(), 10), m->index()->top_inner_product(q.data(), 10));
+}
+
+TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
+  auto m = fitted("implicit-als");
+  IndexParams p;
+  p.ef_search = 16;  // a weak search: over-fetching and retries are what keep the filters
+  m->set_index(ItemIndex::build(*m, p, Context{1, 1}));
+  std::mt19937 rng(5);
+  const int32_t ni = m->n_items();
+  for (int trial = 0; trial < 60; ++trial) {
+    RecommendOptions o;
+    o.k = 1 + static_cast<int>(rng() % 40);
+    o.filter_seen = rng() % 4 != 0;
+    int n_ex = static_cast<int>(rng() % 300);
+    for (int j = 0; j < n_ex; ++j) o.exclude.push_back(static_cast<int32_t>(rng() % ni));
+    if (rng() % 2) {
+      int n_c = static_cast<int>(rng() % (trial % 3 == 0 ? 100 : 1400)) + 1;
+      for (int j = 0; j < n_c; ++j) o.candidates.push_back(static_cast<int32_t>(rng() % ni));
+    }
+    std::vector<int32_t> users;
+    for (int j = 0; j < 20; ++j) users.push_back(static_cast<int32_t>(rng() % m->n_users()));
+    Csr own;  // sometimes the caller's own seen items instead of the training ones
+    if (rng() % 3 == 0) {
+      own.indptr.push_back(0);
+      for (size_t j = 0; j < users.size(); ++j) {
+        int n_s = static_cast<int>(rng() % 200);
+        for (int s = 0; s < n_s; ++s) own.indices.push_back(static_cast<int32_t>(rng() % ni));
+        own.indptr.push_back(static_cast<int64_t>(own.indices.size()));
+      }
+      o.seen = &own;
+    }
+    auto lists = recommend(*m, users, o, Context{2, 1});
+    std::set<int32_t> ex(o.exclude.begin(), o.exclude.end()), cand(o.candidates.begin(), o.candidates.end());
+    for (size_t r = 0; r < users.size(); ++r) {
+      const Csr& seen = o.seen ? *o.seen : m->seen();
+      int64_t row = o.seen ? static_cast<int64_t>(r) : users[r];
+      std::set<int32_t> seen_items(seen.indices.begin() + seen.indptr[row], seen.indices.begin() + seen.indptr[row + 1]);
+      // As many as the filters leave, up to k; none of them filtered; no repeats.
+      int64_t allowed = 0;
+      for (int32_t i = 0; i < ni; ++i)
+        allowed += !ex.count(i) && (cand.empty() || cand.count(i)) && !(o.filter_seen && seen_items.count(i));
+      EXPECT_EQ(static_cast<int64_t>(lists[r].size()), std::min<int64_t>(o.k, allowed)) << "trial " << trial;
+      std::set<int32_t> got;
+      for (const Scored& s : lists[r]) {
+        EXPECT_EQ(ex.count(s.index), 0u) << "trial " << trial;
+        if (!cand.empty()) EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
+        if (o.filter_seen) EXPECT_EQ(seen_items.count(s.index), 0u) << "trial " << trial;
+        EXPECT_TRUE(got.insert(s.index).second);
+      }
+      for (size_t j = 1; j < lists[r].size(); ++j) EXPECT_GE(lists[r][j - 1].score, lists[r][j].score);
+    }
+  }
+}
+
+TEST(ItemIndex, TravelsInTheModelFileAndAnOldFileLoadsWithout) {
+  test::TempDir d;
+  auto m = fitted("biased-mf");
+  save_model(*m, d.path("plain.mfk"));
+  EXPECT_EQ(load_model(d.path("plain.mfk"))->index(), nullptr);
+  IndexParams p;
+  p.M = 8;
+  p.ef_search = 40;
+  m->set_index(ItemIndex::build(*m, p, Context{1, 1}));
+  save_model(*m, d.path("indexed.mfk"));
+  auto back = load_model(d.path("indexed.mfk"));
+  ASSERT_NE(back->index(), nullptr);
+  EXPECT_EQ(back->index()->params().M, 8);
+  EXPECT_EQ(back->index()->params().ef_search, 40);
+  EXPECT_TRUE(back->index()->has_cosine());
+  std::vector<float> q(back->index()->key_dim(), 0.5f);
+  EXPECT_EQ(back->index()->top_inner_product(q.data(), 10), m->index()->top_inner_product(q.data(), 10));
+  auto a = recommend(*m, all_users(*m), RecommendOptions{}, Context{1, 1});
+  auto b = recommend(*back, all_users(*back), RecommendOptions{}, Context{1, 1});
+  for (size_t r = 0; r < a.size(); ++r)
+    for (size_t j = 0; j < a[r].size(); ++j) EXPECT_EQ(a[r][j].index, b[r][j].index);
+  // The golden file of format 1 (no index section) still loads.
+  EXPECT_EQ(load_model(std::string(MFKIT_TEST_DATA_DIR) + "/biased_mf_v1.mfk")->index(), nullptr);
+  // Refitting drops the index: it would describe the old items.
+  SyntheticSpec spec;
+  spec.items = 300;
+  back->fit(synthetic_ratings(spec));
+  EXPECT_EQ(back->index(), nullptr);
+}
+
+TEST(ItemIndex, RefusesModelsWhoseScoresAreNotInnerProductsAndMismatchedIndexes) {
+  auto pop = create_model("popularity");
+  pop->fit(synthetic_ratings());
+  EXPECT_THROW(ItemIndex::build(*pop, IndexParams{}, Context{1, 1}), Error);
+  auto small = fitted("implicit-als", 300), large = fitted("implicit-als", 1500);
+  auto idx = ItemIndex::build(*small, IndexParams{}, Context{1, 1});
+  EXPECT_THROW(large->set_index(idx), Error);
+  // A section of a newer layout, a graph for other items, or damaged graph bytes are refused.
+  TensorMap t;
+  idx->save(t);
+  EXPECT_NO_THROW(ItemIndex::load(t, *small));
+  EXPECT_THROW(ItemIndex::load(t, *large), Error);
+  TensorMap newer = t;
+  newer["index.version"] = Tensor::i32({2});
+  EXPECT_THROW(ItemIndex::load(newer, *small), Error);
+  TensorMap cut = t;
+  cut["index.mips"].bytes.resize(cut["index.mips"].bytes.size() / 2);
+  EXPECT_THROW(ItemIndex::load(cut, *small), Error);
+  IndexParams bad;
+  EXPECT_THROW(params_from_json(bad, {{"M", 1}}, "index"), ParamError);
+  EXPECT_THROW(params_from_json(bad, {{"ef", 10}}, "index"), ParamError);
+}
+
+}  // namespace
+}  // namespace mfkit
