@@ -83,6 +83,9 @@ class Interactions {
   static Interactions from_coo(const Coo& coo, std::shared_ptr<const IdMap> users,
                                std::shared_ptr<const IdMap> items,
                                DuplicatePolicy dup = DuplicatePolicy::kLast);
+  /// The same, releasing the triplets as soon as they are sorted (a loader's peak memory).
+  static Interactions from_coo(Coo&& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
+                               DuplicatePolicy dup = DuplicatePolicy::kLast);
   /// Builds both layouts from a CSR by user (the item layout by one counting pass, O(nnz)).
   /// Throws Error when indptr does not start at 0 and grow to nnz, a column is outside the item
   /// map, columns are not strictly ascending within a row (a duplicate), or a value is not finite.
@@ -108,6 +111,8 @@ class Interactions {
   double mean_value() const;
 
  private:
+  static Interactions build(const Coo& coo, Coo* release, std::shared_ptr<const IdMap> users,
+                            std::shared_ptr<const IdMap> items, DuplicatePolicy dup);
   std::shared_ptr<const IdMap> users_, items_;
   Csr by_user_, by_item_;
   int64_t duplicates_ = 0;

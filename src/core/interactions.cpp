@@ -191,6 +191,16 @@ Csr transpose(const Csr& c, int32_t cols) {
 
 Interactions Interactions::from_coo(const Coo& coo, std::shared_ptr<const IdMap> users,
                                     std::shared_ptr<const IdMap> items, DuplicatePolicy dup) {
+  return build(coo, nullptr, std::move(users), std::move(items), dup);
+}
+
+Interactions Interactions::from_coo(Coo&& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
+                                    DuplicatePolicy dup) {
+  return build(coo, &coo, std::move(users), std::move(items), dup);
+}
+
+Interactions Interactions::build(const Coo& coo, Coo* release, std::shared_ptr<const IdMap> users,
+                                 std::shared_ptr<const IdMap> items, DuplicatePolicy dup) {
   if (!users || !items) throw Error("Interactions::from_coo: id maps are required");
   const size_t n = coo.size();
   if (coo.items.size() != n || coo.values.size() != n || (!coo.times.empty() && coo.times.size() != n))
@@ -204,6 +214,7 @@ Interactions Interactions::from_coo(const Coo& coo, std::shared_ptr<const IdMap>
   // equal pairs the later input stays later. Rows are independent and short: sorted in parallel.
   Csr by_user = scatter_rows(nu, coo.users.data(), coo.items.data(), coo.values.data(),
                              coo.times.empty() ? nullptr : coo.times.data(), n);
+  if (release) *release = Coo();  // from here on only the rows are read
 #pragma omp parallel if (n > 100000)
   {
     std::vector<uint64_t> key;

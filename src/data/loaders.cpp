@@ -202,6 +202,7 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
     }
   }
   if (error) std::rethrow_exception(error);
+  file.close();  // the pieces hold copies of every id: the text is no longer needed
 
   LoadResult res;
   size_t total = 0;
@@ -249,7 +250,7 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
     c = Chunk();
   }
   try {
-    res.data = Interactions::from_coo(coo, users, items, opt.duplicates);
+    res.data = Interactions::from_coo(std::move(coo), users, items, opt.duplicates);
   } catch (const InputError&) {
     throw;
   } catch (const Error& e) {

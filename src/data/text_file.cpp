@@ -48,8 +48,13 @@ MappedFile::MappedFile(const std::string& path) {
   }
 }
 
-MappedFile::~MappedFile() {
+MappedFile::~MappedFile() { close(); }
+
+void MappedFile::close() {
   if (map_) ::munmap(map_, map_size_);
+  map_ = nullptr;
+  copy_ = std::string();
+  text_ = std::string_view();
 }
 
 bool split_fields(std::string_view line, std::string_view sep, bool quoted,

@@ -19,6 +19,8 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   std::string_view text() const { return text_; }
+  /// Unmaps (or frees) the bytes now; text() is empty afterwards.
+  void close();
 
  private:
   std::string_view text_;

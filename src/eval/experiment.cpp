@@ -34,8 +34,10 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   const double load_seconds = since(t_load);
   std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);
   Split split = make_split(loaded.data, job.split, job.ctx.seed, folder);
-  Interactions train = split.train, valid;
-  if (job.valid > 0) std::tie(train, valid) = carve_validation(split.train, job.valid, job.ctx.seed);
+  const int32_t n_users = loaded.data.n_users(), n_items = loaded.data.n_items();
+  loaded.data = Interactions();  // the split holds what is needed: no third copy during the fit
+  Interactions train = std::move(split.train), valid;
+  if (job.valid > 0) std::tie(train, valid) = carve_validation(train, job.valid, job.ctx.seed);
 
   FitOptions fo;
   fo.ctx = job.ctx;
@@ -82,8 +84,8 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["dataset"] = job.data;
   report["split"] = split.description;
   report["params"] = model->params();
-  report["n_users"] = loaded.data.n_users();
-  report["n_items"] = loaded.data.n_items();
+  report["n_users"] = n_users;
+  report["n_items"] = n_items;
   report["n_train"] = train.nnz();
   report["n_valid"] = job.valid > 0 ? valid.nnz() : 0;
   report["n_test"] = split.test.nnz();
