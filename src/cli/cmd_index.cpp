@@ -53,7 +53,9 @@ void add_index(CLI::App& app) {
   auto* c = app.add_subcommand("index", "build the approximate top-N index (HNSW) of a factor model and store it in its file");
   c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
   c->add_option("--out,-o", a->out, "write here instead of replacing the model file");
-  c->add_option("--set", a->sets, "index parameter key=value (repeatable): M, ef_construction, ef_search, cosine, seed")->take_all();
+  std::string keys;
+  for (const ParamInfo& p : describe_params<IndexParams>()) keys += (keys.empty() ? "" : ", ") + p.name;
+  c->add_option("--set", a->sets, "index parameter key=value (repeatable): " + keys + " (docs/ann.md)")->take_all();
   c->add_flag("--drop", a->drop, "remove the index instead (answers become exact scans)");
   add_common(c, a->common);
   c->callback([a] { run_index(*a); });

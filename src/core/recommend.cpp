@@ -4,6 +4,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <optional>
 
 #include "mfkit/error.h"
 #include "mfkit/index.h"
@@ -97,6 +98,22 @@ std::vector<Scored> rescore(const Model& model, int32_t user, const std::vector<
   return out;
 }
 
+// What `search(n)` proposes (best first) that passes `keep`: n starts at `first` and doubles
+// while fewer than k pass; nullopt once more than a quarter of the catalogue would be fetched
+// (the exact scan is then the cheaper answer).
+template <class Search, class Keep>
+auto over_fetch(int32_t ni, int k, double first, Search search, Keep keep) -> std::optional<decltype(search(1))> {
+  int64_t n = std::min<int64_t>(ni, static_cast<int64_t>(first));
+  while (true) {
+    decltype(search(1)) kept;
+    for (const auto& x : search(static_cast<int>(n)))
+      if (keep(x)) kept.push_back(x);
+    if (static_cast<int>(kept.size()) >= k || n >= ni) return kept;
+    if (n * 4 > ni) return std::nullopt;
+    n *= 2;
+  }
+}
+
 // One known user's top-k through the index (see recommend.h); false when the exact scan should
 // answer instead (filters that remove half the catalogue or more).
 bool approximate_top(const Model& model, const ItemIndex& index, const ItemFilter& filter, int32_t user,
@@ -124,18 +141,12 @@ bool approximate_top(const Model& model, const ItemIndex& index, const ItemFilte
   const double share = static_cast<double>(filter.n_allowed) / ni;
   std::vector<float> q = model.user_vector(user);
   q.push_back(1.0f);
-  int64_t n = std::min<int64_t>(ni, static_cast<int64_t>(std::ceil((k + own.size() + filter.excluded.size()) / share)) + k);
-  while (true) {
-    std::vector<int32_t> kept;
-    for (int32_t i : index.top_inner_product(q.data(), static_cast<int>(n)))
-      if (filter.passes(i, own)) kept.push_back(i);
-    if (static_cast<int>(kept.size()) >= k || n >= ni) {
-      out = rescore(model, user, kept, k);
-      return true;
-    }
-    if (n * 4 > ni) return false;
-    n *= 2;
-  }
+  auto kept = over_fetch(ni, k, std::ceil((k + own.size() + filter.excluded.size()) / share) + k,
+                         [&](int n) { return index.top_inner_product(q.data(), n); },
+                         [&](int32_t i) { return filter.passes(i, own); });
+  if (!kept) return false;
+  out = rescore(model, user, *kept, k);
+  return true;
 }
 
 }  // namespace
@@ -269,16 +280,18 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
       for (int32_t self : items) {
         if (self < 0 || self >= ni) throw NotFoundError("similar: item index out of range");
         const std::vector<int32_t> own{self};
-        int64_t n = std::min<int64_t>(ni, static_cast<int64_t>(std::ceil((opt.k + 1 + filter.excluded.size()) / share)) + opt.k);
-        std::vector<Scored> kept;
-        while (true) {
-          kept.clear();
-          for (auto [i, c] : index->nearest_cosine_to(self, static_cast<int>(n)))
-            if (filter.passes(i, own) && static_cast<int>(kept.size()) < opt.k) kept.push_back({i, c});
-          if (static_cast<int>(kept.size()) >= opt.k || n >= ni) break;
-          n = std::min<int64_t>(ni, n * 2);
+        auto kept = over_fetch(ni, opt.k, std::ceil((opt.k + 1 + filter.excluded.size()) / share) + opt.k,
+                               [&](int n) { return index->nearest_cosine_to(self, n); },
+                               [&](const std::pair<int32_t, float>& x) { return filter.passes(x.first, own); });
+        if (!kept) {  // filters that remove most of the neighbourhood: compare with every item
+          RecommendOptions one = opt;
+          one.exact = true;
+          out.push_back(similar_items(model, std::vector<int32_t>{self}, one)[0]);
+          continue;
         }
-        out.push_back(std::move(kept));
+        std::vector<Scored> best;
+        for (size_t j = 0; j < kept->size() && static_cast<int>(j) < opt.k; ++j) best.push_back({(*kept)[j].first, (*kept)[j].second});
+        out.push_back(std::move(best));
       }
       return out;
     }

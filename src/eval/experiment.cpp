@@ -25,6 +25,8 @@ LoadResult load_job_data(const TrainJob& job) {
 
 nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* trained) {
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
+  IndexParams ip;  // checked before the fit, not found wrong after it
+  if (job.index) params_from_json(ip, *job.index, "index");
 
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -59,8 +61,6 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double index_seconds = 0;
   if (job.index) {
-    IndexParams ip;
-    params_from_json(ip, *job.index, "index");
     auto t_index = std::chrono::steady_clock::now();
     model->set_index(ItemIndex::build(*model, ip, job.ctx));
     index_seconds = since(t_index);

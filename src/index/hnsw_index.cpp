@@ -130,7 +130,6 @@ struct ItemIndex::Impl {
   int32_t n = 0;
   int key_dim = 0;  // query width; with l2-transform the graph's vectors are key_dim + 1 wide
   int vec_dim = 0;  // item vector width of the cosine graph (0: none)
-  float max_norm2 = 0;  // l2-transform: the largest squared key norm
   Side mips, cosine;
 };
 
@@ -159,7 +158,6 @@ std::shared_ptr<const ItemIndex> ItemIndex::build(const Model& model, const Inde
       for (int d = 0; d < kd; ++d) s += double(keys[size_t(i) * kd + d]) * keys[size_t(i) * kd + d];
       m2 = std::max(m2, s);
     }
-    impl->max_norm2 = static_cast<float>(m2);
     std::vector<float> data(static_cast<size_t>(n) * (kd + 1));
     for (int32_t i = 0; i < n; ++i) {
       const float* k = keys.data() + size_t(i) * kd;
@@ -195,7 +193,6 @@ void ItemIndex::save(TensorMap& out) const {
   out["index.version"] = Tensor::i32({kIndexVersion});
   out["index.params"] = Tensor::strings({params_to_json(p).dump()});
   out["index.shape"] = Tensor::i64({impl_->n, impl_->key_dim, impl_->vec_dim});
-  out["index.max_norm2"] = Tensor::f32({impl_->max_norm2});
   out["index.mips"] = bytes_tensor(save_graph(impl_->mips));
   if (impl_->cosine.graph) out["index.cosine"] = bytes_tensor(save_graph(impl_->cosine));
 }
@@ -216,7 +213,6 @@ std::shared_ptr<const ItemIndex> ItemIndex::load(const TensorMap& t, const Model
   impl->n = static_cast<int32_t>(shape[0]);
   impl->key_dim = static_cast<int>(shape[1]);
   impl->vec_dim = static_cast<int>(shape[2]);
-  impl->max_norm2 = require_tensor(t, "index.max_norm2", DType::kF32, 1).as_f32()[0];
   int kd = 0, vd = 0;
   model.item_keys(&kd);
   model.item_vectors(&vd);

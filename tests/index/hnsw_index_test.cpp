@@ -122,6 +122,17 @@ TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
     }
     auto lists = recommend(*m, users, o, Context{2, 1});
     std::set<int32_t> ex(o.exclude.begin(), o.exclude.end()), cand(o.candidates.begin(), o.candidates.end());
+    // Similar items through the cosine graph keep the same filters (and never the query itself).
+    RecommendOptions so = o;
+    so.seen = nullptr;
+    std::vector<int32_t> queries{users[0] % ni, users[1] % ni};
+    auto similar = similar_items(*m, queries, so);
+    for (size_t q = 0; q < queries.size(); ++q)
+      for (const Scored& s : similar[q]) {
+        EXPECT_EQ(ex.count(s.index), 0u) << "trial " << trial;
+        if (!cand.empty()) EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
+        EXPECT_NE(s.index, queries[q]) << "trial " << trial;
+      }
     for (size_t r = 0; r < users.size(); ++r) {
       const Csr& seen = o.seen ? *o.seen : m->seen();
       int64_t row = o.seen ? static_cast<int64_t>(r) : users[r];
