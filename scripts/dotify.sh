@@ -16,4 +16,4 @@ HOST="${HOST:-127.0.0.1}"
 mkdir -p var
 build/mfkit ingest --store var/dotify.db --date 2021-04-24 "$CHARTS"
 build/mfkit refit --store var/dotify.db --out var/dotify.mfk --quiet
-exec build/mfkit serve --model dotify=var/dotify.mfk --host "$HOST" --port "$PORT"
+exec build/mfkit serve -f dotify=var/dotify.mfk --host "$HOST" --port "$PORT"

@@ -13,9 +13,14 @@
 //   /v1/predict?user=U&item=I
 //   /v1/query?q=Colombia x Turkey - Germany&k=10
 //   /v1/entities?kind=users|items&prefix=Col&limit=20
-//   /healthz, /metrics, / (the web page)
-// Errors: 400 (bad parameter), 404 (unknown id, model or path) and 405 with
-// {"error": message, "field": name}; the service never exits on input.
+//   /healthz, / (the web page)
+//   /metrics        Prometheus text format (request counts, latency histograms, models, build)
+//   /metrics.json   the same figures as JSON, with latency percentiles
+// Errors: 400 (bad parameter), 401 (no or wrong API key), 404 (unknown id, model or path) and
+// 405 (not GET) with {"error": message, "field": name}; the service never exits on input.
+//
+// Off loopback, a Server needs an API key (clients send `Authorization: Bearer <key>`; /healthz
+// needs none) or an explicit `insecure`; with a certificate and key it speaks HTTPS.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -38,12 +43,23 @@ struct ServeOptions {
   int max_query_length = 1000;      // longest /v1/query expression accepted, in bytes
   bool quiet = false;               // no log lines on stderr
   bool exact = false;               // scan every item even for models with an approximate index (?exact= overrides)
+  std::string api_key_file;         // file holding the API key every request but /healthz must carry ("" = none)
+  bool insecure = false;            // allow a non-loopback host without an API key
+  std::string tls_cert, tls_key;    // PEM certificate (chain) and private key: serve HTTPS instead of HTTP
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string path;
+  std::multimap<std::string, std::string> params;  // query parameters
+  std::string authorization;                       // the Authorization header ("" = none)
 };
 
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
 using Params = std::multimap<std::string, std::string>;
@@ -54,13 +70,17 @@ class Service {
   explicit Service(ServeOptions opt);
   ~Service();
 
-  /// Answers one GET request. Never throws.
+  /// Answers one request (checking its method and API key). Never throws.
+  Response handle(const Request& request);
+  /// A GET request without credentials.
   Response handle(const std::string& path, const Params& params);
   /// Reloads model files whose identity (inode, size, mtime) changed. A file that fails to load
   /// is logged and counted; the previous model stays in service. Returns how many reloaded.
   int reload_changed();
   /// Request counts, status classes, latency percentiles (per endpoint), reloads.
   nlohmann::json metrics() const;
+  /// The same in the Prometheus text exposition format, with latency histograms.
+  std::string metrics_text() const;
   const ServeOptions& options() const;
 
  private:

@@ -185,7 +185,7 @@ void add_demo(CLI::App& app) {
   auto c = std::make_shared<Common>();
   auto data = std::make_shared<std::string>("ml-100k");
   auto* s = app.add_subcommand("demo", "the main job: train and evaluate every rating model on MovieLens-100K (or synthetic data)");
-  s->add_option("--data", *data, "ml-100k (downloaded when absent, else synthetic) or synthetic")
+  s->add_option("--data", *data, "dataset: ml-100k (downloaded when absent, else synthetic) or synthetic")
       ->check(CLI::IsMember({"ml-100k", "synthetic"}))
       ->capture_default_str();
   add_common(s, *c);

@@ -138,12 +138,16 @@ void add_meta_train(CLI::App& app) {
 void add_impute(CLI::App& app) {
   auto a = std::make_shared<ImputeArgs>();
   auto* c = app.add_subcommand("impute", "fill in a matrix never seen before from its observed entries (meta-mf model)");
-  c->add_option("--model,-f", a->model_file, "model file written by mfkit meta-train")->required();
+  add_model_file(c, a->model_file, "`mfkit meta-train`");
+  add_old_spelling(c, "--model", a->model_file, "-f/--model-file");
   add_data(c, a->data, true);
   c->add_option("--out,-o", a->out, "CSV to write (default: stdout): user,item,prediction");
   c->add_flag("--all", a->all, "also write the observed cells (their fitted values)");
   add_common(c, a->common);
-  c->callback([a] { run_impute(*a); });
+  c->callback([a] {
+    if (a->model_file.empty()) throw ParamError("impute: give the model file, -f/--model-file FILE");
+    run_impute(*a);
+  });
 }
 
 }  // namespace mfkit::cli

@@ -24,7 +24,7 @@ namespace {
 
 struct ServeArgs {
   ServeOptions opt;
-  std::vector<std::string> models;
+  std::vector<std::string> models, old_models;  // -f/--model-file, and its old spelling -m/--model
 };
 
 void run_serve(ServeArgs& a) {
@@ -32,7 +32,7 @@ void run_serve(ServeArgs& a) {
     size_t eq = m.find('=');
     std::string name = eq == std::string::npos ? fs::path(m).stem().string() : m.substr(0, eq);
     std::string path = eq == std::string::npos ? m : m.substr(eq + 1);
-    if (name.empty() || path.empty()) throw ParamError("--model '" + m + "': expected NAME=FILE or FILE");
+    if (name.empty() || path.empty()) throw ParamError("--model-file '" + m + "': expected NAME=FILE or FILE");
     a.opt.models.emplace_back(name, path);
   }
   // SIGINT/SIGTERM are taken by a thread that stops the server (no work in a signal handler).
@@ -48,8 +48,9 @@ void run_serve(ServeArgs& a) {
     sigwait(&set, &sig);
     server.stop();
   });
-  if (!a.opt.quiet) fmt::print(stderr, "mfkit serve: http://{}:{}/ ({} model(s), {} threads)\n", a.opt.host, server.port(),
-                               a.opt.models.size(), a.opt.threads);
+  if (!a.opt.quiet) fmt::print(stderr, "mfkit serve: {}://{}:{}/ ({} model(s), {} threads{})\n",
+                               a.opt.tls_cert.empty() ? "http" : "https", a.opt.host, server.port(), a.opt.models.size(),
+                               a.opt.threads, a.opt.api_key_file.empty() ? "" : ", API key required");
   server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter when run() ended on its own
   waiter.join();
@@ -140,9 +141,10 @@ void run_refit(RefitArgs& a) {
 void add_serve(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
   auto* c = app.add_subcommand("serve", "answer recommendations, similar items and country arithmetic over HTTP, with a web page");
-  c->add_option("--model,-m", a->models, "model file to serve, as FILE or NAME=FILE (repeatable; the first is the default)")
-      ->required()->take_all();
-  c->add_option("--host", a->opt.host, "address to listen on")->capture_default_str();
+  c->add_option("--model-file,-f", a->models, "model file to serve, as FILE or NAME=FILE (repeatable; the first is the default)")
+      ->take_all();
+  add_old_spelling(c, "--model,-m", a->old_models, "-f/--model-file")->take_all();
+  c->add_option("--host", a->opt.host, "address to listen on (off loopback: --api-key-file or --insecure)")->capture_default_str();
   c->add_option("--port,-p", a->opt.port, "TCP port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   c->add_option("--threads", a->opt.threads, "HTTP worker threads")->check(CLI::Range(1, 1024))->capture_default_str();
   c->add_option("--reload-ms", a->opt.reload_ms, "check model files for replacement this often (0 = never)")
@@ -150,7 +152,16 @@ void add_serve(CLI::App& app) {
   c->add_option("--max-k", a->opt.max_k, "largest k a request may ask for")->check(CLI::Range(1, 1000000))->capture_default_str();
   c->add_flag("--quiet,-q", a->opt.quiet, "no log lines");
   c->add_flag("--exact", a->opt.exact, "scan every item even when a model file has an approximate index (a request's exact=false/true overrides)");
-  c->callback([a] { run_serve(*a); });
+  c->add_option("--api-key-file", a->opt.api_key_file,
+                "file holding the API key that every request but /healthz must send as Authorization: Bearer <key>");
+  c->add_flag("--insecure", a->opt.insecure, "listen off loopback without an API key (anyone reaching the port can read every answer)");
+  c->add_option("--tls-cert", a->opt.tls_cert, "PEM certificate (chain): serve HTTPS (with --tls-key)");
+  c->add_option("--tls-key", a->opt.tls_key, "PEM private key of --tls-cert");
+  c->callback([a] {
+    a->models.insert(a->models.end(), a->old_models.begin(), a->old_models.end());
+    if (a->models.empty()) throw ParamError("serve: give a model file, -f/--model-file [NAME=]FILE (repeatable)");
+    run_serve(*a);
+  });
 }
 
 void add_ingest(CLI::App& app) {
@@ -170,7 +181,7 @@ void add_refit(CLI::App& app) {
   auto* c = app.add_subcommand("refit", "train a model on a chart store and write it atomically (served models reload it)");
   c->add_option("--store,-s", a->store, "the chart store written by mfkit ingest")->required();
   c->add_option("--out,-o", a->out, "model file to write")->required();
-  c->add_option("--model", a->opt.model, "model name")->capture_default_str();
+  add_model_type(c, a->opt.model)->capture_default_str();
   c->add_option("--preset", a->opt.preset, "preset of the model (\"\" = defaults)")->capture_default_str();
   c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
   c->add_option("--days", a->opt.last_days, "train on the last N stored days (0 = all)")->check(CLI::Range(0, 100000))->capture_default_str();

@@ -145,7 +145,7 @@ void run_eval(const EvalArgs& a) {
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* c = app.add_subcommand("train", "train a model, evaluate it on a held-out split, optionally save it");
-  c->add_option("--model,-m", a->model, "model name (see `mfkit models`)")->required();
+  add_model_type(c, a->model)->required();
   c->add_option("--preset", a->preset, "a named parameter set of the model (see `mfkit models`)");
   c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
   c->add_option("--config", a->config, "JSON file of parameters (applied before --set)");
@@ -154,7 +154,7 @@ void add_train(CLI::App& app) {
   c->add_option("--valid", a->valid, "fraction of train carved out for validation/early stopping (0 = none)")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
-  c->add_option("--k", a->k, "cut-off for ranking metrics")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "cut-off for ranking metrics");
   c->add_option("--out,-o", a->out, "save the trained model to this file (written atomically)");
   add_common(c, a->common);
   c->callback([a] { run_train(*a); });
@@ -163,10 +163,10 @@ void add_train(CLI::App& app) {
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto* c = app.add_subcommand("eval", "evaluate a saved model on the test part of a split (same --split and --seed as training)");
-  c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
+  add_model_file(c, a->model_file, "`mfkit train --out`")->required();
   add_data(c, a->data, true);
   c->add_option("--split", a->split, "the split used at training time")->capture_default_str();
-  c->add_option("--k", a->k, "cut-off for ranking metrics")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "cut-off for ranking metrics");
   add_common(c, a->common);
   c->callback([a] { run_eval(*a); });
 }

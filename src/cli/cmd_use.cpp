@@ -194,7 +194,7 @@ void run_explain(const UseArgs& a) {
 
 CLI::App* base(CLI::App& app, const char* name, const char* help, std::shared_ptr<UseArgs> a) {
   auto* c = app.add_subcommand(name, help);
-  c->add_option("--model-file,-f", a->model_file, "model file written by `mfkit train --out`")->required();
+  add_model_file(c, a->model_file, "`mfkit train --out`")->required();
   add_common(c, a->common);
   return c;
 }
@@ -215,7 +215,7 @@ void add_recommend(CLI::App& app) {
   c->add_option("--user,-u", a->users, "raw user id or display name (repeatable)");
   c->add_option("--items", a->fold_in, "recommend for a new user with these items, as item or item=value (fold-in, no retraining)")
       ->delimiter(',');
-  c->add_option("-k", a->k, "items per user")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "items per user");
   c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");
   c->add_option("--exclude", a->exclude, "raw item ids never to recommend (repeatable)");
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
@@ -231,7 +231,7 @@ void add_similar(CLI::App& app) {
   auto* c = base(app, "similar", "most similar items (or users) by cosine of the learned vectors", a);
   c->add_option("--item,-i", a->items, "raw item id (repeatable)");
   c->add_option("--user,-u", a->users, "raw user id (repeatable)");
-  c->add_option("-k", a->k, "neighbours to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "neighbours to list");
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
   c->add_flag("--exact", a->exact, "compare with every item even when the model file has an approximate index");
   c->callback([a] { run_similar(*a); });
@@ -241,7 +241,7 @@ void add_query(CLI::App& app) {
   auto a = std::make_shared<UseArgs>();
   auto* c = base(app, "query", "items for an arithmetic expression over named rows: \"Colombia x Turkey - Germany\"", a);
   c->add_option("expression", a->query, "names joined by + - x (element-wise product) / and parentheses")->required();
-  c->add_option("-k", a->k, "items to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "items to list");
   c->add_flag("--raw-norms", a->raw_norms, "do not L2-normalise the vectors (answers lean towards popular items)");
   c->callback([a] { run_query_cmd(*a); });
 }
@@ -251,7 +251,7 @@ void add_explain(CLI::App& app) {
   auto* c = base(app, "explain", "which of a user's items drove an item's score (implicit-als)", a);
   c->add_option("--user,-u", a->users, "raw user id or display name")->required();
   c->add_option("--item,-i", a->items, "raw item id")->required();
-  c->add_option("-k", a->k, "contributions to list")->check(CLI::Range(1, 100000))->capture_default_str();
+  add_k(c, a->k, "contributions to list");
   c->callback([a] { run_explain(*a); });
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "mfkit/error.h"
@@ -11,6 +12,24 @@
 namespace mfkit::cli {
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+CLI::Option* add_model_type(CLI::App* app, std::string& model) {
+  return app->add_option("--model,-m", model, "model type (see `mfkit models`)");
+}
+
+CLI::Option* add_model_file(CLI::App* app, std::string& file, const std::string& written_by) {
+  return app->add_option("--model-file,-f", file, "model file written by " + written_by);
+}
+
+CLI::Option* add_k(CLI::App* app, int& k, const std::string& what) {
+  return app->add_option("-k,--k", k, what)->check(CLI::Range(1, 100000))->capture_default_str();
+}
+
+void deprecation_notice(const std::string& old_names, const std::string& now) {
+  static std::set<std::string> said;
+  if (said.insert(old_names).second)
+    fmt::print(stderr, "mfkit: note: {} here is an old spelling, kept for now; use {}\n", old_names, now);
+}
 
 void add_common(CLI::App* app, Common& c) {
   app->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::Range(1, 256))->capture_default_str();

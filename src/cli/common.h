@@ -31,6 +31,22 @@ struct DataOptions {
   std::string duplicates = "last";
 };
 
+// The CLI's vocabulary: one spelling per meaning in every subcommand (tests/cli/vocabulary_test.cpp
+// walks every subcommand's --help and fails on a clash). -m/--model is always a model type,
+// -f/--model-file always a model file, --data always a dataset name or file, -k/--k a cut-off.
+CLI::Option* add_model_type(CLI::App* app, std::string& model);
+CLI::Option* add_model_file(CLI::App* app, std::string& file, const std::string& written_by);
+CLI::Option* add_k(CLI::App* app, int& k, const std::string& what);
+void deprecation_notice(const std::string& old_names, const std::string& now);
+/// An old spelling of an option, hidden from --help: it still works, and says once on stderr
+/// which spelling replaces it.
+template <typename T>
+CLI::Option* add_old_spelling(CLI::App* app, const std::string& names, T& target, const std::string& now) {
+  return app->add_option(names, target)
+      ->group("")
+      ->each([names, now](const std::string&) { deprecation_notice(names, now); });
+}
+
 void add_common(CLI::App* app, Common& c);
 void add_data(CLI::App* app, DataOptions& d, bool required);
 /// Fills job.data/format/load from the data options.

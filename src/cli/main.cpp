@@ -5,11 +5,12 @@
 
 #include "cli/common.h"
 #include "mfkit/error.h"
+#include "mfkit/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mfkit: matrix factorization and neural recommendation"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "mfkit 0.1.0");
+  app.set_version_flag("--version", std::string("mfkit ") + mfkit::version() + " (" + mfkit::source_revision() + ")");
   mfkit::cli::add_train(app);
   mfkit::cli::add_eval(app);
   mfkit::cli::add_predict(app);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mfkit/error.h"
+#include "mfkit/version.h"
 #include "python/bind.h"
 
 namespace mfkit::python {
@@ -51,7 +52,8 @@ void bind_errors(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mfkit's compiled core: bindings of the C++ library (use the mfkit package, not this module)";
-  m.attr("version") = MFKIT_VERSION;
+  m.attr("version") = mfkit::version();
+  m.attr("source_revision") = mfkit::source_revision();
   mfkit::python::bind_errors(m);
   mfkit::python::bind_data(m);
   mfkit::python::bind_model(m);

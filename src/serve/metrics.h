@@ -1,4 +1,5 @@
-// Internal: lock-free request counters and latency histograms for mfkit serve.
+// Internal: lock-free request counters and latency histograms for mfkit serve, and their
+// Prometheus text exposition.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mfkit {
 
@@ -15,20 +17,47 @@ namespace mfkit {
 class LatencyHistogram {
  public:
   static constexpr int kBuckets = 161;
+  static constexpr int kPerDecade = 20;
   void record(double micros);
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  double sum_seconds() const { return double(sum_ns_.load(std::memory_order_relaxed)) * 1e-9; }
   /// Microseconds at quantile q in [0, 1]; 0 when empty.
   double quantile(double q) const;
+  /// Upper edge of bucket b, in microseconds.
+  static double upper_us(int b);
+  std::array<uint64_t, kBuckets> snapshot() const;
 
  private:
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
-  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> count_{0}, sum_ns_{0};
 };
 
+/// The HTTP statuses the service answers with, counted one by one (anything else as "other").
+constexpr std::array<int, 9> kCountedStatuses = {200, 400, 401, 403, 404, 405, 413, 414, 500};
+
 struct EndpointStats {
-  std::atomic<uint64_t> ok{0}, client_error{0}, server_error{0};
+  std::array<std::atomic<uint64_t>, kCountedStatuses.size() + 1> by_status{};
   LatencyHistogram latency;
+  void record(int status, double micros);
   nlohmann::json to_json() const;
 };
+
+struct ModelGauge {
+  std::string name, type;
+  uint64_t generation = 0;
+  int64_t users = 0, items = 0;
+};
+
+/// What /metrics reports besides the endpoints.
+struct ServiceGauges {
+  double uptime_s = 0;
+  uint64_t reloads = 0, reload_failures = 0;
+  std::vector<ModelGauge> models;
+};
+
+/// The Prometheus text exposition format (version 0.0.4) of the stats of every endpoint with
+/// traffic (endpoint_names[e] labels stats[e]) and of the service, via prometheus-cpp's serializer.
+std::string prometheus_text(const EndpointStats* stats, const char* const* endpoint_names, int endpoints,
+                            const ServiceGauges& service);
 
 }  // namespace mfkit

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <map>
 #include <mutex>
+#include <optional>
 
 #include "core/clock.h"
 #include "data/text_file.h"
@@ -15,6 +17,7 @@
 #include "mfkit/query.h"
 #include "mfkit/recommend.h"
 #include "mfkit/serve.h"
+#include "serve/auth.h"
 #include "serve/metrics.h"
 #include "serve/web_page.h"
 
@@ -149,13 +152,15 @@ class Args {
   const Params& p_;
 };
 
-enum Endpoint { kRecommend, kSimilar, kPredict, kQuery, kEntities, kHealth, kMetrics, kPage, kOther, kEndpoints };
-const char* kEndpointNames[] = {"recommend", "similar", "predict", "query", "entities", "healthz", "metrics", "page", "other"};
+enum Endpoint { kRecommend, kSimilar, kPredict, kQuery, kEntities, kHealth, kMetrics, kMetricsJson, kPage, kOther, kEndpoints };
+const char* const kEndpointNames[] = {"recommend", "similar", "predict", "query", "entities", "healthz",
+                                      "metrics", "metrics.json", "page", "other"};
 
 }  // namespace
 
 struct Service::Impl {
   ServeOptions opt;
+  std::optional<ApiKey> key;
   std::vector<std::unique_ptr<Slot>> slots;
   std::array<EndpointStats, kEndpoints> stats;
   std::atomic<uint64_t> reloads{0}, reload_failures{0}, generation{0};
@@ -368,6 +373,7 @@ Service::Service(ServeOptions opt) : impl_(std::make_unique<Impl>()) {
   if (opt.models.empty()) throw ParamError("serve: no model given (--model NAME=FILE or --model FILE)");
   if (opt.max_k < 1) throw ParamError("serve: max_k must be at least 1");
   impl_->opt = std::move(opt);
+  if (!impl_->opt.api_key_file.empty()) impl_->key = ApiKey::from_file(impl_->opt.api_key_file);
   for (const auto& [name, path] : impl_->opt.models) {
     for (const auto& s : impl_->slots)
       if (s->name == name) throw ParamError("serve: two models are named '" + name + "'");
@@ -418,26 +424,65 @@ json Service::metrics() const {
           {"reload_failures", impl_->reload_failures.load()}};
 }
 
+std::string Service::metrics_text() const {
+  ServiceGauges g;
+  g.uptime_s = std::chrono::duration<double>(Clock::now() - impl_->started).count();
+  g.reloads = impl_->reloads.load();
+  g.reload_failures = impl_->reload_failures.load();
+  for (const auto& s : impl_->slots) {
+    auto l = std::atomic_load(&s->current);
+    g.models.push_back({s->name, l->model->type(), l->generation, l->model->n_users(), l->model->n_items()});
+  }
+  return prometheus_text(impl_->stats.data(), kEndpointNames, kEndpoints, g);
+}
+
 Response Service::handle(const std::string& path, const Params& params) {
+  Request req;
+  req.path = path;
+  req.params = params;
+  return handle(req);
+}
+
+Response Service::handle(const Request& req) {
   auto t0 = Clock::now();
-  Endpoint ep = kOther;
+  const Params& params = req.params;
+  static const std::map<std::string, Endpoint> kPaths = {
+      {"/v1/recommend", kRecommend}, {"/v1/similar", kSimilar}, {"/v1/predict", kPredict},
+      {"/v1/query", kQuery},         {"/v1/entities", kEntities}, {"/healthz", kHealth},
+      {"/metrics", kMetrics},        {"/metrics.json", kMetricsJson}, {"/", kPage}, {"/index.html", kPage}};
+  auto found = kPaths.find(req.path);
+  Endpoint ep = found == kPaths.end() ? kOther : found->second;
   Response r;
   json body;
   try {
-    if (path == "/v1/recommend") ep = kRecommend, body = impl_->recommend(params);
-    else if (path == "/v1/similar") ep = kSimilar, body = impl_->similar(params);
-    else if (path == "/v1/predict") ep = kPredict, body = impl_->predict(params);
-    else if (path == "/v1/query") ep = kQuery, body = impl_->query(params);
-    else if (path == "/v1/entities") ep = kEntities, body = impl_->entities(params);
-    else if (path == "/healthz") ep = kHealth, body = impl_->health();
-    else if (path == "/metrics") ep = kMetrics, body = metrics();
-    else if (path == "/" || path == "/index.html") {
-      ep = kPage;
-      r.body = web_page_html();
-      r.content_type = "text/html; charset=utf-8";
-    } else {
-      r.status = 404;
-      body = {{"error", "no such path (see /healthz; the API is under /v1/)"}, {"field", "path"}};
+    if (req.method != "GET") {
+      r.headers.emplace_back("Allow", "GET");
+      throw ApiError{405, "method", "only GET is supported"};
+    }
+    if (impl_->key && ep != kHealth && !impl_->key->accepts(req.authorization)) {
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mfkit\"");
+      throw ApiError{401, "authorization",
+                     req.authorization.empty() ? "this server needs an API key: send Authorization: Bearer <key>"
+                                               : "the API key is wrong"};
+    }
+    switch (ep) {
+      case kRecommend: body = impl_->recommend(params); break;
+      case kSimilar: body = impl_->similar(params); break;
+      case kPredict: body = impl_->predict(params); break;
+      case kQuery: body = impl_->query(params); break;
+      case kEntities: body = impl_->entities(params); break;
+      case kHealth: body = impl_->health(); break;
+      case kMetricsJson: body = metrics(); break;
+      case kMetrics:
+        r.body = metrics_text();
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        break;
+      case kPage:
+        r.body = web_page_html();
+        r.content_type = "text/html; charset=utf-8";
+        break;
+      default:
+        throw ApiError{404, "path", "no such path (see /healthz; the API is under /v1/)"};
     }
   } catch (const ApiError& e) {
     r.status = e.status;
@@ -449,9 +494,7 @@ Response Service::handle(const std::string& path, const Params& params) {
     body = {{"error", std::string("internal error: ") + e.what()}};
   }
   if (r.body.empty()) r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  auto& st = impl_->stats[ep];
-  (r.status < 400 ? st.ok : r.status < 500 ? st.client_error : st.server_error).fetch_add(1, std::memory_order_relaxed);
-  st.latency.record(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  impl_->stats[ep].record(r.status, std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   return r;
 }
 

@@ -234,7 +234,7 @@ TEST(MetaMfCli, MetaTrainThenImputeANewMatrix) {
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::string fresh = d.file("new.csv", "a,x,5\na,y,3\nb,x,4\nc,z,1\nc,y,2\n");
   std::string out = d.path("filled.csv");
-  cmd = std::string(MFKIT_CLI_PATH) + " impute --model " + model + " --data " + fresh + " --format user,item,rating --out " + out +
+  cmd = std::string(MFKIT_CLI_PATH) + " impute -f " + model + " --data " + fresh + " --format user,item,rating --out " + out +
         " --quiet";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(out);
@@ -245,7 +245,7 @@ TEST(MetaMfCli, MetaTrainThenImputeANewMatrix) {
   while (std::getline(in, line)) ++lines;
   EXPECT_EQ(lines, 9 - 5);  // the unobserved cells of a 3 x 3 matrix
   // A rating model file is not a meta-mf model: a clear error, exit 1.
-  std::string bad = std::string(MFKIT_CLI_PATH) + " impute --model " + fresh + " --data " + fresh + " --format user,item,rating > /dev/null 2>&1";
+  std::string bad = std::string(MFKIT_CLI_PATH) + " impute -f " + fresh + " --data " + fresh + " --format user,item,rating > /dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 1);
 }
 

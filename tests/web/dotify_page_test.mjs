@@ -38,7 +38,7 @@ const model = join(work, "dotify.mfk");
 execFileSync(cli, ["ingest", "--store", store, "--date", "2021-04-24", charts], { stdio: "inherit" });
 execFileSync(cli, ["refit", "--store", store, "--out", model, "--quiet"], { stdio: "inherit" });
 
-const server = spawn(cli, ["serve", "--model", "dotify=" + model, "--port", "0", "--threads", "4"], {
+const server = spawn(cli, ["serve", "--model-file", "dotify=" + model, "--port", "0", "--threads", "4"], {
   stdio: ["ignore", "inherit", "pipe"],
 });
 const port = await new Promise((resolve, reject) => {
