@@ -12,7 +12,7 @@ import json
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--png", required=True)
+    ap.add_argument("--png", help="also draw the plot into this PNG file")
     ap.add_argument("--serve", help="mfkit_bench_serve JSON of a model with an index")
     args = ap.parse_args()
     reports = sorted((json.load(open(p)) for p in args.files), key=lambda r: r["items"])
@@ -40,6 +40,8 @@ def main():
         print(f"| {su['connections']} | {su['server_threads']} | {st['requests_per_s']:.0f} | {st['p50_ms']:.2f} | "
               f"{st['p99_ms']:.2f} | {st['failed']} |")
         print(f"\nClient and server share the machine's {su['cores']} cores ({su['client']}).\n")
+    if not args.png:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -61,3 +61,5 @@ python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > doc
 python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
   --data /tmp/mfkit-scale/synthetic_10000000.csv --format user,item,rating --sep , --duplicates sum \
   --split random:0.99 --threads 2
+# every result table in README.md and docs/ from the JSON above
+python3 bench/docs_tables.py

@@ -14,7 +14,7 @@ def gb(b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
-    ap.add_argument("--png", required=True)
+    ap.add_argument("--png", help="also draw the plot into this PNG file")
     a = ap.parse_args()
     r = json.load(open(a.file))
     rows = r["rows"]
@@ -49,6 +49,8 @@ def main():
     for key in ("load", "implicit-als", "biased-mf"):
         print(f"- `{big[key]['command']}`")
     print("\n![growth](scale.png)")
+    if not a.png:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

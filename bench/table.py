@@ -4,6 +4,8 @@
     python3 bench/table.py bench/results/rmse.json bench/results/kernels.json
     python3 bench/table.py --combine bench/results/rmse.json bench/results/nnmf_*.json   # one table
     python3 bench/table.py --ablation | --tuning                                          # NNMF options
+    python3 bench/table.py --speed                                  # kernels beside the peers' figures
+    python3 bench/table.py --python                                 # the Python module against C++
 """
 import json
 import sys
@@ -67,6 +69,58 @@ def kernel_table(path):
         else:
             rate = f"{b['users/s'] / 1e3:.1f} k users/s"
         print(f"| {parts[0]} | {args} | {b['real_time']:.1f} {b['time_unit']} | {rate} |")
+
+
+# Peers on this kind of machine, measured side by side (../shared/docs/peers.md): benchmark
+# name prefix in kernels.json -> (work, the peer's figure).
+PEER_SPEED = [
+    ("BM_ImplicitCg_Synthetic10M/64/2", "CG ALS iteration (3 steps), synthetic 10M, f=64", "implicit 0.7.3: 1.40 s"),
+    ("BM_ImplicitCg_Synthetic10M/128/2", "CG ALS iteration (3 steps), synthetic 10M, f=128", "implicit 0.7.3: 2.31 s"),
+    ("BM_ImplicitCholesky_Synthetic10M/64/2", "Cholesky ALS iteration, synthetic 10M, f=64", "implicit 0.7.3: 4.02 s"),
+    ("BM_ImplicitCg_Ml1m/64/2", "CG ALS iteration, ML-1M as implicit, f=64", "implicit 0.7.3: 0.084 s"),
+    ("BM_RecommendAllUsers/1/2", "top-10 for all ML-1M users, seen items filtered", "implicit: 18,400 users/s"),
+    ("BM_RecommendAllUsers/0/2", "top-10 for all ML-1M users, no filtering", "implicit: 213,000 users/s"),
+    ("BM_SgdEpoch/64/2", "SGD epoch, ML-1M (900,188 ratings), k=64", "LIBMF: 18.8 ms"),
+    ("BM_SgdEpoch/128/2", "SGD epoch, ML-1M, k=128", "LIBMF: 26.5 ms"),
+]
+
+
+def speed_table(kernels="bench/results/kernels.json", nnmf="bench/results/nnmf_speed.json"):
+    """mfkit's kernels on 2 threads beside the peers' figures on the same kind of machine."""
+    benchmarks = json.load(open(kernels))["benchmarks"]
+    print("| work (2 threads) | peer | mfkit | mfkit rate |")
+    print("|---|---|---|---|")
+    for prefix, work, peer in PEER_SPEED:
+        b = next(b for b in benchmarks if b["name"].startswith(prefix))
+        t = b["real_time"]
+        time = f"{t / 1000:.2f} s" if t >= 100 else f"{t:.1f} ms"
+        if "users/s" in b:
+            time, rate = f"{b['users/s']:,.0f} users/s", ""
+        elif "GFLOP/s" in b:
+            rate = f"{b['GFLOP/s']:.0f} GFLOP/s"
+        else:
+            rate = f"{b['items_per_second'] / 1e6:.0f} M ratings/s"
+        print(f"| {work} | {peer} | {time} | {rate} |")
+    n = json.load(open(nnmf))
+    print(f"| NNMF epoch, ML-1M, paper sizes, batch {n['batch']} | no peer figure | {n['epoch_seconds']:.2f} s "
+          f"| {n['achieved_gflops']:.0f} GFLOP/s |")
+
+
+def python_table(path="bench/results/python.json"):
+    """The Python module against the C++ library on the same work, interleaved in one run."""
+    r = json.load(open(path))
+    print(f"Command: `{r['command']}` ({r['machine']}, {r['threads']} threads, medians of interleaved runs)\n")
+    print("| work | Python / C++ time |")
+    print("|---|---|")
+    print(f"| `implicit-als` fit on {r['dataset']} from a scipy matrix | {r['fit']['python_over_cpp']:.3f}x |")
+    s = r["fit_synthetic_10m"]
+    print(f"| the same on a synthetic {s['nnz']:,}-cell matrix (building the two CSR layouts from scipy's: "
+          f"{min(s['build_from_scipy_seconds']):.2f}-{max(s['build_from_scipy_seconds']):.2f} s of it) "
+          f"| {s['python_over_library']:.3f}x |")
+    x = r["recommend_all_users"]
+    print(f"| `recommend` top-{x['N']} for all {r['n_users']:,} users in one call, seen items filtered "
+          f"({x['python_users_per_second']:,.0f} against {x['cpp_users_per_second']:,.0f} users/s) "
+          f"| {x['python_over_cpp']:.3f}x |")
 
 
 def meta_table(path):
@@ -155,6 +209,12 @@ if __name__ == "__main__":
         sys.exit(0)
     if args and args[0] == "--ablation":
         ablation_table(*args[1:])
+        sys.exit(0)
+    if args and args[0] == "--python":
+        python_table(*args[1:])
+        sys.exit(0)
+    if args and args[0] == "--speed":
+        speed_table(*args[1:])
         sys.exit(0)
     if args and args[0] == "--combine":
         accuracy_table(*args[1:])

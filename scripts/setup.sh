@@ -13,7 +13,7 @@ PACKAGES=(
   chromium nodejs
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pandas python3-pytest
   python3-tqdm python3-optuna python3-setuptools python3-wheel python3-pip python3-matplotlib
-  prometheus-cpp-dev python3-prometheus-client python3-sphinx
+  prometheus-cpp-dev python3-prometheus-client python3-sphinx python3-myst-parser furo
 )
 
 missing=()

@@ -11,3 +11,5 @@ fi
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 # The Python package, from the build tree (Debian's python3, where numpy/scipy/pandas live).
 PYTHONPATH="$PWD/build/python" /usr/bin/python3 -m pytest tests/python -q -p no:cacheprovider
+# The documentation site (Sphinx over docs/*.md), warnings as errors: a broken link fails.
+/usr/bin/python3 -m sphinx -W --keep-going -q -b html docs build/docs/html

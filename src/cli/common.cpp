@@ -32,7 +32,7 @@ void deprecation_notice(const std::string& old_names, const std::string& now) {
 }
 
 void add_common(CLI::App* app, Common& c) {
-  app->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::Range(1, 256))->capture_default_str();
+  app->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::Range(1, 256));
   app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")->capture_default_str();
   app->add_flag("--json", c.json, "print one machine-readable JSON object on stdout");
   app->add_flag("--quiet,-q", c.quiet, "no progress output");

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""The README's headline table: mfkit's figures from bench/results/ beside the peers' figures
+measured on this kind of machine (../shared/docs/peers.md), each row linking to its details.
+
+    python3 bench/headline.py
+"""
+import json
+import pathlib
+
+from table import merge_runs
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def load(name):
+    return json.loads((RESULTS / name).read_text())
+
+
+def accuracy(name, dataset, model, preset="", metric="rmse"):
+    for x in merge_runs(load(name)["results"]):
+        if x["dataset"] == dataset and x["model"] == model and x["preset"] == preset:
+            return x[metric + "_mean"], x["train_seconds_mean"], len(x["runs"])
+    raise SystemExit(f"headline: no {model} {preset} on {dataset} in {name}")
+
+
+def kernel(prefix):
+    for b in load("kernels.json")["benchmarks"]:
+        if b["name"].startswith(prefix):
+            return b
+    raise SystemExit(f"headline: no benchmark {prefix} in kernels.json")
+
+
+def main():
+    rows = []
+    rmse, secs, seeds = accuracy("rmse.json", "ml-1m", "biased-mf")
+    rows.append(("ML-1M test RMSE, random 90/10", f"**{rmse:.4f}** (biased-mf, {secs:.1f} s, {seeds} seeds)",
+                 "LIBMF 0.837 (k=128, 100 iterations)", "docs/results.md#rating-prediction"))
+    rmse, secs, seeds = accuracy("rmse.json", "ml-100k", "biased-mf", "ml-100k")
+    rows.append(("ML-100K test RMSE, random 90/10", f"**{rmse:.4f}** (biased-mf --preset ml-100k)",
+                 "LIBMF 0.894 (k=128, 40 iterations)", "docs/results.md#rating-prediction"))
+    nn, _, _ = accuracy("nnmf_defaults_ml-1m.json", "ml-1m", "nnmf")
+    rows.append(("NNMF's default on ML-1M", f"**{nn:.4f}**", "paper's NNMF 0.843 (published)", "docs/nnmf.md"))
+    b = kernel("BM_ImplicitCg_Synthetic10M/64/2")
+    rows.append(("implicit ALS, one CG iteration, 10M interactions, f=64", f"**{b['real_time'] / 1000:.2f} s**",
+                 "implicit 0.7.3: 1.40 s", "docs/results.md#speed"))
+    b = kernel("BM_ImplicitCholesky_Synthetic10M/64/2")
+    rows.append(("implicit ALS, one Cholesky iteration, same matrix", f"**{b['real_time'] / 1000:.2f} s**",
+                 "implicit 0.7.3: 4.02 s", "docs/results.md#speed"))
+    b = kernel("BM_SgdEpoch/64/2")
+    rows.append(("SGD epoch over ML-1M, k=64", f"**{b['real_time']:.1f} ms**", "LIBMF: 18.8 ms", "docs/results.md#speed"))
+    b = kernel("BM_RecommendAllUsers/1/2")
+    rows.append(("top-10 for every ML-1M user, seen items filtered", f"**{b['users/s']:,.0f} users/s**",
+                 "implicit: 18,400 users/s", "docs/results.md#speed"))
+    epr_bpr, _, _ = accuracy("ranking_lastfm.json", "lastfm-2k", "bpr", metric="mean_user_percentile_rank")
+    epr_imf, _, _ = accuracy("implicit_lastfm.json", "lastfm-2k", "implicit-als", "dotify", metric="mean_user_percentile_rank")
+    rows.append(("last.fm-2k expected percentile rank (lower is better)", f"**{epr_bpr:.3f}** (bpr), {epr_imf:.3f} (implicit-als)",
+                 "", "docs/ranking.md"))
+    ann = load("ann_1m.json")
+    run = max((r for r in ann["runs"] if r["recall_at_10"] >= 0.95), key=lambda r: r["speedup"])
+    rows.append((f"top-10 over {ann['items']:,} items with the HNSW index",
+                 f"**{run['speedup']:.0f}x** the exact scan at recall@10 {run['recall_at_10']:.3f}", "", "docs/ann.md"))
+    s = load("serve.json")["steady"]
+    rows.append(("`mfkit serve`, loopback, 8 connections", f"**{s['requests_per_s']:,.0f} requests/s**, p99 {s['p99_ms']:.2f} ms",
+                 "", "docs/dotify.md"))
+    print("| | mfkit | peer, same kind of machine | more |")
+    print("|---|---|---|---|")
+    for what, ours, peer, link in rows:
+        print(f"| {what} | {ours} | {peer} | [{link.split('/')[-1].split('#')[0]}]({link}) |")
+
+
+if __name__ == "__main__":
+    main()
