@@ -13,7 +13,7 @@
 3. implicit-als fit (f=64, 3 CG iterations) on a synthetic 10M-cell matrix like the C++
    bench's (138k users x 27k items, power-law items; drawn here with numpy): `model.fit(csr)`
    from scipy against the library's fit of the same matrix already in its own layout (what a
-   C++ caller times after loading), interleaved. The difference is what Python adds: argument
+   C++ caller times after loading), interleaved A B B A. The difference is what Python adds: argument
    checks and building the library's two CSR layouts from scipy's (reported apart).
 """
 
@@ -99,12 +99,15 @@ def main():
 
     syn = synthetic_10m()
     wall, lib, build = [], [], []
-    for _ in range(3):
+
+    def python_fit():
         model = mfkit.ImplicitALS(factors=64, iterations=3, compute_loss=False, num_threads=a.threads,
                                   random_state=1)
         t = time.perf_counter()
         model.fit(syn, show_progress=False)
         wall.append(time.perf_counter() - t)
+
+    def library_fit():
         t = time.perf_counter()
         core = _core.Interactions.from_csr(*csr_parts(as_csr(syn)), syn.shape[1], None, None)
         build.append(time.perf_counter() - t)
@@ -113,7 +116,10 @@ def main():
         t = time.perf_counter()
         model._core.fit(core, None, a.threads, 1, None)
         lib.append(time.perf_counter() - t)
-        del core
+
+    for r in range(a.pairs):  # A B, then B A: neither side always runs first
+        for run in ((python_fit, library_fit) if r % 2 == 0 else (library_fit, python_fit)):
+            run()
 
     result = {
         "command": "PYTHONPATH=build/python /usr/bin/python3 bench/python_bench.py " + " ".join(sys.argv[1:]),

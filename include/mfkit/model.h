@@ -99,6 +99,15 @@ class Model {
   /// The vector (user_vectors() layout) that fold-in gives a user known only by these
   /// interactions. Throws Error when the model cannot fold in or has no user vectors.
   virtual std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
+  /// Partial refit of users with the item side fixed (implicit's partial_fit_users): row r of
+  /// `rows` (strictly increasing items, finite values) becomes user users[r]'s seen items and its
+  /// vector the fold-in of them; a repeated user takes its last row. Indices from n_users() up
+  /// add users, named by `new_names` (one per added index, in order) or else by their index;
+  /// added users without a row get a zero vector and no items. The approximate index is kept
+  /// (it covers items only). Nothing changes on error: ParamError or NotFoundError for bad
+  /// input, Error when the model cannot refit users.
+  void update_users(const std::vector<int32_t>& users, const Csr& rows, const std::vector<std::string>& new_names = {},
+                    const Context& ctx = {});
   /// Why `item` scores as it does for `user`: the user's training items with their share of the
   /// score, largest first (Hu-Koren-Volinsky section 5). Throws Error when the model cannot explain.
   virtual std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const;
@@ -128,6 +137,15 @@ class Model {
 
  protected:
   virtual void do_fit(const Interactions& train, const FitOptions& opt) = 0;
+  /// update_users' model half. user_state: what a user known by these interactions stores
+  /// (default fold_in_user). set_users: grows the user side to n users (new ones zero) and sets
+  /// users[r]'s state to states[r] (their rows are `rows`); it must not fail half-way. The
+  /// default set_users throws Error (the model cannot refit users).
+  virtual std::vector<float> user_state(const std::vector<int32_t>& items, const std::vector<float>& values) const {
+    return fold_in_user(items, values);
+  }
+  virtual void set_users(int32_t n, const std::vector<int32_t>& users, const Csr& rows,
+                         const std::vector<std::vector<float>>& states);
 
  private:
   std::shared_ptr<const IdMap> users_, items_;

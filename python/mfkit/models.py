@@ -388,6 +388,45 @@ class Model:
         rows = [self._core.fold_in_user(idx[ptr[r]:ptr[r + 1]], val[ptr[r]:ptr[r + 1]]) for r in range(n)]
         return rows[0] if scalar else np.vstack(rows)
 
+    def partial_fit_users(self, userids, user_items, num_threads=None):
+        """Refits the vectors of `userids` from `user_items` (one row each) with the items fixed,
+        and keeps them, as implicit's `partial_fit_users`: the rows become those users' seen
+        items. Ids past the model's users add users (index mode: every index up to the largest,
+        those without a row starting from zero; raw mode: unknown raw ids, appended in order).
+        A repeated id takes its last row. Returns self."""
+        self._need_fit()
+        m = self._user_items(user_items)
+        raw = np.asarray(userids).reshape(-1)
+        if m.shape[0] != raw.size:
+            raise ValueError(f"user_items: {m.shape[0]} rows for {raw.size} userids (pass one row per user)")
+        added = []
+        if self._ids == "index":
+            if raw.dtype.kind not in "iu":
+                raise TypeError(f"userids: expected integer indices, got dtype {raw.dtype}")
+            if raw.size and (raw.min() < 0 or raw.max() >= np.iinfo(np.int32).max):
+                bad = raw[(raw < 0) | (raw >= np.iinfo(np.int32).max)][0]
+                raise ValueError(f"userids: index {int(bad)} is negative or past the int32 range")
+            dense = np.ascontiguousarray(raw, dtype=np.int32)
+        else:
+            dense = self._lookup(raw, "userids", self.n_users, self._core.lookup_users, "user", unknown="keep")
+            new = {}
+            for k in np.flatnonzero(dense < 0):
+                key = str(_plain(raw[k]))
+                if key not in new:
+                    new[key] = self.n_users + len(new)
+                    added.append(raw[k])
+                dense[k] = new[key]
+        added = np.asarray(added)
+        if added.size and (added.dtype.kind in "iu") != (self._user_ids.dtype.kind in "iu"):
+            raise TypeError(f"userids: new ids of dtype {added.dtype} for a model whose user ids are "
+                            f"{self._user_ids.dtype}")
+        ptr, idx, val = csr_parts(m)
+        threads = _threads(self.num_threads if num_threads is None else num_threads)
+        self._core.update_users(dense, ptr, idx, val, [str(_plain(v)) for v in added], threads)
+        if added.size:
+            self._user_ids = np.concatenate([self._user_ids, added])
+        return self
+
     def _similar(self, ident, N, filter_items, items, side, exact=True):
         self._need_fit()
         scalar = np.ndim(ident) == 0

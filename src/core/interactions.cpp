@@ -1,33 +1,16 @@
 #include "mfkit/interactions.h"
 
 #include <omp.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
 
+#include "core/huge_pages.h"
 #include "mfkit/error.h"
 
 namespace mfkit {
-
-namespace {
-
-// Sizes `v` to n, asking for huge pages first on Linux: the id table and the row scatters touch
-// places all over large arrays, and with 4 KiB pages nearly every such access misses the TLB.
-template <class T>
-void resize_huge(std::vector<T>& v, size_t n) {
-  v.reserve(n);
-#ifdef MADV_HUGEPAGE
-  const uintptr_t page = uintptr_t(2) << 20, begin = reinterpret_cast<uintptr_t>(v.data());
-  const uintptr_t lo = (begin + page - 1) & ~(page - 1), hi = (begin + n * sizeof(T)) & ~(page - 1);
-  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
-#endif
-  v.resize(n);
-}
-
-}  // namespace
 
 bool IdMap::canonical_integer(std::string_view s, int64_t& out) {
   bool neg = !s.empty() && s[0] == '-';
@@ -180,7 +163,8 @@ Csr scatter_rows(int32_t rows, const int32_t* row, const int32_t* col, const flo
 // The other layout of `c` (columns become rows), rows ascending within each new row.
 Csr transpose(const Csr& c, int32_t cols) {
   const int32_t rows = c.rows();
-  std::vector<int32_t> row_of(c.indices.size());
+  std::vector<int32_t> row_of;
+  resize_huge(row_of, c.indices.size());
   for (int32_t r = 0; r < rows; ++r)
     std::fill(row_of.begin() + c.indptr[r], row_of.begin() + c.indptr[r + 1], r);
   return scatter_rows(cols, c.indices.data(), row_of.data(), c.values.data(),

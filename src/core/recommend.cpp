@@ -20,18 +20,39 @@ std::vector<Scored> top_k(const float* scores, int32_t n, int k) {
     return a.score > b.score || (a.score == b.score && a.index < b.index);
   };
   const float ninf = -std::numeric_limits<float>::infinity();
-  for (int32_t i = 0; i < n; ++i) {
+  int32_t i = 0;
+  for (; i < n && static_cast<int>(heap.size()) < k; ++i) {
     float s = scores[i];
     if (s == ninf || std::isnan(s)) continue;
-    if (static_cast<int>(heap.size()) < k) {
-      heap.push_back({i, s});
-      std::push_heap(heap.begin(), heap.end(), worse);
-    } else if (s > heap.front().score) {
-      std::pop_heap(heap.begin(), heap.end(), worse);
-      heap.back() = {i, s};
-      std::push_heap(heap.begin(), heap.end(), worse);
-    }
+    heap.push_back({i, s});
+    std::push_heap(heap.begin(), heap.end(), worse);
   }
+  if (i == n) {
+    std::sort_heap(heap.begin(), heap.end(), worse);
+    return heap;
+  }
+  // The heap is full: only a score above its worst one enters (NaN and -inf never do, and an
+  // equal score never displaces a smaller index). Scan in blocks of W, which the compiler
+  // vectorises, and look closer only at a block holding such a score: after the first few
+  // blocks almost none does.
+  float worst = heap.front().score;
+  auto take = [&](int32_t j) {
+    if (scores[j] > worst) {
+      std::pop_heap(heap.begin(), heap.end(), worse);
+      heap.back() = {j, scores[j]};
+      std::push_heap(heap.begin(), heap.end(), worse);
+      worst = heap.front().score;
+    }
+  };
+  constexpr int32_t W = 32;
+  for (; i + W <= n; i += W) {
+    int any = 0;
+#pragma omp simd reduction(| : any)
+    for (int32_t j = 0; j < W; ++j) any |= scores[i + j] > worst;
+    if (any)
+      for (int32_t j = i; j < i + W; ++j) take(j);
+  }
+  for (; i < n; ++i) take(i);
   std::sort_heap(heap.begin(), heap.end(), worse);
   return heap;
 }
@@ -188,7 +209,7 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
     if (failed) std::rethrow_exception(failed);
     return out;
   }
-  const int64_t block = 256;
+  const int64_t block = 128;
   const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads)
   for (int64_t b = 0; b < n_blocks; ++b) {

@@ -31,6 +31,17 @@ class FactorModelBase : public ModelWithParams<P> {
 
  protected:
   Factors f_;
+  std::vector<float> user_state(const std::vector<int32_t>& items, const std::vector<float>& values) const override {
+    return f_.fold_in(items, values, fold_in_reg());  // [bias, vector]
+  }
+  void set_users(int32_t n, const std::vector<int32_t>& users, const Csr&,
+                 const std::vector<std::vector<float>>& states) override {
+    std::vector<std::vector<float>> vecs(states.size());
+    for (size_t r = 0; r < states.size(); ++r) vecs[r].assign(states[r].begin() + 1, states[r].end());
+    set_rows(f_.P, f_.k, n, users, vecs);
+    f_.bu.resize(static_cast<size_t>(n), 0.0f);
+    for (size_t r = 0; r < states.size(); ++r) f_.bu[users[r]] = states[r][0];
+  }
   /// Ridge weight per rating for fold-in (the model's own factor regularisation).
   virtual float fold_in_reg() const { return static_cast<float>(this->p_.reg); }
 };

@@ -71,6 +71,13 @@ void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const in
   Eigen::Map<RowMat>(out, static_cast<Eigen::Index>(n), n_items).noalias() = U * Ym.transpose();
 }
 
+void set_rows(std::vector<float>& X, int dim, int32_t n, const std::vector<int32_t>& users,
+              const std::vector<std::vector<float>>& states) {
+  X.resize(static_cast<size_t>(n) * dim, 0.0f);
+  for (size_t r = 0; r < users.size(); ++r)
+    std::copy_n(states[r].begin(), dim, X.begin() + static_cast<size_t>(users[r]) * dim);
+}
+
 void Factors::score(const int32_t* users, size_t n, float* out) const {
   const int32_t ni = n_items();
   dot_scores(P.data(), Q.data(), ni, k, users, n, out);

@@ -18,6 +18,14 @@ std::vector<float> row_of(const std::vector<float>& m, int k, int32_t r, int32_t
 /// Model::item_keys from item vectors Y (n x k) and biases b (empty: zeros): [Y_i, b_i].
 std::vector<float> keys_with_bias(const std::vector<float>& Y, const std::vector<float>& b, int k, int* dim);
 
+/// `old` (CSR by user) grown to n rows, row users[r] replaced by row r of `rows` (the last one
+/// for a repeated user), added rows empty; values carried when `values` (else dropped).
+Csr replace_rows(const Csr& old, int32_t n, const std::vector<int32_t>& users, const Csr& rows, bool values);
+/// Model::set_users for a user matrix X (rows x dim, row-major): grown to n rows of zeros, row
+/// users[r] set to states[r].
+void set_rows(std::vector<float>& X, int dim, int32_t n, const std::vector<int32_t>& users,
+              const std::vector<std::vector<float>>& states);
+
 struct Factors {
   int k = 0;
   float mu = 0;

@@ -27,6 +27,12 @@ class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
 
  protected:
   void do_fit(const Interactions& train, const FitOptions& opt) override;
+  void set_users(int32_t n, const std::vector<int32_t>& users, const Csr& rows,
+                 const std::vector<std::vector<float>>& states) override {
+    if (train_values_.size() == seen().indices.size())
+      train_values_ = replace_rows(Csr{seen().indptr, seen().indices, train_values_, {}}, n, users, rows, true).values;
+    set_rows(X_, f_, n, users, states);
+  }
 
  private:
   float confidence(float r) const;

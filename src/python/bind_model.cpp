@@ -216,6 +216,18 @@ void bind_model(py::module_& m) {
              }
              return ranked_arrays(lists, k);
            })
+      .def("update_users",
+           [](Model& model, const py::handle& users, const py::handle& indptr, const py::handle& indices,
+              const py::handle& values, const std::vector<std::string>& new_names, int threads) {
+             fitted(model);
+             std::vector<int32_t> u = to_vector<int32_t>(users, "userids");
+             Csr rows;
+             rows.indptr = to_vector<int64_t>(indptr, "user_items.indptr");
+             rows.indices = to_vector<int32_t>(indices, "user_items.indices");
+             rows.values = to_vector<float>(values, "user_items.data");
+             py::gil_scoped_release nogil;
+             model.update_users(u, rows, new_names, Context{threads, 1});
+           })
       .def("fold_in_user",
            [](const Model& model, const py::handle& items, const py::handle& values) {
              fitted(model);

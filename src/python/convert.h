@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
+
 namespace mfkit::python {
 
 namespace py = pybind11;
@@ -22,9 +24,15 @@ std::vector<T> to_vector(const py::handle& obj, const char* what) {
   }
   auto a = py::reinterpret_borrow<py::array_t<T>>(obj);
   if (a.ndim() != 1) throw py::value_error(std::string(what) + ": expected a 1-D array, got " + std::to_string(a.ndim()) + "-D");
-  std::vector<T> v(static_cast<size_t>(a.shape(0)));
-  auto r = a.template unchecked<1>();
-  for (py::ssize_t k = 0; k < a.shape(0); ++k) v[static_cast<size_t>(k)] = r(k);
+  const size_t n = static_cast<size_t>(a.shape(0));
+  std::vector<T> v;
+  reserve_huge(v, n);  // one pass over fresh memory, no zeroing first
+  if (a.strides(0) == static_cast<py::ssize_t>(sizeof(T))) {
+    v.assign(a.data(), a.data() + n);
+  } else {
+    auto r = a.template unchecked<1>();
+    for (py::ssize_t k = 0; k < a.shape(0); ++k) v.push_back(r(k));
+  }
   return v;
 }
 

@@ -208,6 +208,61 @@ TEST_P(Conformance, FoldInOfATrainingUserAgreesWithItsTrainedScores) {
   EXPECT_GT(sab / std::sqrt(saa * sbb), 0.8);  // the same user, solved again, scores alike
 }
 
+TEST_P(Conformance, UpdateUsersStoresTheFoldInAndAddsUsers) {
+  test::TempDir d;
+  auto data = synthetic_ratings();
+  auto m = make();
+  m->fit(data, {Context{1, 1}, nullptr, nullptr});
+  const Csr& c = data.by_user();
+  const int32_t n = m->n_users(), src = 7;
+  std::vector<int32_t> items(c.indices.begin() + c.indptr[src], c.indices.begin() + c.indptr[src + 1]);
+  std::vector<float> values(c.values.begin() + c.indptr[src], c.values.begin() + c.indptr[src + 1]);
+  std::vector<float> expected;
+  try {
+    expected = m->fold_in_user(items, values);
+  } catch (const Error&) {
+    EXPECT_THROW(m->update_users({5}, Csr{{0, 0}, {}, {}, {}}), Error);
+    EXPECT_EQ(m->n_users(), n);
+    GTEST_SKIP() << GetParam() << " does not fold in";
+  }
+  // User 5 takes user 7's row; user n + 1 is added with it too, and n between them with none.
+  const int64_t len = static_cast<int64_t>(items.size());
+  Csr rows{{0, len, 2 * len}, items, values, {}};
+  rows.indices.insert(rows.indices.end(), items.begin(), items.end());
+  rows.values.insert(rows.values.end(), values.begin(), values.end());
+  const Csr bad_item{{0, 1}, {m->n_items()}, {1.0f}, {}};
+  EXPECT_THROW(m->update_users({5}, bad_item), NotFoundError);
+  EXPECT_THROW(m->update_users({-1}, Csr{{0, 0}, {}, {}, {}}), NotFoundError);
+  EXPECT_THROW(m->update_users({5, 6}, Csr{{0, 0}, {}, {}, {}}), ParamError);
+  EXPECT_EQ(m->n_users(), n);  // nothing changed
+  m->update_users({5, n + 1}, rows, {"new-a", "new-b"}, Context{2, 1});
+  ASSERT_EQ(m->n_users(), n + 2);
+  EXPECT_EQ(m->user_ids()->name(n + 1), "new-b");
+  EXPECT_EQ(m->user_ids()->find("new-a"), n);
+  for (int32_t u : {5, n + 1}) {
+    std::vector<float> got = m->user_vector(u);
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], expected[j], 1e-4) << "user " << u;
+    EXPECT_EQ(std::vector<int32_t>(m->seen().indices.begin() + m->seen().indptr[u],
+                                   m->seen().indices.begin() + m->seen().indptr[u + 1]),
+              items);
+  }
+  for (float v : m->user_vector(n)) EXPECT_EQ(v, 0.0f);
+  EXPECT_EQ(m->seen().row_size(n), 0);
+  EXPECT_EQ(m->seen().row_size(src), len);  // the others keep theirs
+  RecommendOptions o;
+  o.k = 3;
+  auto recs = recommend(*m, {n + 1}, o);
+  EXPECT_EQ(recs[0].size(), 3u);
+  for (const Scored& s : recs[0])
+    EXPECT_FALSE(std::binary_search(items.begin(), items.end(), s.index));
+  save_model(*m, d.path("m.mfk"), {});
+  auto l = load_model(d.path("m.mfk"), nullptr);
+  ASSERT_EQ(l->n_users(), n + 2);
+  EXPECT_EQ(l->predict_one(n + 1, 3), m->predict_one(n + 1, 3));
+  EXPECT_EQ(l->predict_one(5, 3), m->predict_one(5, 3));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(model_names()),
                          [](const auto& info) {
                            std::string n = info.param;

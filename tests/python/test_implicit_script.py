@@ -42,6 +42,11 @@ SCRIPT = textwrap.dedent('''
     loaded = AlternatingLeastSquares.load("{path}")
     np.testing.assert_array_equal(loaded.recommend(0, user_items[0])[0], ids)
     assert loaded.user_factors.shape == (500, 32) and loaded.item_factors.shape == (300, 32)
+
+    new_users = sparse.csr_matrix(user_items[[3, 4]].toarray())  # two new users, fold-in as in implicit
+    loaded.partial_fit_users(np.array([500, 501]), new_users)
+    assert loaded.user_factors.shape == (502, 32)
+    np.testing.assert_allclose(loaded.user_factors[500], loaded.recalculate_user(3, user_items[3]), atol=1e-5)
     print("ok")
 ''')
 

@@ -164,6 +164,41 @@ def test_recalculate_user_matches_fold_in_recommendations(implicit_matrix):
     np.testing.assert_array_equal(np.argsort(-scores, kind="stable")[:5], folded[0])
 
 
+def test_partial_fit_users_stores_the_fold_in_and_grows(implicit_matrix, tmp_path):
+    m = quick("implicit-als").fit(implicit_matrix, show_progress=False)
+    n = m.n_users
+    rows = implicit_matrix[[7, 7]]
+    expected = m.recalculate_user(7, implicit_matrix[7])
+    m.partial_fit_users([5, n + 1], rows)  # user 5 takes user 7's row; n + 1 added, n with nothing
+    assert m.n_users == n + 2 and m.user_factors.shape == (n + 2, expected.size)
+    np.testing.assert_allclose(m.user_factors[[5, n + 1]], np.vstack([expected, expected]), atol=1e-5)
+    assert not m.user_factors[n].any()
+    ids, _ = m.recommend(n + 1, N=5)  # its row is now its seen items
+    assert len(ids) == 5 and not set(ids) & set(implicit_matrix[7].indices)
+    m.save(tmp_path / "grown.mfk")
+    np.testing.assert_array_equal(mfkit.load(tmp_path / "grown.mfk").user_factors, m.user_factors)
+    with pytest.raises(ValueError, match="rows for"):
+        m.partial_fit_users([1, 2], implicit_matrix[[1]])
+    with pytest.raises(ValueError, match="userids"):
+        m.partial_fit_users([-3], implicit_matrix[[1]])
+    with pytest.raises(ValueError, match="columns"):
+        m.partial_fit_users([1], implicit_matrix[[1], :40])
+    assert m.n_users == n + 2
+
+
+def test_partial_fit_users_with_raw_ids(ratings):
+    m = quick("biased-mf").fit(ratings, show_progress=False)
+    row = ratings.to_csr()[[3]]
+    m.partial_fit_users(["someone new"] if ratings.user_ids.dtype.kind not in "iu" else [10**6], row)
+    new = m.user_ids[-1]
+    assert m.n_users == len(ratings.user_ids) + 1 and len(m.user_ids) == m.n_users
+    ids, _ = m.recommend(new, N=4)
+    assert len(ids) == 4 and not set(ids) & set(ratings.item_ids[row.indices])
+    assert np.isfinite(m.predict(new, ratings.item_ids[0]))
+    with pytest.raises(mfkit.Error):
+        quick("nnmf").fit(ratings, show_progress=False).partial_fit_users([ratings.user_ids[0]], row)
+
+
 def test_filters_and_candidates(implicit_matrix):
     m = quick("implicit-als").fit(implicit_matrix, show_progress=False)
     ids, _ = m.recommend(0, implicit_matrix[0], N=10, filter_items=[1, 2, 3])

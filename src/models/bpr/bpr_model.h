@@ -25,6 +25,10 @@ class Bpr : public ModelWithParams<BprParams> {
 
  protected:
   void do_fit(const Interactions& train, const FitOptions& opt) override;
+  void set_users(int32_t n, const std::vector<int32_t>& users, const Csr&,
+                 const std::vector<std::vector<float>>& states) override {
+    set_rows(s_.X, f_, n, users, states);
+  }
 
  private:
   BprConfig config() const;
