@@ -1,0 +1,57 @@
+// DistEnv from torchrun's variables, and the check that every rank was started alike.
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+#include "mfkit/communicator.h"
+
+namespace mfkit {
+
+namespace {
+
+// The integer in variable `name`, or `fallback` when unset; ParamError when it is not one.
+int int_var(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  int out = 0;
+  const char* end = v + std::char_traits<char>::length(v);
+  auto [p, ec] = std::from_chars(v, end, out);
+  if (ec != std::errc() || p != end)
+    throw ParamError(std::string("distributed: ") + name + "='" + v + "' is not an integer");
+  return out;
+}
+
+}  // namespace
+
+DistEnv DistEnv::from_environment() {
+  DistEnv e;
+  e.world_size = int_var("WORLD_SIZE", 1);
+  e.rank = int_var("RANK", 0);
+  e.local_rank = int_var("LOCAL_RANK", 0);
+  e.master_port = int_var("MASTER_PORT", e.master_port);
+  if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
+  if (const char* s = std::getenv("TORCHELASTIC_USE_AGENT_STORE"))
+    e.agent_store = std::string(s) == "True" || std::string(s) == "true" || std::string(s) == "1";
+  if (e.world_size < 1) throw ParamError("distributed: WORLD_SIZE=" + std::to_string(e.world_size) + " must be at least 1");
+  if (e.rank < 0 || e.rank >= e.world_size)
+    throw ParamError("distributed: RANK=" + std::to_string(e.rank) + " is outside [0, WORLD_SIZE=" +
+                     std::to_string(e.world_size) + ")");
+  if (e.master_port < 1 || e.master_port > 65535)
+    throw ParamError("distributed: MASTER_PORT=" + std::to_string(e.master_port) + " is not a port");
+  return e;
+}
+
+void Communicator::check_same(const std::string& what, const std::string& text) {
+  // FNV-1a, the same on every machine (std::hash need not be).
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  std::vector<int64_t> all = allgather(static_cast<int64_t>(h >> 1), ("check " + what).c_str());
+  std::string differ;
+  for (int r = 1; r < size(); ++r)
+    if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  if (!differ.empty())
+    throw DistError("distributed: rank " + std::to_string(rank()) + ": ranks " + differ + " were started with other " +
+                    what + " than rank 0; start every rank with the same");
+}
+
+}  // namespace mfkit

@@ -1,0 +1,156 @@
+// Communicator on libtorch's c10d: ProcessGroupGloo over a TCPStore (the only file that sees
+// c10d or Gloo; built with USE_C10D_GLOO, Debian's libgloo-dev providing Gloo's headers).
+#include <ATen/ATen.h>
+#include <unistd.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "mfkit/communicator.h"
+
+namespace mfkit {
+
+namespace {
+
+class GlooCommunicator : public Communicator {
+ public:
+  GlooCommunicator(const DistEnv& env, std::chrono::milliseconds timeout) : rank_(env.rank), size_(env.world_size) {
+    run("connect", [&] {
+      c10d::TCPStoreOptions o;
+      o.port = static_cast<uint16_t>(env.master_port);
+      o.isServer = env.rank == 0 && !env.agent_store;
+      o.numWorkers = env.agent_store ? c10::nullopt : c10::optional<size_t>(env.world_size);
+      o.waitWorkers = false;
+      o.timeout = timeout;
+      store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+      auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(device_host(env.master_addr)));
+      opts->threads = 1;  // the collectives' own thread; mfkit's kernels bring theirs
+      pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world_size, opts);
+    });
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void allreduce_sum(std::vector<double>& v, const char* step) override { reduce(v.data(), v.size(), at::kDouble, step); }
+  void allreduce_sum(std::vector<float>& v, const char* step) override { reduce(v.data(), v.size(), at::kFloat, step); }
+
+  std::vector<int64_t> allgather(int64_t v, const char* step) override {
+    std::vector<int64_t> out(size_);
+    run(step, [&] {
+      std::vector<at::Tensor> in{at::full({1}, v, at::kLong)};
+      std::vector<std::vector<at::Tensor>> all(1);
+      for (int r = 0; r < size_; ++r) all[0].push_back(at::from_blob(&out[r], {1}, at::kLong));
+      pg_->allgather(all, in)->wait();
+    });
+    sent_ += sizeof(int64_t) * static_cast<uint64_t>(size_ - 1);
+    return out;
+  }
+
+  std::vector<float> alltoall(const std::vector<float>& send, const std::vector<int64_t>& send_counts,
+                              std::vector<int64_t>* recv_counts, const char* step) override {
+    return exchange(send, send_counts, recv_counts, at::kFloat, step);
+  }
+  std::vector<int64_t> alltoall(const std::vector<int64_t>& send, const std::vector<int64_t>& send_counts,
+                                std::vector<int64_t>* recv_counts, const char* step) override {
+    return exchange(send, send_counts, recv_counts, at::kLong, step);
+  }
+
+  std::vector<uint8_t> alltoall(const std::vector<uint8_t>& send, const std::vector<int64_t>& send_counts,
+                                std::vector<int64_t>* recv_counts, const char* step) override {
+    return exchange(send, send_counts, recv_counts, at::kByte, step);
+  }
+
+  void broadcast(std::string& bytes, int root, const char* step) override {
+    std::vector<int64_t> n{static_cast<int64_t>(bytes.size())};
+    run(step, [&] {
+      std::vector<at::Tensor> t{at::from_blob(n.data(), {1}, at::kLong)};
+      pg_->broadcast(t, c10d::BroadcastOptions{root})->wait();
+      bytes.resize(static_cast<size_t>(n[0]));
+      if (n[0] == 0) return;
+      std::vector<at::Tensor> b{at::from_blob(bytes.data(), {n[0]}, at::kByte)};
+      pg_->broadcast(b, c10d::BroadcastOptions{root})->wait();
+    });
+    if (rank_ == root) sent_ += bytes.size() * static_cast<uint64_t>(size_ - 1);
+  }
+
+  void barrier(const char* step) override {
+    run(step, [&] { pg_->barrier()->wait(); });
+  }
+
+  uint64_t bytes_sent() const override { return sent_; }
+
+ private:
+  // Gloo binds its device to the address this rank reaches the master from: loopback for a
+  // single-machine job, else this machine's own name.
+  static std::string device_host(const std::string& master) {
+    if (master == "127.0.0.1" || master == "localhost" || master == "::1") return "127.0.0.1";
+    char name[256] = {0};
+    return ::gethostname(name, sizeof(name) - 1) == 0 ? std::string(name) : master;
+  }
+
+  template <class F>
+  void run(const char* step, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      std::string why = e.what();
+      if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);  // c10's backtrace follows
+      throw DistError("distributed: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ", step '" +
+                      step + "': " + why + " (a peer died, stopped answering or was never started)");
+    }
+  }
+
+  void reduce(void* data, size_t n, at::ScalarType type, const char* step) {
+    if (n == 0) return;
+    run(step, [&] {
+      std::vector<at::Tensor> t{at::from_blob(data, {static_cast<int64_t>(n)}, type)};
+      pg_->allreduce(t)->wait();
+    });
+    sent_ += 2 * n * at::elementSize(type) * static_cast<uint64_t>(size_ - 1) / size_;  // ring allreduce
+  }
+
+  template <class T>
+  std::vector<T> exchange(const std::vector<T>& send, const std::vector<int64_t>& send_counts,
+                          std::vector<int64_t>* recv_counts, at::ScalarType type, const char* step) {
+    if (static_cast<int>(send_counts.size()) != size_)
+      throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(send_counts.size()) +
+                       " send counts for " + std::to_string(size_) + " ranks");
+    int64_t total = 0;
+    for (int64_t c : send_counts) total += c;
+    if (total != static_cast<int64_t>(send.size()))
+      throw ParamError(std::string("distributed: step '") + step + "': send counts add up to " + std::to_string(total) +
+                       ", not the " + std::to_string(send.size()) + " entries given");
+    std::vector<int64_t> counts(size_);
+    std::vector<T> out;
+    run(step, [&] {
+      std::vector<int64_t> sc = send_counts, none;
+      at::Tensor cin = at::from_blob(sc.data(), {size_}, at::kLong), cout = at::from_blob(counts.data(), {size_}, at::kLong);
+      pg_->alltoall_base(cout, cin, none, none)->wait();
+      int64_t n = 0;
+      for (int64_t c : counts) n += c;
+      out.resize(static_cast<size_t>(n));
+      std::vector<int64_t> rc = counts;
+      at::Tensor in = at::from_blob(const_cast<T*>(send.data()), {total}, type);
+      at::Tensor got = at::from_blob(out.data(), {n}, type);
+      pg_->alltoall_base(got, in, rc, sc)->wait();
+    });
+    for (int r = 0; r < size_; ++r)
+      if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * sizeof(T) + sizeof(int64_t);
+    if (recv_counts) *recv_counts = counts;
+    return out;
+  }
+
+  int rank_, size_;
+  uint64_t sent_ = 0;
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> connect(const DistEnv& env, std::chrono::milliseconds timeout) {
+  return std::make_unique<GlooCommunicator>(env, timeout);
+}
+
+}  // namespace mfkit
