@@ -61,5 +61,8 @@ python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > doc
 python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
   --data /tmp/mfkit-scale/synthetic_10000000.csv --format user,item,rating --sep , --duplicates sum \
   --split random:0.99 --threads 2
+# distributed implicit-als at 1, 2 and 4 ranks on one machine, bytes beside the formula (docs/distributed.md)
+python3 bench/synthetic_csv.py --lines 10000000 --users 150000 --items 30000 --out /tmp/s10m.csv
+python3 bench/dist_bench.py --data /tmp/s10m.csv --ranks 1 2 4 --out bench/results/distributed_10m.json
 # every result table in README.md and docs/ from the JSON above
 python3 bench/docs_tables.py

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mfkit/interactions.h"
@@ -48,6 +50,16 @@ struct LoadResult {
 
 /// Reads a delimited ratings file.
 LoadResult load_ratings(const std::string& path, const Format& format, const LoadOptions& opt = {});
+/// Parses ratings lines in `text` (no header), a piece of file `path` whose first line is line
+/// line_base + 1 (line numbers in errors). Unlike load_ratings, no lines is not an error (an empty
+/// result). `parsed`, when given, is called once the text is no longer needed.
+LoadResult parse_ratings(std::string_view text, const std::string& path, int64_t line_base, const Format& format,
+                         const LoadOptions& opt = {}, const std::function<void()>& parsed = {});
+/// Part `part` of `parts` of `text`: the bytes from the first line starting at or after
+/// size*part/parts up to the next part's start, so each line lies in exactly one part.
+std::string_view text_part(std::string_view text, int part, int parts);
+/// `body` without its first line; InputError naming `path` when there is nothing at all.
+std::string_view skip_header(std::string_view body, const std::string& path);
 
 /// A dataset known by name, found under data_dir().
 struct DatasetSpec {

@@ -8,6 +8,8 @@
 
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "dist/train.h"
+#include "mfkit/communicator.h"
 #include "mfkit/error.h"
 #include "mfkit/evaluate.h"
 #include "mfkit/model_file.h"
@@ -25,6 +27,7 @@ struct TrainArgs {
   std::vector<std::string> sets;
   double valid = 0;
   int k = 10;
+  double timeout = 60;
 };
 
 nlohmann::json read_config(const std::string& path) {
@@ -77,9 +80,23 @@ void run_train(const TrainArgs& a) {
   job.ctx.threads = a.common.threads;
   job.ctx.seed = a.common.seed;
   job.out = a.out;
+  const DistEnv env = DistEnv::from_environment();
   // With --json, plain per-epoch lines would only clutter logs: show the bar on a terminal only.
-  Progress progress(a.model, a.common.quiet || (a.common.json && !::isatty(STDERR_FILENO)));
+  Progress progress(a.model, a.common.quiet || (a.common.json && !::isatty(STDERR_FILENO)) || env.rank != 0);
   job.on_epoch = progress.callback();
+  if (env.world_size > 1) {
+    nlohmann::json report = dist::train(job, env, std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000)));
+    progress.finish();
+    if (env.rank != 0) return;
+    if (a.common.json) return print_json(report);
+    fmt::print("{} on {} across {} ranks: {} users x {} items, {} ratings, read and partitioned in {:.2f} s, {} "
+               "iterations in {:.2f} s\n",
+               job.model, job.data, env.world_size, report["n_users"].get<int64_t>(), report["n_items"].get<int64_t>(),
+               report["nnz"].get<int64_t>(), report["load_seconds"].get<double>(), report["epochs"].get<int>(),
+               report["train_seconds"].get<double>());
+    if (!a.out.empty()) fmt::print("saved {}\n", a.out);
+    return;
+  }
   nlohmann::json report = run_train_job(job);
   progress.finish();
   if (a.common.json) {
@@ -156,6 +173,9 @@ void add_train(CLI::App& app) {
       ->capture_default_str();
   add_k(c, a->k, "cut-off for ranking metrics");
   c->add_option("--out,-o", a->out, "save the trained model to this file (written atomically)");
+  c->add_option("--timeout", a->timeout, "distributed runs (WORLD_SIZE > 1): seconds to wait for the other ranks")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
   add_common(c, a->common);
   c->callback([a] { run_train(*a); });
 }

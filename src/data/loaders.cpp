@@ -175,16 +175,39 @@ std::vector<std::string_view> cut(std::string_view body, int n) {
 
 }  // namespace
 
+std::string_view text_part(std::string_view text, int part, int parts) {
+  if (parts < 1 || part < 0 || part >= parts) throw Error("text_part: part out of range");
+  auto line_start = [&](size_t at) {  // the first line starting at or after byte `at`
+    if (at == 0 || at >= text.size()) return std::min(at, text.size());
+    size_t nl = text.find('\n', at - 1);
+    return nl == std::string_view::npos ? text.size() : nl + 1;
+  };
+  const size_t b = line_start(text.size() * part / parts), e = line_start(text.size() * (part + 1) / parts);
+  return text.substr(b, e - b);
+}
+
+std::string_view skip_header(std::string_view body, const std::string& path) {
+  if (trim(body).empty()) throw InputError(path, 0, "empty file (expected a header line)");
+  size_t nl = body.find('\n');
+  return nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+}
+
 LoadResult load_ratings(const std::string& path, const Format& format, const LoadOptions& opt) {
   MappedFile file(path);
   std::string_view body = file.text();
-  int64_t line_base = 0;
-  if (format.header) {
-    if (trim(body).empty()) throw InputError(path, 0, "empty file (expected a header line)");
-    size_t nl = body.find('\n');
-    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
-    line_base = 1;
+  if (format.header) body = skip_header(body, path);
+  LoadResult res = parse_ratings(body, path, format.header ? 1 : 0, format, opt, [&] { file.close(); });
+  if (res.data.nnz() == 0) {
+    if (res.skipped > 0)
+      throw InputError(path, 0, fmt::format("no readable lines ({} skipped; first: {})", res.skipped,
+                                            res.problems.front()));
+    throw InputError(path, 0, "empty file (no data lines)");
   }
+  return res;
+}
+
+LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t line_base, const Format& format,
+                         const LoadOptions& opt, const std::function<void()>& parsed) {
   bool has_time = false;
   for (Column c : format.columns) has_time = has_time || c == Column::kTimestamp;
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
@@ -202,7 +225,7 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
     }
   }
   if (error) std::rethrow_exception(error);
-  file.close();  // the pieces hold copies of every id: the text is no longer needed
+  if (parsed) parsed();  // the pieces hold copies of every id: the text is no longer needed
 
   LoadResult res;
   size_t total = 0;
@@ -214,12 +237,6 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
     res.skipped += c.skipped;
     line_base += c.lines_in_text;
     total += c.values.size();
-  }
-  if (total == 0) {
-    if (res.skipped > 0)
-      throw InputError(path, 0, fmt::format("no readable lines ({} skipped; first: {})", res.skipped,
-                                            res.problems.front()));
-    throw InputError(path, 0, "empty file (no data lines)");
   }
   auto users = std::make_shared<IdMap>();
   auto items = std::make_shared<IdMap>();

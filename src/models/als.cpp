@@ -3,6 +3,7 @@
 #include "kernels/als_explicit.h"
 #include "models/factor_models.h"
 #include "models/epochs.h"
+#include "models/factors.h"
 
 namespace mfkit {
 
@@ -23,6 +24,7 @@ void AlsParams::validate() const {}
 void Als::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   f_.init(train, p.factors, p.init_std, opt.ctx.seed, p.clip);
+  keyed_normal_rows(*train.item_ids(), p.factors, p.init_std, opt.ctx.seed, f_.Q.data());  // as distributed runs
   AlsSolveConfig c;
   c.k = p.factors;
   c.mu = f_.mu;

@@ -13,6 +13,34 @@ namespace mfkit {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+namespace {
+uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+void keyed_normal_row(std::string_view name, int k, double std, uint64_t seed, float* out) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the raw id
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+  uint64_t s = seed ^ h;
+  for (int j = 0; j < k; j += 2) {  // Box-Muller: two normals from two uniforms
+    const double u1 = (static_cast<double>(splitmix(s) >> 11) + 1.0) * 0x1.0p-53;
+    const double u2 = static_cast<double>(splitmix(s) >> 11) * 0x1.0p-53;
+    const double r = std * std::sqrt(-2.0 * std::log(u1)), a = 6.283185307179586 * u2;
+    out[j] = static_cast<float>(r * std::cos(a));
+    if (j + 1 < k) out[j + 1] = static_cast<float>(r * std::sin(a));
+  }
+}
+
+void keyed_normal_rows(const IdMap& ids, int k, double std, uint64_t seed, float* out) {
+  const int32_t n = ids.size();
+#pragma omp parallel for schedule(static) if (n > 100000)
+  for (int32_t r = 0; r < n; ++r) keyed_normal_row(ids.name(r), k, std, seed, out + static_cast<size_t>(r) * k);
+}
+
 void Factors::init(const Interactions& train, int k_, double std, uint64_t seed, bool clip_) {
   k = k_;
   clip = clip_;

@@ -33,17 +33,16 @@ void ImplicitAlsParams::visit(ParamVisitor& v) {
 
 void ImplicitAlsParams::validate() const {}
 
-float ImplicitAls::confidence(float r) const {
-  const auto& p = p_;
+float implicit_confidence(const ImplicitAlsParams& p, float r) {
   if (p.confidence == "log") return 1.0f + static_cast<float>(p.alpha * std::log1p(r / p.epsilon));
   if (p.confidence == "implicit") return static_cast<float>(p.alpha * r);
   return 1.0f + static_cast<float>(p.alpha * r);
 }
 
-Csr ImplicitAls::confidences(const Csr& m) const {
+Csr implicit_confidences(const ImplicitAlsParams& p, const Csr& m) {
   Csr c{m.indptr, m.indices, m.values, {}};
   for (float& v : c.values) {
-    v = confidence(v);
+    v = implicit_confidence(p, v);
     if (!(v > 0) || !std::isfinite(v))
       throw ParamError("implicit-als: a confidence is not positive (values must be > 0; check alpha and the data)");
   }
@@ -55,12 +54,10 @@ void ImplicitAls::do_fit(const Interactions& train, const FitOptions& opt) {
   const int f = p.factors;
   const int32_t nu = train.n_users(), ni = train.n_items();
   Csr cu = confidences(train.by_user()), ci = confidences(train.by_item());
-  std::mt19937_64 rng(opt.ctx.seed);
-  std::normal_distribution<float> g(0.0f, static_cast<float>(p.init_std));
   X_.resize(static_cast<size_t>(nu) * f);
   Y_.resize(static_cast<size_t>(ni) * f);
-  for (auto& x : X_) x = g(rng);
-  for (auto& y : Y_) y = g(rng);
+  keyed_normal_rows(*train.user_ids(), f, p.init_std, opt.ctx.seed, X_.data());
+  keyed_normal_rows(*train.item_ids(), f, p.init_std, opt.ctx.seed, Y_.data());
   f_ = f;
   std::vector<float> G(static_cast<size_t>(f) * f);
   const int steps = p.solver == "cg" ? p.cg_steps : 0;

@@ -7,6 +7,11 @@
 
 namespace mfkit {
 
+/// The confidence of an observed value r, and a CSR's values turned into confidences (ParamError
+/// when one is not positive).
+float implicit_confidence(const ImplicitAlsParams& p, float r);
+Csr implicit_confidences(const ImplicitAlsParams& p, const Csr& m);
+
 class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
  public:
   std::string type() const override { return "implicit-als"; }
@@ -35,8 +40,8 @@ class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
   }
 
  private:
-  float confidence(float r) const;
-  Csr confidences(const Csr& m) const;
+  float confidence(float r) const { return implicit_confidence(p_, r); }
+  Csr confidences(const Csr& m) const { return implicit_confidences(p_, m); }
   std::vector<float> solve_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
 
   int f_ = 0;

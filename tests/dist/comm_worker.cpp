@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
     comm->allreduce_sum(d, "sum");
     if (d[0] != n * (n - 1) / 2.0 || d[1] != 2.0 * n) return fail("allreduce_sum(double) is wrong");
     if (mode == "die" && r == 1) return 3;
-    if (mode == "hang" && r == 1) {  // silent for twice the timeout, then gone
-      std::this_thread::sleep_for(std::chrono::milliseconds(2 * std::stoi(argv[2])));
+    if (mode == "hang" && r == 1) {  // silent for four times the timeout, then gone
+      std::this_thread::sleep_for(std::chrono::milliseconds(4 * std::stoi(argv[2])));
       return 5;
     }
     std::vector<float> f(3, 0.5f);
