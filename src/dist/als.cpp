@@ -31,7 +31,7 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 
 std::vector<float> keyed_rows(const OwnedIds& ids, int k, double std, uint64_t seed) {
   std::vector<float> out(ids.names.size() * k);
-  for (size_t r = 0; r < ids.names.size(); ++r) keyed_normal_row(ids.names[r], k, std, seed, out.data() + r * k);
+  keyed_normal_rows(ids.names, k, std, seed, out.data());
   return out;
 }
 
@@ -50,11 +50,6 @@ bool all_finite(Communicator& comm, const std::vector<float>& a, const std::vect
   comm.allreduce_sum(flag, "check factors");
   return flag[0] == 0;
 }
-
-struct Fitted {
-  TensorMap tensors;  // rank 0 only
-  std::vector<double> losses;
-};
 
 using Sweep = std::function<double()>;  // one iteration; returns the training loss
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "core/hash.h"
 #include "mfkit/communicator.h"
 
 namespace mfkit {
@@ -42,10 +43,7 @@ DistEnv DistEnv::from_environment() {
 }
 
 void Communicator::check_same(const std::string& what, const std::string& text) {
-  // FNV-1a, the same on every machine (std::hash need not be).
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  std::vector<int64_t> all = allgather(static_cast<int64_t>(h >> 1), ("check " + what).c_str());
+  std::vector<int64_t> all = allgather(static_cast<int64_t>(fnv1a(text) >> 1), ("check " + what).c_str());
   std::string differ;
   for (int r = 1; r < size(); ++r)
     if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);

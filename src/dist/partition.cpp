@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 
+#include "core/hash.h"
 #include "data/text_file.h"
 #include "mfkit/error.h"
 
@@ -15,9 +16,7 @@ namespace mfkit::dist {
 namespace {
 
 int owner_of_name(std::string_view name, int P) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-  return static_cast<int>(h % static_cast<uint64_t>(P));
+  return static_cast<int>(fnv1a(name) % static_cast<uint64_t>(P));
 }
 
 int owner_of_index(const OwnedIds& ids, int64_t g) {

@@ -24,7 +24,7 @@ void AlsParams::validate() const {}
 void Als::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   f_.init(train, p.factors, p.init_std, opt.ctx.seed, p.clip);
-  keyed_normal_rows(*train.item_ids(), p.factors, p.init_std, opt.ctx.seed, f_.Q.data());  // as distributed runs
+  keyed_normal_rows(train.item_ids()->names(), p.factors, p.init_std, opt.ctx.seed, f_.Q.data());  // as distributed runs
   AlsSolveConfig c;
   c.k = p.factors;
   c.mu = f_.mu;

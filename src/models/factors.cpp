@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/hash.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
@@ -20,12 +21,9 @@ uint64_t splitmix(uint64_t& s) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-}  // namespace
 
 void keyed_normal_row(std::string_view name, int k, double std, uint64_t seed, float* out) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a of the raw id
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-  uint64_t s = seed ^ h;
+  uint64_t s = seed ^ fnv1a(name);
   for (int j = 0; j < k; j += 2) {  // Box-Muller: two normals from two uniforms
     const double u1 = (static_cast<double>(splitmix(s) >> 11) + 1.0) * 0x1.0p-53;
     const double u2 = static_cast<double>(splitmix(s) >> 11) * 0x1.0p-53;
@@ -35,10 +33,12 @@ void keyed_normal_row(std::string_view name, int k, double std, uint64_t seed, f
   }
 }
 
-void keyed_normal_rows(const IdMap& ids, int k, double std, uint64_t seed, float* out) {
-  const int32_t n = ids.size();
+}  // namespace
+
+void keyed_normal_rows(const std::vector<std::string>& names, int k, double std, uint64_t seed, float* out) {
+  const int64_t n = static_cast<int64_t>(names.size());
 #pragma omp parallel for schedule(static) if (n > 100000)
-  for (int32_t r = 0; r < n; ++r) keyed_normal_row(ids.name(r), k, std, seed, out + static_cast<size_t>(r) * k);
+  for (int64_t r = 0; r < n; ++r) keyed_normal_row(names[r], k, std, seed, out + static_cast<size_t>(r) * k);
 }
 
 void Factors::init(const Interactions& train, int k_, double std, uint64_t seed, bool clip_) {

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <string>
 #include <vector>
 
-#include "mfkit/interactions.h"
 #include "mfkit/model.h"
 
 namespace mfkit {
@@ -28,12 +27,10 @@ Csr replace_rows(const Csr& old, int32_t n, const std::vector<int32_t>& users, c
 void set_rows(std::vector<float>& X, int dim, int32_t n, const std::vector<int32_t>& users,
               const std::vector<std::vector<float>>& states);
 
-/// Normal(0, std) initial rows keyed by raw id: row r of `out` (ids.size() x k) is drawn from a
-/// stream seeded by `seed` and the text of ids.name(r), so a row starts the same whatever the
-/// row order or the process that owns it (distributed training matches one process).
-void keyed_normal_rows(const IdMap& ids, int k, double std, uint64_t seed, float* out);
-/// The same for one row named `name`.
-void keyed_normal_row(std::string_view name, int k, double std, uint64_t seed, float* out);
+/// Normal(0, std) initial rows keyed by raw id: row r of `out` (names.size() x k) is drawn from a
+/// stream seeded by `seed` and the text of names[r], so a row starts the same whatever the row
+/// order or the process that owns it (distributed training matches one process).
+void keyed_normal_rows(const std::vector<std::string>& names, int k, double std, uint64_t seed, float* out);
 
 struct Factors {
   int k = 0;

@@ -56,8 +56,8 @@ void ImplicitAls::do_fit(const Interactions& train, const FitOptions& opt) {
   Csr cu = confidences(train.by_user()), ci = confidences(train.by_item());
   X_.resize(static_cast<size_t>(nu) * f);
   Y_.resize(static_cast<size_t>(ni) * f);
-  keyed_normal_rows(*train.user_ids(), f, p.init_std, opt.ctx.seed, X_.data());
-  keyed_normal_rows(*train.item_ids(), f, p.init_std, opt.ctx.seed, Y_.data());
+  keyed_normal_rows(train.user_ids()->names(), f, p.init_std, opt.ctx.seed, X_.data());
+  keyed_normal_rows(train.item_ids()->names(), f, p.init_std, opt.ctx.seed, Y_.data());
   f_ = f;
   std::vector<float> G(static_cast<size_t>(f) * f);
   const int steps = p.solver == "cg" ? p.cg_steps : 0;
