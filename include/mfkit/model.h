@@ -86,6 +86,9 @@ class Model {
   const std::shared_ptr<const IdMap>& item_ids() const { return items_; }
   /// Items each user had in the training data (CSR by user, values dropped).
   const Csr& seen() const { return seen_; }
+  /// How top-N answers break ties: tie_rank()[i] is item i's place when items are ordered by
+  /// training count (descending), then index; the lower place comes first. Null before fit.
+  const int32_t* tie_rank() const { return tie_rank_.empty() ? nullptr : tie_rank_.data(); }
   bool fitted() const { return users_ != nullptr; }
   /// Names, titles and categories, kept from fit() and stored in model files.
   const Labels& labels() const { return labels_; }
@@ -150,6 +153,7 @@ class Model {
  private:
   std::shared_ptr<const IdMap> users_, items_;
   Csr seen_;
+  std::vector<int32_t> tie_rank_;
   Labels labels_;
   std::shared_ptr<const ItemIndex> index_;
 };

@@ -58,7 +58,12 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
 std::vector<std::vector<Scored>> similar_users(const Model& model, const std::vector<int32_t>& users,
                                                const RecommendOptions& opt);
 
-/// The k best of `scores` (length n), skipping entries set to -infinity; best first, ties by index.
-std::vector<Scored> top_k(const float* scores, int32_t n, int k);
+/// The k best of `scores` (length n), skipping entries set to -infinity and NaN; best first.
+/// Equal scores come in the order of `tie_rank` (lower first: Model::tie_rank(), popularity then
+/// index), or of index when it is null.
+std::vector<Scored> top_k(const float* scores, int32_t n, int k, const int32_t* tie_rank = nullptr);
+
+/// Places 0..n-1 of entries ordered by count (descending), then index: the tie order of top-N.
+std::vector<int32_t> rank_by_count(const std::vector<int64_t>& count);
 
 }  // namespace mfkit

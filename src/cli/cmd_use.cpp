@@ -56,6 +56,12 @@ void print_list(const nlohmann::json& list, const char* key) {
     if (e.contains("name")) title = "  " + e["name"].get<std::string>();
     if (e.contains("category")) title += " - " + e["category"].get<std::string>();
     fmt::print("{:>3}. {} {:<10} {:.4f}{}\n", rank++, key, e[key].get<std::string>(), e["score"].get<float>(), title);
+    if (e.contains("in")) {  // a query's answer: the rows that hold it
+      std::string in;
+      for (const auto& x : e["in"]) in += (in.empty() ? "" : ", ") + x.get<std::string>();
+      int64_t more = e["in_count"].get<int64_t>() - static_cast<int64_t>(e["in"].size());
+      fmt::print("       in: {}{}\n", in.empty() ? "-" : in, more > 0 ? fmt::format(" and {} more", more) : "");
+    }
   }
 }
 
@@ -153,12 +159,18 @@ void run_query_cmd(const UseArgs& a) {
   o.k = a.k;
   o.normalize = !a.raw_norms;
   QueryResult r = run_query(*model, a.query, o);
+  const auto& names = model->labels().user_names;
+  auto row_name = [&](int32_t row) { return names.empty() ? model->user_ids()->name(row) : names[row]; };
   nlohmann::json rows = nlohmann::json::array();
-  for (int32_t row : r.rows) {
-    const auto& names = model->labels().user_names;
-    rows.push_back(names.empty() ? model->user_ids()->name(row) : names[row]);
+  for (int32_t row : r.rows) rows.push_back(row_name(row));
+  nlohmann::json items = scored_list(*model, r.items, {}, true);
+  for (size_t j = 0; j < r.holders.size(); ++j) {
+    nlohmann::json in = nlohmann::json::array();
+    for (int32_t row : r.holders[j].rows) in.push_back(row_name(row));
+    items[j]["in"] = in;
+    items[j]["in_count"] = r.holders[j].count;
   }
-  nlohmann::json out = {{"query", a.query}, {"rows", rows}, {"items", scored_list(*model, r.items, {}, true)}};
+  nlohmann::json out = {{"query", a.query}, {"rows", rows}, {"items", items}};
   if (a.common.json) {
     print_json(out);
     return;

@@ -212,7 +212,18 @@ QueryResult run_query(const Model& model, const std::string& expr, const QueryOp
     for (int d = 0; d < dim; ++d) s += double(q[d]) * items[static_cast<size_t>(i) * dim + d];
     scores[i] = std::isfinite(s) ? static_cast<float>(s) : -INFINITY;
   }
-  res.items = top_k(scores.data(), n, opt.k);
+  res.items = top_k(scores.data(), n, opt.k, model.tie_rank());
+  // Who holds each answer: one pass over the training items.
+  std::vector<int32_t> slot(static_cast<size_t>(n), -1);
+  for (size_t j = 0; j < res.items.size(); ++j) slot[res.items[j].index] = static_cast<int32_t>(j);
+  res.holders.resize(res.items.size());
+  const Csr& seen = model.seen();
+  for (int32_t u = 0; u + 1 < static_cast<int32_t>(seen.indptr.size()); ++u)
+    for (int64_t e = seen.indptr[u]; e < seen.indptr[u + 1]; ++e)
+      if (int32_t j = slot[seen.indices[e]]; j >= 0) {
+        Holders& h = res.holders[j];
+        if (h.count++ < opt.max_holders) h.rows.push_back(u);
+      }
   return res;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <numeric>
 #include <optional>
 
 #include "mfkit/error.h"
@@ -11,49 +12,75 @@
 
 namespace mfkit {
 
-std::vector<Scored> top_k(const float* scores, int32_t n, int k) {
+std::vector<int32_t> rank_by_count(const std::vector<int64_t>& count) {
+  const int32_t n = static_cast<int32_t>(count.size());
+  std::vector<int32_t> order(count.size()), rank(count.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return count[a] > count[b]; });
+  for (int32_t r = 0; r < n; ++r) rank[order[r]] = r;
+  return rank;
+}
+
+namespace {
+
+// Orders entries by score, then by tie rank (lower first), or by index without one.
+struct Better {
+  const int32_t* tie;
+  bool operator()(const Scored& a, const Scored& b) const {
+    if (a.score != b.score) return a.score > b.score;
+    return tie ? tie[a.index] < tie[b.index] : a.index < b.index;
+  }
+};
+
+}  // namespace
+
+std::vector<Scored> top_k(const float* scores, int32_t n, int k, const int32_t* tie_rank) {
   std::vector<Scored> heap;
   if (k <= 0) return heap;
   heap.reserve(k + 1);
-  // Min-heap on (score, -index): the root is the worst kept entry.
-  auto worse = [](const Scored& a, const Scored& b) {
-    return a.score > b.score || (a.score == b.score && a.index < b.index);
-  };
+  // A heap under `better`: the root is the worst kept entry.
+  const Better better{tie_rank};
   const float ninf = -std::numeric_limits<float>::infinity();
   int32_t i = 0;
   for (; i < n && static_cast<int>(heap.size()) < k; ++i) {
     float s = scores[i];
     if (s == ninf || std::isnan(s)) continue;
     heap.push_back({i, s});
-    std::push_heap(heap.begin(), heap.end(), worse);
+    std::push_heap(heap.begin(), heap.end(), better);
   }
   if (i == n) {
-    std::sort_heap(heap.begin(), heap.end(), worse);
+    std::sort_heap(heap.begin(), heap.end(), better);
     return heap;
   }
-  // The heap is full: only a score above its worst one enters (NaN and -inf never do, and an
-  // equal score never displaces a smaller index). Scan in blocks of W, which the compiler
-  // vectorises, and look closer only at a block holding such a score: after the first few
-  // blocks almost none does.
+  // The heap is full: only a score above its worst one enters, or an equal one that the tie
+  // order puts first (NaN and -inf never do; in index order an equal score never displaces a
+  // smaller index). Scan in blocks of W, which the compiler vectorises, and look closer only at
+  // a block holding such a score: after the first few blocks almost none does.
   float worst = heap.front().score;
   auto take = [&](int32_t j) {
-    if (scores[j] > worst) {
-      std::pop_heap(heap.begin(), heap.end(), worse);
-      heap.back() = {j, scores[j]};
-      std::push_heap(heap.begin(), heap.end(), worse);
+    const float s = scores[j];
+    if (s > worst || (tie_rank && s == worst && tie_rank[j] < tie_rank[heap.front().index])) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = {j, s};
+      std::push_heap(heap.begin(), heap.end(), better);
       worst = heap.front().score;
     }
   };
   constexpr int32_t W = 32;
   for (; i + W <= n; i += W) {
     int any = 0;
+    if (tie_rank) {
 #pragma omp simd reduction(| : any)
-    for (int32_t j = 0; j < W; ++j) any |= scores[i + j] > worst;
+      for (int32_t j = 0; j < W; ++j) any |= scores[i + j] >= worst;
+    } else {
+#pragma omp simd reduction(| : any)
+      for (int32_t j = 0; j < W; ++j) any |= scores[i + j] > worst;
+    }
     if (any)
       for (int32_t j = i; j < i + W; ++j) take(j);
   }
   for (; i < n; ++i) take(i);
-  std::sort_heap(heap.begin(), heap.end(), worse);
+  std::sort_heap(heap.begin(), heap.end(), better);
   return heap;
 }
 
@@ -66,7 +93,9 @@ struct ItemFilter {
   std::vector<char> allowed;
   std::vector<int32_t> excluded;  // sorted, distinct
   int64_t n_allowed;              // items the candidate list leaves (all when it is empty)
-  ItemFilter(const RecommendOptions& o, int32_t ni) : opt(o), n_allowed(ni) {
+  const int32_t* tie;             // top_k's tie order, or null for index order
+  ItemFilter(const RecommendOptions& o, int32_t ni, const int32_t* tie_rank)
+      : opt(o), n_allowed(ni), tie(tie_rank) {
     if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
     for (int32_t i : opt.exclude)
       if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
@@ -97,11 +126,11 @@ struct ItemFilter {
     if (!allowed.empty())
       for (int32_t i = 0; i < ni; ++i)
         if (!allowed[i]) s[i] = ninf;
-    return top_k(s, ni, opt.k);
+    return top_k(s, ni, opt.k, tie);
   }
 };
 
-// Scored candidates of one user by the model's own predictions, best first (ties by index), k kept.
+// Scored candidates of one user by the model's own predictions, best first (ties as top_k), k kept.
 std::vector<Scored> rescore(const Model& model, int32_t user, const std::vector<int32_t>& items, int k) {
   std::vector<int32_t> us(items.size(), user);
   std::vector<float> s(items.size());
@@ -109,7 +138,7 @@ std::vector<Scored> rescore(const Model& model, int32_t user, const std::vector<
   std::vector<Scored> out;
   for (size_t j = 0; j < items.size(); ++j)
     if (!std::isnan(s[j]) && s[j] != -std::numeric_limits<float>::infinity()) out.push_back({items[j], s[j]});
-  auto better = [](const Scored& a, const Scored& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); };
+  const Better better{model.tie_rank()};
   if (static_cast<int>(out.size()) > k) {
     std::partial_sort(out.begin(), out.begin() + k, out.end(), better);
     out.resize(k);
@@ -175,7 +204,7 @@ bool approximate_top(const Model& model, const ItemIndex& index, const ItemFilte
 std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector<int32_t>& users,
                                            const RecommendOptions& opt, const Context& ctx) {
   const int32_t ni = model.n_items();
-  ItemFilter filter(opt, ni);
+  ItemFilter filter(opt, ni, model.tie_rank());
   for (int32_t u : users)
     if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
   if (opt.seen) {
@@ -229,7 +258,7 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
 std::vector<Scored> recommend_new_user(const Model& model, const std::vector<int32_t>& items,
                                        const std::vector<float>& values, const RecommendOptions& opt) {
   const int32_t ni = model.n_items();
-  ItemFilter filter(opt, ni);
+  ItemFilter filter(opt, ni, model.tie_rank());
   for (int32_t i : items)
     if (i < 0 || i >= ni) throw NotFoundError("recommend: item index " + std::to_string(i) + " is unknown");
   std::vector<float> scores(ni);
@@ -259,12 +288,13 @@ std::vector<std::vector<Scored>> recommend_new_users(const Model& model, const C
 
 static std::vector<std::vector<Scored>> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n,
                                                           const std::vector<int32_t>& queries,
-                                                          const RecommendOptions& opt, const char* what) {
+                                                          const RecommendOptions& opt, const char* what,
+                                                          const int32_t* tie) {
   if (dim == 0) throw Error(std::string("similar: this model has no ") + what + " vectors");
   for (int32_t self : queries)
     if (self < 0 || self >= n) throw NotFoundError(std::string("similar: ") + what + " index out of range");
   if (opt.k < 1) throw ParamError("similar: k must be at least 1");
-  ItemFilter filter(opt, n);
+  ItemFilter filter(opt, n, tie);
   std::vector<float> norms(n);
   for (int32_t i = 0; i < n; ++i) {
     double s = 0;
@@ -293,7 +323,7 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
   if (index && index->has_cosine() && !opt.exact) {
     const int32_t ni = model.n_items();
     if (opt.k < 1) throw ParamError("similar: k must be at least 1");
-    ItemFilter filter(opt, ni);
+    ItemFilter filter(opt, ni, model.tie_rank());
     const int64_t removed = (ni - filter.n_allowed) + static_cast<int64_t>(filter.excluded.size());
     if (removed * 2 < ni) {
       const double share = static_cast<double>(filter.n_allowed) / ni;
@@ -319,14 +349,19 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
   }
   int dim = 0;
   auto v = model.item_vectors(&dim);
-  return cosine_neighbours(v, dim, model.n_items(), items, opt, "item");
+  return cosine_neighbours(v, dim, model.n_items(), items, opt, "item", model.tie_rank());
 }
 
 std::vector<std::vector<Scored>> similar_users(const Model& model, const std::vector<int32_t>& users,
                                                const RecommendOptions& opt) {
   int dim = 0;
   auto v = model.user_vectors(&dim);
-  return cosine_neighbours(v, dim, model.n_users(), users, opt, "user");
+  // Ties among users fall by their training count, then index, as items' do.
+  std::vector<int64_t> count(static_cast<size_t>(model.n_users()), 0);
+  const Csr& seen = model.seen();
+  for (int32_t u = 0; u < model.n_users() && u < seen.rows(); ++u) count[u] = seen.indptr[u + 1] - seen.indptr[u];
+  const std::vector<int32_t> rank = rank_by_count(count);
+  return cosine_neighbours(v, dim, model.n_users(), users, opt, "user", rank.empty() ? nullptr : rank.data());
 }
 
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k) {

@@ -35,4 +35,10 @@ LoadResult charts_to_data(const std::vector<ChartRow>& rows);
 /// A folder of regional files, one regional file, or charts_long.csv.
 LoadResult load_spotify_charts(const std::string& path);
 
+/// A generated chart for when spotify-charts is absent: 8 countries in two groups (CO MX AR ES,
+/// TR DE FR GB), 160 tracks, each in its home country's chart, in each other country of its
+/// group with probability 1/2 and in each of the other group with 1/8; streams fall with the
+/// track's reach. Deterministic in `seed`.
+LoadResult synthetic_charts(uint64_t seed = 1);
+
 }  // namespace mfkit

@@ -32,11 +32,11 @@ struct UserRanking {
 // items' scores are sorted once, and each candidate is placed among them by binary search, so
 // the cost is O(items x log(held-out)) instead of sorting every candidate.
 UserRanking rank_user(const float* s, int32_t ni, const int32_t* rel_begin, const int32_t* rel_end,
-                      const float* w_begin, int k) {
+                      const float* w_begin, int k, const int32_t* tie) {
   const float ninf = -std::numeric_limits<float>::infinity();
   UserRanking out;
   std::vector<int32_t> rel(rel_begin, rel_end), ranked;
-  for (const Scored& sc : top_k(s, ni, k)) ranked.push_back(sc.index);
+  for (const Scored& sc : top_k(s, ni, k, tie)) ranked.push_back(sc.index);
   out.p = precision_at_k(ranked, rel, k);
   out.r = recall_at_k(ranked, rel, k);
   out.nd = ndcg_at_k(ranked, rel, k);
@@ -107,6 +107,8 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   const int64_t n_blocks = (static_cast<int64_t>(users.size()) + block - 1) / block;
   const Csr& tr = train.by_user();
   const Csr& te = test.by_user();
+  // Ties in the top k as recommend() breaks them (the model's tie order).
+  const int32_t* tie = model.tie_rank();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.threads) reduction(+ : p, r, nd, ap, hr, au, wr, w, user_rank, auc_users)
   for (int64_t b = 0; b < n_blocks; ++b) {
     const int64_t begin = b * block, end = std::min<int64_t>(begin + block, users.size());
@@ -117,7 +119,7 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
       float* s = scores.data() + (x - begin) * ni;
       for (int64_t e = tr.indptr[u]; e < tr.indptr[u + 1]; ++e) s[tr.indices[e]] = ninf;
       UserRanking one = rank_user(s, ni, te.indices.data() + te.indptr[u], te.indices.data() + te.indptr[u + 1],
-                                  te.values.data() + te.indptr[u], k);
+                                  te.values.data() + te.indptr[u], k, tie);
       p += one.p;
       r += one.r;
       nd += one.nd;

@@ -1,5 +1,6 @@
 #include "mfkit/experiment.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "mfkit/error.h"
@@ -16,6 +17,11 @@ LoadResult load_job_data(const TrainJob& job) {
     LoadResult r;
     r.data = synthetic_ratings();
     r.lines = r.data.nnz();
+    if (job.load.binarize) {
+      Coo c = r.data.to_coo();
+      std::fill(c.values.begin(), c.values.end(), 1.0f);
+      r.data = Interactions::from_coo(c, r.data.user_ids(), r.data.item_ids());
+    }
     return r;
   }
   LoadOptions opt = job.load;

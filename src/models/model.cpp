@@ -1,14 +1,23 @@
 #include "mfkit/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <numeric>
 
 #include "mfkit/error.h"
 #include "mfkit/index.h"
+#include "mfkit/recommend.h"
 #include "models/factors.h"
 
 namespace mfkit {
+
+static std::vector<int32_t> popularity_rank(const Csr& seen, int32_t n_items) {
+  std::vector<int64_t> count(static_cast<size_t>(n_items), 0);
+  for (int32_t i : seen.indices)
+    if (i >= 0 && i < n_items) ++count[i];
+  return rank_by_count(count);
+}
 
 void Model::fit(const Interactions& train, const FitOptions& opt) {
   if (train.nnz() == 0) throw Error(type() + ": cannot fit on an empty matrix");
@@ -21,6 +30,7 @@ void Model::fit(const Interactions& train, const FitOptions& opt) {
   users_ = train.user_ids();
   items_ = train.item_ids();
   seen_ = Csr{train.by_user().indptr, train.by_user().indices, {}, {}};
+  tie_rank_ = popularity_rank(seen_, n_items());
   if (opt.labels) labels_ = *opt.labels;
 }
 
@@ -120,6 +130,7 @@ void Model::update_users(const std::vector<int32_t>& users, const Csr& rows, con
   if (failed) std::rethrow_exception(failed);
   set_users(n, users, rows, states);
   seen_ = replace_rows(seen_, n, users, rows, false);
+  tie_rank_ = popularity_rank(seen_, n_items());
   users_ = std::move(names);
 }
 
@@ -150,6 +161,7 @@ void Model::restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<con
   users_ = std::move(users);
   items_ = std::move(items);
   seen_ = std::move(seen);
+  tie_rank_ = popularity_rank(seen_, n_items());
 }
 
 }  // namespace mfkit

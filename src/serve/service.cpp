@@ -310,7 +310,14 @@ struct Service::Impl {
       QueryResult r = run_query(m, q, qo);
       json rows = json::array();
       for (int32_t u : r.rows) rows.push_back(user_json(m, u));
-      return {{"query", q}, {"rows", rows}, {"items", items_json(m, r.items)}};
+      json items = items_json(m, r.items);
+      for (size_t j = 0; j < r.holders.size(); ++j) {
+        json in = json::array();
+        for (int32_t u : r.holders[j].rows) in.push_back(user_json(m, u));
+        items[j]["in"] = in;
+        items[j]["in_count"] = r.holders[j].count;
+      }
+      return {{"query", q}, {"rows", rows}, {"items", items}};
     } catch (const QueryError& e) {
       throw ApiError{400, "q", e.what(), {{"position", e.position()}}};
     } catch (const NotFoundError& e) {

@@ -153,13 +153,41 @@ TEST(Cli, CountryArithmeticOnTheChartsData) {
   EXPECT_NE(bad.out.find("at position 21"), std::string::npos) << bad.out;
 }
 
-TEST(Cli, DemoTrainsEveryRatingModel) {
+TEST(Cli, DemoShowsRatingImplicitAndArithmetic) {
   CliRun r = run("demo --data synthetic --json");
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["data"], "synthetic");
   ASSERT_GE(j["results"].size(), 3u);
   for (const auto& m : j["results"]) EXPECT_LT(m["test"]["rmse"].get<double>(), 1.0) << m["model"];
+  // The implicit side: popularity, implicit-als and bpr ranked, all better than chance (on the
+  // synthetic matrix, whose cells are observed by item popularity alone, popularity leads).
+  ASSERT_EQ(j["implicit"].size(), 3u);
+  EXPECT_EQ(j["implicit"][0]["model"], "popularity");
+  for (const auto& m : j["implicit"]) {
+    EXPECT_GT(m["test"]["auc"].get<double>(), 0.5) << m["model"];
+    EXPECT_GT(m["test"]["ndcg"].get<double>(), 0.0) << m["model"];
+  }
+  // One country-arithmetic answer on the generated chart, each song with the countries it charts in.
+  const auto& a = j["arithmetic"];
+  EXPECT_EQ(a["query"], "Colombia x Turkey - Germany");
+  ASSERT_EQ(a["items"].size(), 3u);
+  for (const auto& it : a["items"]) EXPECT_GE(it["in"].size(), 1u) << it.dump();
+}
+
+TEST(Cli, DemoOnRealDataBeatsPopularityAndAnswersFromTheCharts) {
+  if (test::real_data("ml-100k").empty() || test::real_data("spotify-charts").empty())
+    GTEST_SKIP() << "MFKIT_DATA_DIR has no ml-100k or spotify-charts";
+  CliRun r = run("demo --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["data"], "ml-100k");
+  for (const auto& m : j["results"]) EXPECT_LT(m["test"]["rmse"].get<double>(), 0.95) << m["model"];
+  const double popularity = j["implicit"][0]["test"]["ndcg"].get<double>();
+  for (size_t k = 1; k < j["implicit"].size(); ++k)
+    EXPECT_GT(j["implicit"][k]["test"]["ndcg"].get<double>(), popularity) << j["implicit"][k]["model"];
+  EXPECT_NE(j["arithmetic"]["data"].get<std::string>().find("65 countries"), std::string::npos);
+  ASSERT_EQ(j["arithmetic"]["items"].size(), 3u);
 }
 
 TEST(Cli, ModelsListsParametersWithDefaults) {

@@ -57,6 +57,19 @@ TEST(Query, ComputesTheArithmeticOnNormalisedVectors) {
     for (int d = 0; d < dim; ++d) want += q[d] * y[d];
     EXPECT_NEAR(s.score, want, 1e-5);
   }
+  // Each answer lists the rows that hold it, ascending.
+  ASSERT_EQ(r.holders.size(), 3u);
+  for (size_t j = 0; j < 3; ++j) {
+    std::vector<int32_t> want;
+    const Csr& seen = m->seen();
+    for (int32_t u = 0; u < seen.rows(); ++u)
+      for (int64_t e = seen.indptr[u]; e < seen.indptr[u + 1]; ++e)
+        if (seen.indices[e] == r.items[j].index) want.push_back(u);
+    EXPECT_EQ(r.holders[j].rows, want);
+    EXPECT_EQ(r.holders[j].count, static_cast<int64_t>(want.size()));
+  }
+  o.max_holders = 1;
+  for (const Holders& h : run_query(*m, "Colombia", o).holders) EXPECT_LE(h.rows.size(), 1u);
   // Precedence: a - b x c == a - (b x c); codes and quoted names work too.
   auto p1 = run_query(*m, "CO - TR x DE", o), p2 = run_query(*m, "\"Colombia\" - (TR x de)", o);
   EXPECT_EQ(p1.items[0].index, p2.items[0].index);

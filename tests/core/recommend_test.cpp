@@ -25,6 +25,47 @@ TEST(TopK, ReturnsBestFirstAndSkipsMinusInfinity) {
   EXPECT_EQ(all.size(), 5u);  // the -inf entry is never returned
 }
 
+TEST(TopK, EqualScoresComeInTheTieOrder) {
+  // 100 equal scores (past the first block of 32) and one better: the tie order decides the rest.
+  std::vector<float> s(100, 0.5f);
+  s[70] = 0.9f;
+  std::vector<int32_t> tie(100);
+  for (int32_t i = 0; i < 100; ++i) tie[i] = 99 - i;  // the last index first
+  auto t = top_k(s.data(), 100, 4, tie.data());
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0].index, 70);
+  EXPECT_EQ(t[1].index, 99);
+  EXPECT_EQ(t[2].index, 98);
+  EXPECT_EQ(t[3].index, 97);
+  auto by_index = top_k(s.data(), 100, 3);
+  EXPECT_EQ(by_index[1].index, 0);
+  EXPECT_EQ(by_index[2].index, 1);
+  EXPECT_EQ(rank_by_count({1, 5, 5, 0, 7}), (std::vector<int32_t>{3, 1, 2, 4, 0}));
+}
+
+TEST(Recommend, TiesFallByPopularityThenIndex) {
+  // EASE on two disconnected blocks: u0's items {a} share no user with {b, c, d}, so those
+  // three score exactly 0 for u0; d is the most popular (3 users), then c (2), then b (1).
+  auto data = test::make_matrix({{"u0", "a", 1}, {"u4", "a", 1}, {"u1", "b", 1}, {"u1", "c", 1}, {"u1", "d", 1},
+                                 {"u2", "c", 1}, {"u2", "d", 1}, {"u3", "d", 1}});
+  auto model = create_model("ease");
+  model->fit(data, {Context{1, 1}, nullptr, nullptr});
+  const IdMap& ids = *model->item_ids();
+  RecommendOptions o;
+  o.k = 3;
+  auto top = recommend(*model, {model->user_ids()->find("u0")}, o, Context{1, 1})[0];
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].score, top[2].score);
+  EXPECT_EQ(ids.name(top[0].index), "d");
+  EXPECT_EQ(ids.name(top[1].index), "c");
+  EXPECT_EQ(ids.name(top[2].index), "b");
+  // The same order for a folded-in user and in similar_items' cosine ties.
+  auto fresh = recommend_new_user(*model, {ids.find("a")}, {1.0f}, o);
+  ASSERT_EQ(fresh.size(), 3u);
+  EXPECT_EQ(ids.name(fresh[0].index), "d");
+  EXPECT_EQ(ids.name(fresh[2].index), "b");
+}
+
 TEST(Recommend, CallerGivenSeenRowsReplaceTheTrainingOnes) {
   auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
                                  {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});

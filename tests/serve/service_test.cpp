@@ -71,6 +71,12 @@ TEST(Service, AnswersCountryArithmetic) {
   EXPECT_EQ(r["items"].size(), 4u);
   ASSERT_EQ(r["rows"].size(), 3u);
   EXPECT_EQ(r["rows"][1]["user"], "TR");
+  for (const auto& item : r["items"]) {  // which countries chart each answer
+    ASSERT_TRUE(item.contains("in")) << item.dump();
+    EXPECT_EQ(item["in_count"].get<size_t>(), item["in"].size());
+    EXPECT_GE(item["in"].size(), 1u);
+    EXPECT_TRUE(item["in"][0].contains("name"));
+  }
   auto [e, err] = f.get("/v1/query", {{"q", "Colombia x (Turkey"}});
   EXPECT_EQ(e, 400);
   EXPECT_EQ(err["field"], "q");

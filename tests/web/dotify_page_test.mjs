@@ -85,6 +85,7 @@ try {
   const first = await page.locator("#results tbody tr").first().locator("td").allInnerTexts();
   assert.ok(first[1].length > 0, "a song title");
   assert.ok(first[2].length > 0, "an artist");
+  assert.ok(first[4].length > 0, "the countries whose charts hold it");
   const countries = await page.locator("#rows").innerText();
   assert.match(countries, /Colombia/);
   assert.match(countries, /Germany/);
