@@ -11,6 +11,7 @@
 
 #include "data/text_file.h"
 #include "mfkit/error.h"
+#include "mfkit/version.h"
 #include "mfkit/index.h"
 #include "mfkit/registry.h"
 
@@ -248,7 +249,8 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
   f.model_type = model.type();
   f.params = model.params();
   f.meta = meta.is_null() ? nlohmann::json::object() : meta;
-  f.meta["mfkit_version"] = "0.1.0";
+  f.meta["mfkit_version"] = version();
+  f.meta["mfkit_revision"] = source_revision();
   f.meta["created_unix"] = static_cast<int64_t>(std::time(nullptr));
   f.tensors["ids.users"] = Tensor::strings(model.user_ids()->names());
   f.tensors["ids.items"] = Tensor::strings(model.item_ids()->names());

@@ -377,7 +377,7 @@ struct Service::Impl {
 };
 
 Service::Service(ServeOptions opt) : impl_(std::make_unique<Impl>()) {
-  if (opt.models.empty()) throw ParamError("serve: no model given (--model NAME=FILE or --model FILE)");
+  if (opt.models.empty()) throw ParamError("serve: no model given (-f/--model-file NAME=FILE or -f FILE)");
   if (opt.max_k < 1) throw ParamError("serve: max_k must be at least 1");
   impl_->opt = std::move(opt);
   if (!impl_->opt.api_key_file.empty()) impl_->key = ApiKey::from_file(impl_->opt.api_key_file);

@@ -9,6 +9,7 @@
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/registry.h"
+#include "mfkit/version.h"
 #include "test_util.h"
 
 namespace mfkit {
@@ -79,6 +80,17 @@ TEST(ModelFile, WritingOverAnExistingFileIsAtomic) {
 }
 
 // A file written by format version 1 must keep loading with the same predictions.
+TEST(ModelFile, SavedModelsNameTheReleaseAndRevisionThatWroteThem) {
+  test::TempDir d;
+  auto model = create_model("popularity");
+  model->fit(test::make_matrix({{"u0", "a", 1}, {"u1", "b", 1}}), {Context{1, 1}, nullptr, nullptr});
+  save_model(*model, d.path("m.mfk"), {{"dataset", "tiny"}});
+  ModelFile f = read_model_file(d.path("m.mfk"));
+  EXPECT_EQ(f.meta["mfkit_version"], version());
+  EXPECT_EQ(f.meta["mfkit_revision"], source_revision());
+  EXPECT_EQ(f.meta["dataset"], "tiny");
+}
+
 TEST(ModelFile, GoldenVersion1FileStillLoads) {
   std::string dir = MFKIT_TEST_DATA_DIR;
   nlohmann::json expected = nlohmann::json::parse(read_file(dir + "/biased_mf_v1.json"));
