@@ -1,5 +1,6 @@
 """`pip install --no-build-isolation .`: setuptools drives the project's CMake to build the
-compiled `mfkit._core` (target mfkit_python) and installs it beside python/mfkit/.
+compiled `mfkit._core` (target mfkit_python) and installs it beside python/mfkit/, with the two
+libraries it needs (libmfkit.so, and libmfkit_torch.so, loaded when a neural model is used).
 
 Needs what scripts/setup.sh installs (Debian packages); no network.
 """
@@ -29,6 +30,9 @@ class CMakeBuild(build_ext):
         target = pathlib.Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built, target)
+        # _core finds them beside itself (its RPATH is $ORIGIN first).
+        for lib in ("libmfkit.so", "libmfkit_torch.so"):
+            shutil.copy2(build / "lib" / lib, target.parent / lib)
 
 
 setup(ext_modules=[Extension("mfkit._core", sources=[])], cmdclass={"build_ext": CMakeBuild})

@@ -62,6 +62,10 @@ def main():
     s = load("serve.json")["steady"]
     rows.append(("`mfkit serve`, loopback, 8 connections", f"**{s['requests_per_s']:,.0f} requests/s**, p99 {s['p99_ms']:.2f} ms",
                  "", "docs/dotify.md"))
+    st = {r["command"]: r for r in load("startup.json")["rows"]}
+    rows.append(("start-up of `mfkit --help` / `predict` on a biased-mf file",
+                 f"**{st['mfkit --help']['median_ms']:.0f} ms** / **{st['mfkit predict (biased-mf file)']['median_ms']:.0f} ms**",
+                 "", "docs/results.md#start-up"))
     print("| | mfkit | peer, same kind of machine | more |")
     print("|---|---|---|---|")
     for what, ours, peer, link in rows:

@@ -45,6 +45,8 @@ bench/nnmf_defaults.sh
 # meta-mf and its baselines on meta-test matrices (about 25 minutes on one core)
 $B/mfkit_bench_meta --datasets ml-100k,ml-latest-small --cross ml-100k:ml-latest-small,ml-latest-small:ml-100k \
   --seeds 3 --test-episodes 100 --nnmf-episodes 20 --set max_steps=6000 eval_every=500 --out bench/results/meta.json
+# start-up of commands with and without libtorch (interleaved, whole processes)
+python3 bench/startup.py --rounds 20 --out bench/results/startup.json
 # mfkit serve under load on loopback
 $B/mfkit_bench_serve --seconds 10 --out bench/results/serve.json
 # NNMF ablation (about 1.5 h): bench/ablation_nnmf.sh

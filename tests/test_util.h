@@ -71,8 +71,9 @@ struct CliRun {
   int code;
   std::string out;
 };
-inline CliRun run_cli(const std::string& args) {
-  std::string cmd = std::string(MFKIT_CLI_PATH) + " " + args + " 2>&1";
+/// `env` (e.g. "LD_DEBUG=files") is put before the command.
+inline CliRun run_cli(const std::string& args, const std::string& env = "") {
+  std::string cmd = (env.empty() ? "" : env + " ") + std::string(MFKIT_CLI_PATH) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;

@@ -138,8 +138,9 @@ class MetaMf {
   std::vector<double> get_flat() const;
   void set_flat(const std::vector<double>& v);
 
+  struct Impl;  ///< the network (internal: libtorch code in mfkit's neural part)
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

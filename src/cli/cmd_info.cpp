@@ -204,7 +204,7 @@ void run_demo(const Common& c, const std::string& requested) {
   section("rating prediction: " + shown + ", random 90/10 split");
   nlohmann::json rating = nlohmann::json::array();
   for (const auto& e : model_registry()) {
-    if (e.create()->implicit()) continue;  // ranked, not rated
+    if (e.implicit) continue;  // ranked, not rated
     nlohmann::json r = demo_job(c, e.name, preset, data, "random:0.9", false);
     rating.push_back(r);
     if (!c.json)

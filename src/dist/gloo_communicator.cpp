@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "core/torch_part.h"
 #include "mfkit/communicator.h"
 
 namespace mfkit {
@@ -149,7 +150,7 @@ class GlooCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> connect(const DistEnv& env, std::chrono::milliseconds timeout) {
+std::unique_ptr<Communicator> gloo_connect(const DistEnv& env, std::chrono::milliseconds timeout) {
   return std::make_unique<GlooCommunicator>(env, timeout);
 }
 

@@ -1,21 +1,38 @@
 #include "mfkit/registry.h"
 
+#include "core/torch_part.h"
 #include "mfkit/error.h"
+#include "mfkit/models/nnmf.h"
+#include "mfkit/models/shallow_net.h"
 #include "models/bpr/bpr_model.h"
 #include "models/ease/ease_model.h"
 #include "models/factor_models.h"
 #include "models/implicit_als_model.h"
-#include "models/nnmf_model.h"
 #include "models/popularity/popularity_model.h"
-#include "models/shallow_net_model.h"
 
 namespace mfkit {
 
 template <class M>
 static ModelEntry entry(std::string name, std::string class_name, std::string summary,
                         std::map<std::string, nlohmann::json> presets, std::map<std::string, SearchRange> space) {
-  return {std::move(name), std::move(class_name), std::move(summary), [] { return std::unique_ptr<Model>(new M()); },
-          [] { return describe_params<typename M::Params>(); }, std::move(presets), std::move(space)};
+  return {std::move(name), std::move(class_name), std::move(summary), M().implicit(),
+          [] { return std::unique_ptr<Model>(new M()); }, [] { return describe_params<typename M::Params>(); },
+          std::move(presets), std::move(space)};
+}
+
+// A model of the neural part (libmfkit_torch.so): described from its parameter struct here,
+// created by the part, which is loaded only then; `implicit` is given, as no model exists yet
+// (the conformance suite checks it against the model's own).
+template <class P>
+static ModelEntry torch_entry(std::string name, std::string class_name, std::string summary, bool implicit,
+                              std::map<std::string, nlohmann::json> presets, std::map<std::string, SearchRange> space) {
+  auto create = [name] {
+    std::unique_ptr<Model> m = torch_part().create_model(name);
+    if (!m) throw Error("mfkit's libtorch part does not implement model '" + name + "'");
+    return m;
+  };
+  return {name, std::move(class_name), std::move(summary), implicit, create, [] { return describe_params<P>(); },
+          std::move(presets), std::move(space)};
 }
 
 // Every built-in model, registered here and only here.
@@ -59,7 +76,7 @@ static std::vector<ModelEntry> register_builtin_models() {
   // there in about 700 s, worse than biased MF on other data (issue 14).
   nlohmann::json best = nlohmann::json::object(), ml1m = paper;
   ml1m.update({{"lambda", 150.0}, {"biases", true}, {"clip", true}, {"ensemble", 5}, {"lr_decay", 0.99}, {"ema", 0.97}});
-  v.push_back(entry<Nnmf>("nnmf", "NNMF", "Neural Network Matrix Factorization (Dziugaite & Roy): a network replaces the inner product",
+  v.push_back(torch_entry<NnmfParams>("nnmf", "NNMF", "Neural Network Matrix Factorization (Dziugaite & Roy): a network replaces the inner product", false,
                           {{"paper", paper}, {"paper-ml-1m", paper_ml1m}, {"best", best}, {"ml-1m", ml1m}},
                           {{"lambda", {0.005, 1.0, true}}, {"learning_rate", {1e-4, 1e-2, true}}, {"d", {2, 64, true}},
                            {"hidden", {20, 200, true}}}));
@@ -72,7 +89,7 @@ static std::vector<ModelEntry> register_builtin_models() {
     nets["arch" + std::to_string(a)] = {{"architecture", a}};
     nets["arch" + std::to_string(a) + "-warp"] = {{"architecture", a}, {"loss", "warp"}, {"reg", 0.0}, {"learning_rate", 3e-3}, {"epochs", 20}};
   }
-  v.push_back(entry<ShallowNet>("shallow-net", "ShallowNet", "dotify's five shallow networks approximating implicit MF (libtorch; architecture 1-5)",
+  v.push_back(torch_entry<ShallowNetParams>("shallow-net", "ShallowNet", "dotify's five shallow networks approximating implicit MF (libtorch; architecture 1-5)", true,
                                 nets, {{"factors", {8, 64, true}}, {"reg", {0.1, 100.0, true}}, {"learning_rate", {1e-4, 1e-2, true}}}));
   v.push_back(entry<Popularity>("popularity", "Popularity", "items ranked by how often they occur: the non-personalised baseline", {}, {}));
   // bpr's defaults: the best NDCG@10 of 16 Optuna trials on a 10% carve-out of the training part

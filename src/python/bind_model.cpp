@@ -35,7 +35,7 @@ nlohmann::json registry_json() {
     nlohmann::json presets = nlohmann::json::object();
     for (const auto& [name, p] : e.presets) presets[name] = p;
     out.push_back({{"name", e.name}, {"class_name", e.class_name}, {"summary", e.summary}, {"params", params},
-                   {"presets", presets}, {"search_space", space}, {"implicit", e.create()->implicit()}});
+                   {"presets", presets}, {"search_space", space}, {"implicit", e.implicit}});
   }
   return out;
 }

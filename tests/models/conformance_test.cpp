@@ -52,6 +52,15 @@ std::vector<std::string> model_names() {
   return v;
 }
 
+TEST_P(Conformance, RegistryEntryAgreesWithTheModel) {
+  const ModelEntry& e = model_entry(GetParam());
+  auto m = e.create();
+  EXPECT_EQ(m->type(), e.name);
+  EXPECT_EQ(m->implicit(), e.implicit) << "the registry's `implicit` for " << e.name << " differs from the model's";
+  nlohmann::json p = m->params();
+  for (const ParamInfo& info : e.describe()) EXPECT_TRUE(p.contains(info.name)) << e.name << ": " << info.name;
+}
+
 TEST_P(Conformance, LearnsFromHeldOutData) {
   auto data = synthetic_ratings();
   Split s = random_split(data, 0.9, 1);

@@ -6,7 +6,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "models/nnmf_step.h"
+#include "models/nnmf/nnmf_step.h"
 
 namespace mfkit {
 namespace {

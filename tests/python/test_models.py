@@ -223,3 +223,24 @@ def test_raw_ids_for_new_users_and_batches(ratings):
     assert batch.shape == (3, 4) and set(batch.ravel()) <= set(ratings.item_ids)
     sim, _ = m.similar_users(ratings.user_ids[:2], N=3)
     assert sim.shape == (2, 3) and sim[0, 0] == ratings.user_ids[0]
+
+
+def test_libtorch_is_loaded_only_by_a_neural_model():
+    # A fresh interpreter: importing mfkit and fitting a factor model must not load the neural
+    # part (libmfkit_torch.so, and libtorch with it); creating an NNMF does.
+    import subprocess
+    import sys
+
+    code = (
+        "import mfkit, numpy as np, scipy.sparse as sp\n"
+        "def torch_loaded():\n"
+        "    return any('libmfkit_torch' in l or 'libtorch_cpu' in l for l in open('/proc/self/maps'))\n"
+        "m = sp.random(30, 20, density=0.3, format='csr', dtype=np.float32, random_state=1)\n"
+        "mfkit.BiasedMF(factors=4, epochs=2).fit(m, show_progress=False)\n"
+        "mfkit.ImplicitALS(factors=4, iterations=2).fit(m, show_progress=False)\n"
+        "print(torch_loaded())\n"
+        "mfkit.NNMF()\n"
+        "print(torch_loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -10,21 +10,21 @@
 #include "mfkit/model_file.h"
 #include "models/ease/ease_model.h"
 #include "models/epochs.h"
-#include "models/torch_util.h"
+#include "kernels/lapack.h"
 
 namespace mfkit {
 
 void EaseParams::visit(ParamVisitor& v) {
   v.param("reg", reg, "L2 on the item-item weights (Steck's lambda): larger for more data per item", 1e-6, 1e9);
   v.param("binary", binary, "use 1 for every observed cell; false = the training values (counts, ratings)");
-  v.param("max_items", max_items, "refuse catalogues larger than this (the solve needs 12 n^2 bytes)", 1, 200000);
+  v.param("max_items", max_items, "refuse catalogues larger than this (the solve needs 4 n^2 bytes)", 1, 200000);
 }
 
 void Ease::do_fit(const Interactions& train, const FitOptions& opt) {
   const int32_t n = train.n_items();
   if (n > p_.max_items) {
     char need[32];
-    std::snprintf(need, sizeof need, "%.2f GB", 12.0 * n * n / 1e9);
+    std::snprintf(need, sizeof need, "%.2f GB", 4.0 * n * n / 1e9);
     throw ParamError("ease: " + std::to_string(n) + " items need about " + need +
                      " for the item x item solve, above max_items = " + std::to_string(p_.max_items) +
                      " (raise max_items if it fits, or use implicit-als or bpr)");
@@ -34,9 +34,11 @@ void Ease::do_fit(const Interactions& train, const FitOptions& opt) {
   train_values_ = cu.values;
   EpochHooks h;
   h.step = [&](int) {
-    // G = X^T X + reg I in float, row i from the users of item i (rows are independent).
-    torch::Tensor G = torch::zeros({n, n}, torch::kFloat);
-    float* g = G.data_ptr<float>();
+    // G = X^T X + reg I in float, row i from the users of item i (rows are independent); then
+    // in place P = G^-1 by LAPACK's Cholesky (OpenBLAS's potrf, potri, on the context's
+    // threads) and B_ij = -P_ij / P_jj: one n x n array at the peak.
+    B_.assign(static_cast<size_t>(n) * n, 0.0f);
+    float* g = B_.data();
 #pragma omp parallel for schedule(dynamic, 16) num_threads(opt.ctx.threads)
     for (int32_t i = 0; i < n; ++i) {
       float* gi = g + static_cast<size_t>(i) * n;
@@ -47,22 +49,17 @@ void Ease::do_fit(const Interactions& train, const FitOptions& opt) {
       }
       gi[i] += static_cast<float>(p_.reg);
     }
-    // P = G^-1 by LAPACK's Cholesky (potrf, potri in OpenBLAS, on the context's threads; no
-    // libtorch intra-op threads run beside it). Peak memory: G and L, then L and P.
-    set_blas_threads(opt.ctx.threads);
-    auto [L, info] = torch::linalg_cholesky_ex(G);
-    G = torch::Tensor();
-    torch::Tensor P = info.item<int>() == 0 ? torch::cholesky_inverse(L) : torch::Tensor();
-    L = torch::Tensor();
-    set_blas_threads(1);
-    if (!P.defined()) return double(NAN);
-    P = P.contiguous();
-    const float* pp = P.data_ptr<float>();
-    B_.assign(static_cast<size_t>(n) * n, 0.0f);
+    if (!invert_spd(g, n, opt.ctx.threads)) {
+      B_.clear();
+      return double(NAN);
+    }
+    std::vector<float> diag(n);
+    for (int32_t j = 0; j < n; ++j) diag[j] = g[static_cast<size_t>(j) * n + j];
 #pragma omp parallel for schedule(static) num_threads(opt.ctx.threads)
-    for (int32_t i = 0; i < n; ++i)  // B_ij = -P_ij / P_jj
-      for (int32_t j = 0; j < n; ++j)
-        if (i != j) B_[static_cast<size_t>(i) * n + j] = -pp[static_cast<size_t>(i) * n + j] / pp[static_cast<size_t>(j) * n + j];
+    for (int32_t i = 0; i < n; ++i) {  // B_ij = -P_ij / P_jj, zero diagonal
+      float* bi = g + static_cast<size_t>(i) * n;
+      for (int32_t j = 0; j < n; ++j) bi[j] = i == j ? 0.0f : -bi[j] / diag[j];
+    }
     return 0.0;
   };
   h.finite = [&] { return std::all_of(B_.begin(), B_.end(), [](float v) { return std::isfinite(v); }); };

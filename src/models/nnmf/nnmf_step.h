@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/nnmf_net.h"
+#include "models/nnmf/nnmf_net.h"
 
 namespace mfkit::nnmf {
 

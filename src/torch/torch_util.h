@@ -2,11 +2,11 @@
 // Include only from .cpp files that already use libtorch.
 #pragma once
 
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <string>
 
+#include "kernels/lapack.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
@@ -15,11 +15,6 @@ namespace mfkit {
 /// libtorch runs `threads` intra-op threads; the BLAS under it runs one. Debian's OpenBLAS is the
 /// pthread build: left at its default it starts its own threads beside libtorch's and the two
 /// contend for the cores (measured: an NNMF epoch on ML-1M took 3.4 s instead of 0.9 s).
-inline void set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  static auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set) set(threads);
-}
 inline void configure_torch_threads(int threads) {
   at::set_num_threads(threads);
   set_blas_threads(1);

@@ -1,4 +1,4 @@
-#include "models/nnmf_step.h"
+#include "models/nnmf/nnmf_step.h"
 
 #include <ATen/Parallel.h>
 
