@@ -3,6 +3,7 @@
 
     IMPLICIT_PATH=/path/to/built/implicit PYTHONPATH=build/python MFKIT_DATA_DIR=../shared/data \\
         /usr/bin/python3 bench/bpr_speed.py [--pairs 5] [--epochs 10] [--out bench/results/bpr_speed.json]
+    python3 bench/bpr_speed.py --table bench/results/bpr_speed.json     # the markdown table
 
 implicit 0.7.x is built from its sources outside this project (its .pyx files compiled with
 Debian's cython3; nothing of it is committed) and found through IMPLICIT_PATH. For each dataset
@@ -26,11 +27,6 @@ sys.path.insert(0, str(ROOT / "build" / "python"))
 if os.environ.get("IMPLICIT_PATH"):
     sys.path.insert(0, os.environ["IMPLICIT_PATH"])
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-
-import mfkit  # noqa: E402
-
 
 def matrix(name):
     d = mfkit.datasets.load(name, binarize=True)
@@ -39,7 +35,26 @@ def matrix(name):
     return m
 
 
+def table(path):
+    res = json.load(open(path))
+    print(f"Command: `{res['command']}` ({res['machine']}, {res['threads']} threads, {res['epochs']} epochs; "
+          "seconds per epoch are whole fits divided by the epochs, medians of interleaved runs)\n")
+    print(f"| dataset | {res['peer']} | mfkit (AdaGrad, the default) | mfkit (`adaptive=False`, plain SGD as implicit) |")
+    print("|---|---|---|---|")
+    for r in res["results"]:
+        t = r["seconds_per_epoch"]
+        print(f"| {r['dataset']} ({r['nnz']:,} interactions) | {t['implicit'] * 1000:.1f} ms | {t['mfkit'] * 1000:.1f} ms "
+              f"({r['mfkit_over_implicit']:.2f}x) | {t['mfkit_sgd'] * 1000:.1f} ms ({r['mfkit_sgd_over_implicit']:.2f}x) |")
+
+
 def main():
+    if sys.argv[1:2] == ["--table"]:
+        return table(sys.argv[2])
+    global np, sp, mfkit
+    import numpy as np
+    import scipy.sparse as sp
+
+    import mfkit
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=10)
@@ -64,7 +79,8 @@ def main():
         model.fit(m, show_progress=False)
         return time.perf_counter() - t
 
-    out = {"command": "IMPLICIT_PATH=... PYTHONPATH=build/python /usr/bin/python3 bench/bpr_speed.py " + " ".join(sys.argv[1:]),
+    env = "OPENBLAS_NUM_THREADS=1 " if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else ""
+    out = {"command": env + "IMPLICIT_PATH=... PYTHONPATH=build/python /usr/bin/python3 bench/bpr_speed.py " + " ".join(sys.argv[1:]),
            "machine": f"{os.cpu_count()} cores", "peer": f"implicit {getattr(implicit, '__version__', '?')}",
            "epochs": a.epochs, "threads": a.threads, "results": []}
     for name in a.datasets.split(","):

@@ -48,8 +48,9 @@ def accuracy_table(*paths):
     for x in results:
         name = x["model"] + (f" --preset {x['preset']}" if x["preset"] else "")
         p = x.get("params", {})
-        if "architecture" in p:
-            name += f" (architecture {p['architecture']})"
+        if "architecture" in p:  # shallow-net: which network, and its loss and size when they rank
+            name += f" (architecture {p['architecture']}" + (
+                f", {p['loss']}, {p['factors']} factors)" if p.get("loss", "pointwise") != "pointwise" else ")")
         cells = [f"{x[m + '_mean']:.4f} ± {x[m + '_sd']:.4f}" if m + "_mean" in x else "" for m in present]
         seeds = ",".join(str(r["seed"]) for r in x["runs"])
         print(f"| {x['dataset']} | {name} | " + " | ".join(cells) + f" | {seeds} | {x['train_seconds_mean']:.2f} |")

@@ -69,6 +69,9 @@ class Model {
   virtual void set_params(const nlohmann::json& p) = 0;
   /// True for models of implicit feedback (ranked, not rating-predicted).
   virtual bool implicit() const { return false; }
+  /// What the last fit chose by itself on its validation part (nnmf: the blend weight, the
+  /// resolved lambda); empty for models that choose nothing. Reported by `mfkit train`.
+  virtual nlohmann::json chosen() const { return nlohmann::json::object(); }
 
   /// Fits on `train`. Keeps its id maps and seen items. Throws DivergedError on NaN.
   void fit(const Interactions& train, const FitOptions& opt = {});

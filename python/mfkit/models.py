@@ -215,7 +215,9 @@ class Model:
         `callback(epoch, seconds, loss)` runs after every epoch (counted from 1) and stops the
         fit by returning False. `valid` (same kind as `user_items`) is scored each epoch (RMSE, rating models) and
         used for early stopping where the model supports it. Ctrl-C stops within an epoch and
-        raises KeyboardInterrupt. `num_threads` overrides the model's for this call.
+        raises KeyboardInterrupt. `num_threads` overrides the model's for this call. A Dataset's
+        labels (item titles, categories: `mfkit.datasets.load` reads them) reach the models that
+        use them (ShallowNet's architectures 4 and 5).
         """
         train, mode = self._as_data(user_items, "user_items")
         valid_core = None
@@ -254,8 +256,9 @@ class Model:
             return True
 
         try:
+            labels = user_items.labels if isinstance(user_items, Dataset) and user_items.labels else None
             self._core.fit(train, valid_core, _threads(self.num_threads if num_threads is None else num_threads),
-                           _seed(self.random_state), on_epoch)
+                           _seed(self.random_state), on_epoch, labels)
         finally:
             if bar is not None:
                 bar.close()

@@ -20,7 +20,8 @@ def tune(model_name, data, space=None, n_trials=20, metric="rmse", valid=0.1, ti
     registered search space) for the best `metric` on a `valid` fraction carved from `data`
     (a mfkit.Dataset or CSR matrix, the training part only). `metric` is "rmse" (rating models;
     trials are pruned per epoch by Optuna's median pruner) or a ranking metric at 10 ("ndcg",
-    "auc", "map", "precision", "recall", "hit_rate", "expected_percentile_rank").
+    "auc", "map", "precision", "recall", "hit_rate", "expected_percentile_rank" pooled over held-out
+    items, "mean_user_percentile_rank" its mean over users; both lower is better).
 
     Returns (best_params, study): best_params is ready for `mfkit.create(model_name, **best_params)`.
     """
@@ -43,7 +44,7 @@ def tune(model_name, data, space=None, n_trials=20, metric="rmse", valid=0.1, ti
         train, held = data._like(train_core), data._like(valid_core)
     else:
         train, held = rebuild(train_core), rebuild(valid_core)
-    minimize = metric in ("rmse", "mae", "expected_percentile_rank")
+    minimize = metric in ("rmse", "mae", "expected_percentile_rank", "mean_user_percentile_rank")
 
     def objective(trial):
         params = dict(fixed or {})

@@ -113,6 +113,7 @@ void run_train(const TrainArgs& a) {
     fmt::print("test ({:.2f} s):", report["eval_seconds"].get<double>());
     print_metrics_line(report["test"]);
   }
+  if (report.contains("chosen")) fmt::print("chosen on the validation part: {}\n", report["chosen"].dump());
   if (report.contains("skipped_lines")) fmt::print("skipped {} malformed lines\n", report["skipped_lines"].get<int64_t>());
   if (!a.out.empty()) fmt::print("saved {}\n", a.out);
 }

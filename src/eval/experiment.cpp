@@ -104,6 +104,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   report["eval_seconds"] = eval_seconds;
   if (job.index) report["index_seconds"] = index_seconds;
   report["test"] = test;
+  if (nlohmann::json c = model->chosen(); !c.empty()) report["chosen"] = c;
   if (job.curve) report["curve"] = curve;
   // Validation figures for choosing presets without looking at the test part.
   if (job.valid > 0 && split.negatives.empty() && !model->implicit()) report["valid"] = evaluate_rating(*model, valid);

@@ -41,6 +41,20 @@ void keyed_normal_rows(const std::vector<std::string>& names, int k, double std,
   for (int64_t r = 0; r < n; ++r) keyed_normal_row(names[r], k, std, seed, out + static_cast<size_t>(r) * k);
 }
 
+void uniform_rows(int64_t rows, int k, double std, uint64_t seed, float* out, int threads) {
+  const float scale = static_cast<float>(std * std::sqrt(3.0) * 0x1.0p-31);  // [-2^31, 2^31) -> [-a, a)
+#pragma omp parallel for schedule(static) num_threads(threads) if (rows * k > 100000)
+  for (int64_t r = 0; r < rows; ++r) {
+    uint64_t st = seed ^ (static_cast<uint64_t>(r) * 0xD1B54A32D192ED03ULL);
+    float* o = out + static_cast<size_t>(r) * k;
+    for (int j = 0; j < k; j += 2) {  // two 32-bit values from each draw
+      const uint64_t z = splitmix(st);
+      o[j] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(z))) * scale;
+      if (j + 1 < k) o[j + 1] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(z >> 32))) * scale;
+    }
+  }
+}
+
 void Factors::init(const Interactions& train, int k_, double std, uint64_t seed, bool clip_) {
   k = k_;
   clip = clip_;
@@ -167,26 +181,26 @@ bool Factors::finite() const {
   return std::isfinite(mu) && ok(bu) && ok(bi) && ok(P) && ok(Q);
 }
 
-void Factors::save(TensorMap& out) const {
-  out["mu"] = Tensor::f32({mu, lo, hi});
-  out["user_bias"] = Tensor::f32(bu);
-  out["item_bias"] = Tensor::f32(bi);
-  out["user_factors"] = Tensor::f32(P, {n_users(), k});
-  out["item_factors"] = Tensor::f32(Q, {n_items(), k});
+void Factors::save(TensorMap& out, const std::string& prefix) const {
+  out[prefix + "mu"] = Tensor::f32({mu, lo, hi});
+  out[prefix + "user_bias"] = Tensor::f32(bu);
+  out[prefix + "item_bias"] = Tensor::f32(bi);
+  out[prefix + "user_factors"] = Tensor::f32(P, {n_users(), k});
+  out[prefix + "item_factors"] = Tensor::f32(Q, {n_items(), k});
 }
 
-void Factors::load(const TensorMap& in, int32_t nu, int32_t ni) {
-  auto m = require_tensor(in, "mu", DType::kF32, 3).as_f32();
+void Factors::load(const TensorMap& in, int32_t nu, int32_t ni, const std::string& prefix) {
+  auto m = require_tensor(in, prefix + "mu", DType::kF32, 3).as_f32();
   mu = m[0];
   lo = m[1];
   hi = m[2];
-  bu = require_tensor(in, "user_bias", DType::kF32, nu).as_f32();
-  bi = require_tensor(in, "item_bias", DType::kF32, ni).as_f32();
-  const Tensor& p = require_tensor(in, "user_factors", DType::kF32);
-  if (p.shape.size() != 2 || p.shape[0] != nu) throw Error("model file: user_factors has the wrong shape");
+  bu = require_tensor(in, prefix + "user_bias", DType::kF32, nu).as_f32();
+  bi = require_tensor(in, prefix + "item_bias", DType::kF32, ni).as_f32();
+  const Tensor& p = require_tensor(in, prefix + "user_factors", DType::kF32);
+  if (p.shape.size() != 2 || p.shape[0] != nu) throw Error("model file: " + prefix + "user_factors has the wrong shape");
   k = static_cast<int>(p.shape[1]);
   P = p.as_f32();
-  Q = require_tensor(in, "item_factors", DType::kF32, static_cast<int64_t>(ni) * k).as_f32();
+  Q = require_tensor(in, prefix + "item_factors", DType::kF32, static_cast<int64_t>(ni) * k).as_f32();
   if (!finite()) throw Error("model file: factors contain NaN or infinity");
 }
 

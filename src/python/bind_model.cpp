@@ -10,6 +10,7 @@
 #include "mfkit/index.h"
 #include "mfkit/model_file.h"
 #include "mfkit/recommend.h"
+#include "mfkit/labels.h"
 #include "mfkit/registry.h"
 #include "python/bind.h"
 #include "python/convert.h"
@@ -97,13 +98,29 @@ py::array_t<int32_t> lookup(const IdMap& map, const std::vector<std::string>& na
 }
 
 void fit(Model& model, const Interactions& train, const Interactions* valid, int threads, uint64_t seed,
-         const py::object& callback) {
+         const py::object& callback, const py::object& labels) {
   // The callback runs with the GIL held; it, or a pending Ctrl-C, stops the fit after the epoch
   // and its exception is raised once the library has returned.
   std::exception_ptr pending;
   FitOptions opt;
   opt.ctx = Context{threads, seed};
   opt.validation = valid;
+  // A Dataset's side data (titles, categories), indexed like its items: shallow-net reads them.
+  Labels side;
+  if (!labels.is_none()) {
+    py::dict d = labels.cast<py::dict>();
+    auto list = [&](const char* key) {
+      return d.contains(key) ? d[key].cast<std::vector<std::string>>() : std::vector<std::string>();
+    };
+    side.user_names = list("user_names");
+    side.item_titles = list("item_titles");
+    side.item_categories = list("item_categories");
+    for (const auto* v : {&side.item_titles, &side.item_categories})
+      if (!v->empty() && static_cast<int32_t>(v->size()) != train.n_items())
+        throw py::value_error("labels: " + std::to_string(v->size()) + " item labels for " +
+                              std::to_string(train.n_items()) + " items");
+    if (!side.empty()) opt.labels = &side;
+  }
   opt.on_epoch = [&](const EpochInfo& e) {
     py::gil_scoped_acquire gil;
     try {
@@ -164,7 +181,8 @@ void bind_model(py::module_& m) {
       .def_property_readonly("n_items", &Model::n_items)
       .def("params_json", [](const Model& model) { return model.params().dump(); })
       .def("set_params_json", [](Model& model, const std::string& p) { model.set_params(nlohmann::json::parse(p)); })
-      .def("fit", &fit, py::arg("train"), py::arg("valid"), py::arg("threads"), py::arg("seed"), py::arg("callback"))
+      .def("fit", &fit, py::arg("train"), py::arg("valid"), py::arg("threads"), py::arg("seed"), py::arg("callback"),
+           py::arg("labels") = py::none())
       .def("predict",
            [](const Model& model, const py::handle& users, const py::handle& items) {
              fitted(model);

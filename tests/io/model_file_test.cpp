@@ -91,17 +91,7 @@ TEST(ModelFile, SavedModelsNameTheReleaseAndRevisionThatWroteThem) {
   EXPECT_EQ(f.meta["dataset"], "tiny");
 }
 
-TEST(ModelFile, GoldenVersion1FileStillLoads) {
-  std::string dir = MFKIT_TEST_DATA_DIR;
-  nlohmann::json expected = nlohmann::json::parse(read_file(dir + "/biased_mf_v1.json"));
-  auto model = load_model(dir + "/biased_mf_v1.mfk");
-  EXPECT_EQ(model->type(), "biased-mf");
-  for (const auto& row : expected["predictions"]) {
-    int32_t u = model->user_ids()->at(row[0].get<std::string>(), "user");
-    int32_t i = model->item_ids()->at(row[1].get<std::string>(), "item");
-    EXPECT_FLOAT_EQ(model->predict_one(u, i), row[2].get<float>());
-  }
-}
+// Golden files of every model type: Conformance.GoldenFileStillLoadsAndAnswersTheSame.
 
 }  // namespace
 }  // namespace mfkit

@@ -1,9 +1,12 @@
 // One test body run against every registered model (the conformance suite).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 
+#include "data/text_file.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/evaluate.h"
@@ -59,6 +62,36 @@ TEST_P(Conformance, RegistryEntryAgreesWithTheModel) {
   EXPECT_EQ(m->implicit(), e.implicit) << "the registry's `implicit` for " << e.name << " differs from the model's";
   nlohmann::json p = m->params();
   for (const ParamInfo& info : e.describe()) EXPECT_TRUE(p.contains(info.name)) << e.name << ": " << info.name;
+}
+
+// tests/golden/<type>_v1.mfk, written by tests/golden/make_golden.py when the type was added,
+// still loads and gives the answers it gave then (predictions, top-3 lists).
+TEST_P(Conformance, GoldenFileStillLoadsAndAnswersTheSame) {
+  std::string stem = GetParam();
+  std::replace(stem.begin(), stem.end(), '-', '_');
+  const std::string dir = MFKIT_TEST_DATA_DIR, file = dir + "/" + stem + "_v1.mfk";
+  ASSERT_TRUE(std::filesystem::exists(file)) << "no golden file for " << GetParam()
+                                             << ": run python3 tests/golden/make_golden.py " << GetParam();
+  nlohmann::json expected = nlohmann::json::parse(read_file(dir + "/" + stem + "_v1.json"));
+  auto model = load_model(file);
+  EXPECT_EQ(model->type(), GetParam());
+  auto close = [](float a, float b) { return std::fabs(a - b) <= 1e-5f * std::max(1.0f, std::fabs(b)); };
+  for (const auto& row : expected["predictions"]) {
+    int32_t u = model->user_ids()->at(row[0].get<std::string>(), "user");
+    int32_t i = model->item_ids()->at(row[1].get<std::string>(), "item");
+    EXPECT_PRED2(close, model->predict_one(u, i), row[2].get<float>()) << row;
+  }
+  for (const auto& rec : expected.value("recommend", nlohmann::json::array())) {
+    RecommendOptions o;
+    o.k = static_cast<int>(rec["items"].size());
+    auto got = recommend(*model, {model->user_ids()->at(rec["user"].get<std::string>(), "user")}, o, Context{1, 1});
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(got[0].size(), rec["items"].size());
+    for (size_t r = 0; r < got[0].size(); ++r) {
+      EXPECT_EQ(model->item_ids()->name(got[0][r].index), rec["items"][r]["item"].get<std::string>()) << rec;
+      EXPECT_PRED2(close, got[0][r].score, rec["items"][r]["score"].get<float>()) << rec;
+    }
+  }
 }
 
 TEST_P(Conformance, LearnsFromHeldOutData) {

@@ -9,9 +9,11 @@
 
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/model_file.h"
 #include "mfkit/evaluate.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
+#include "test_util.h"
 
 namespace mfkit {
 namespace {
@@ -115,6 +117,44 @@ TEST(NnmfWarm, LambdaMinusOneNeedsTheWarmStart) {
   EXPECT_THROW(m->set_params({{"warm_start", "none"}}), ParamError);
   EXPECT_NO_THROW(m->set_params({{"warm_start", "none"}, {"lambda", 40.0}}));
   EXPECT_THROW(m->set_params({{"warm_start", "biased-mf"}, {"k", 2}}), ParamError);
+}
+
+// blend=biased-mf: the weight is the least-squares one on the validation part, so there the
+// blend is no worse than the network or biased MF alone (w = 1 or 0 were among the choices); a
+// network that cannot learn (no steps) gets almost no weight; the blend survives save and load.
+TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
+  const Interactions data = synthetic_ratings();
+  auto [train, valid] = carve_validation(data, 0.15, 3);
+  auto fit = [&](nlohmann::json p) {
+    auto m = create_model("nnmf");
+    m->set_params(p);
+    m->fit(train, {Context{2, 5}, &valid, nullptr});
+    return m;
+  };
+  const nlohmann::json net = {{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 30}, {"patience", 5}};
+  nlohmann::json with = net;
+  with["blend"] = "biased-mf";
+  with["blend_factors"] = 16;
+  auto alone = fit(net), blended = fit(with);
+  auto rmse = [&](const Model& m) { return evaluate_rating(m, valid)["rmse"].get<double>(); };
+  const nlohmann::json chosen = blended->chosen();
+  const float w = chosen["blend"]["network_weight"].get<float>();
+  EXPECT_GE(w, 0.0f);
+  EXPECT_LE(w, 1.0f);
+  auto bmf = create_model("biased-mf");
+  bmf->set_params({{"factors", 16}, {"reg", chosen["blend"]["biased_mf_reg"].get<double>()}, {"epochs", 100}, {"patience", 3}});
+  bmf->fit(train, {Context{1, 5}, &valid, nullptr});
+  EXPECT_LE(rmse(*blended), rmse(*alone) + 1e-4);
+  EXPECT_LE(rmse(*blended), rmse(*bmf) + 2e-3);  // the partner is this biased MF, fitted on 2 threads
+
+  test::TempDir d;
+  save_model(*blended, d.path("b.mfk"));
+  auto back = load_model(d.path("b.mfk"));
+  EXPECT_DOUBLE_EQ(rmse(*back), rmse(*blended));
+
+  nlohmann::json useless = with;
+  useless.update({{"learning_rate", 1e-7}, {"epochs", 1}, {"patience", 0}});
+  EXPECT_LT(fit(useless)->chosen()["blend"]["network_weight"].get<float>(), 0.1f);
 }
 
 }  // namespace

@@ -244,3 +244,20 @@ def test_libtorch_is_loaded_only_by_a_neural_model():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_a_datasets_titles_reach_the_networks_that_read_them(implicit_matrix):
+    import pandas as pd
+
+    m = implicit_matrix.tocoo()
+    df = pd.DataFrame({"user": m.row, "item": m.col, "plays": m.data})
+    data = mfkit.Dataset.from_pandas(df, rating="plays")
+    net = mfkit.ShallowNet(architecture=4, factors=4, epochs=1, loss="bpr", negatives=1, cells="sampled")
+    with pytest.raises(mfkit.Error, match="needs item titles"):
+        net.fit(data, show_progress=False)
+    data.labels = {"item_titles": [f"song number {data.item_ids[i]}" for i in range(data.n_items)]}
+    net.fit(data, show_progress=False)
+    assert net.fitted
+    data.labels = {"item_titles": ["one title for too few items"]}
+    with pytest.raises(ValueError, match="item labels for"):
+        net.fit(data, show_progress=False)

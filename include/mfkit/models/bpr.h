@@ -30,7 +30,7 @@ struct BprParams {
   std::string sampling = "uniform"; // negatives: uniform over items | popularity (as often as they occur)
   bool verify_negatives = true;   // redraw a negative the user has seen (up to 10 times)
   int max_sampled = 100;          // warp: draws per positive before it is skipped
-  double init_std = 0.1;          // std of the normal initial factors, divided by sqrt(factors)
+  double init_std = 0.1;          // std of the uniform initial factors, divided by sqrt(factors)
   int patience = 0;               // stop after this many epochs without validation AUC gain (0 = off)
   int fold_in_epochs = 30;        // passes over a new user's items when folding in
 

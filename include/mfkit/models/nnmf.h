@@ -25,7 +25,10 @@
 // predictions; lambda -1 penalises the latents per rating with that reg (reg_exponent 1); the
 // start is judged on validation like every epoch (the best is kept, so the network can only
 // replace it by doing better there), and a validation RMSE far above the start's throws
-// DivergedError. `--preset paper` / `paper-ml-1m` turn every addition off (paper-ml-1m: the
+// DivergedError. With blend=biased-mf the network (trained from its own start, so that its errors
+// differ from biased MF's) is mixed with a biased MF fitted on the same training part: the weight
+// minimises the squared error on the validation part (closed form, within [0, 1]), so a network
+// that does not help gets a weight near 0. `--preset paper` / `paper-ml-1m` turn every addition off (paper-ml-1m: the
 // paper's method at lambda 150, D' 120, batches of 32768 and RMSProp at 3e-4 for ML-1M).
 #pragma once
 
@@ -68,6 +71,8 @@ struct NnmfParams {
   std::string warm_start = "biased-mf";  // none | biased-mf: the product block starts as biased MF's factors
   double warm_reg = 0;               // the warm start's reg; 0: chosen on the validation part
   bool standardize = true;           // train on (r - mean) / sd: steps and lambda independent of the rating scale
+  std::string blend = "none";        // none | biased-mf: predict w * network + (1 - w) * biased MF, w chosen on the validation part
+  int blend_factors = 128;           // factors of the biased MF blended in (the warm start's own when warm_start is biased-mf)
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -33,7 +33,7 @@ void BprParams::visit(ParamVisitor& v) {
           {"uniform", "popularity"});
   v.param("verify_negatives", verify_negatives, "redraw a negative the user has seen (up to 10 times)");
   v.param("max_sampled", max_sampled, "warp: negatives drawn per positive before it is skipped", 1, 100000);
-  v.param("init_std", init_std, "std of the initial factors, divided by sqrt(factors)", 0, 10);
+  v.param("init_std", init_std, "std of the (uniform) initial factors, divided by sqrt(factors)", 0, 10);
   v.param("patience", patience, "stop after this many epochs without validation AUC gain and keep the best (0 = off)", 0, 100000);
   v.param("fold_in_epochs", fold_in_epochs, "passes over a new user's items when folding in", 1, 10000);
 }
@@ -90,12 +90,11 @@ void Bpr::do_fit(const Interactions& train, const FitOptions& opt) {
   f_ = p.factors;
   const int32_t nu = train.n_users(), ni = train.n_items();
   const Csr& cu = train.by_user();
-  std::mt19937_64 rng(opt.ctx.seed);
-  std::normal_distribution<float> g(0.0f, static_cast<float>(p.init_std / std::sqrt(static_cast<double>(f_))));
+  const double init = p.init_std / std::sqrt(static_cast<double>(f_));
   s_.X.resize(static_cast<size_t>(nu) * f_);
   s_.Y.resize(static_cast<size_t>(ni) * f_);
-  for (auto& v : s_.X) v = g(rng);
-  for (auto& v : s_.Y) v = g(rng);
+  uniform_rows(nu, f_, init, opt.ctx.seed * 2 + 1, s_.X.data(), opt.ctx.threads);
+  uniform_rows(ni, f_, init, opt.ctx.seed * 2 + 2, s_.Y.data(), opt.ctx.threads);
   s_.b.assign(ni, 0.0f);
   if (p.adaptive) {
     s_.ax.assign(nu, 1.0f);

@@ -201,10 +201,10 @@ struct WarmStart {
   double reg = 0;
 };
 
-// biased MF with d_prime factors on the same training part; with a validation part, early stopping
-// and reg chosen on it among 0.01-0.16 times the rating sd (unless warm_reg is given).
-WarmStart fit_warm_start(const Interactions& train, const Interactions* valid, const NnmfParams& p, double sd,
-                         const FitOptions& opt) {
+// biased MF with `factors` factors on the same training part; with a validation part, early
+// stopping and reg chosen on it among 0.01-0.16 times the rating sd (unless warm_reg is given).
+WarmStart fit_warm_start(const Interactions& train, const Interactions* valid, const NnmfParams& p, int factors,
+                         double sd, const FitOptions& opt) {
   const bool judged = valid && valid->nnz() > 0;
   std::vector<double> regs;
   if (p.warm_reg > 0) regs = {p.warm_reg};
@@ -214,7 +214,7 @@ WarmStart fit_warm_start(const Interactions& train, const Interactions* valid, c
   double best_rmse = INFINITY;
   for (double reg : regs) {
     BiasedMf m;
-    m.set_params({{"factors", p.d_prime}, {"reg", reg}, {"epochs", judged ? 100 : 20}, {"patience", judged ? 3 : 0},
+    m.set_params({{"factors", factors}, {"reg", reg}, {"epochs", judged ? 100 : 20}, {"patience", judged ? 3 : 0},
                   {"biases", p.biases}});
     FitOptions o;
     o.ctx = opt.ctx;
@@ -256,7 +256,34 @@ struct Nnmf::Impl {
   std::vector<Member> members;
   float lo = 0, hi = 0, mean = 0;
   double lambda = 0;  // the latent penalty used (lambda -1 resolved), for fold-in
+  // blend=biased-mf: the prediction is weight * network + (1 - weight) * partner.
+  float weight = 1;
+  Factors partner;
+  float partner_reg = 0;  // the partner's reg, for its fold-in
+
+  /// The members' mean prediction for known (user, item) index tensors, in the ratings' unit.
+  torch::Tensor network(const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& i) const {
+    torch::Tensor sum = torch::zeros({u.size(0)});
+    for (const auto& m : members) sum += predict_pairs(m, p, u, i);
+    return sum / static_cast<double>(members.size());
+  }
 };
+
+namespace {
+
+// The weight w in [0, 1] minimising sum (r - (w a + (1 - w) b))^2: the least-squares slope of
+// r - b on a - b, clipped.
+float least_squares_weight(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& r) {
+  double num = 0, den = 0;
+  for (size_t k = 0; k < r.size(); ++k) {
+    const double d = static_cast<double>(a[k]) - b[k];
+    num += (static_cast<double>(r[k]) - b[k]) * d;
+    den += d * d;
+  }
+  return den > 0 ? static_cast<float>(std::clamp(num / den, 0.0, 1.0)) : 1.0f;
+}
+
+}  // namespace
 
 Nnmf::Nnmf() = default;
 Nnmf::~Nnmf() = default;
@@ -267,7 +294,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   Interactions carved_train, carved_valid;
   const Interactions* train = &full_train;
   const Interactions* valid = opt.validation;
-  if (!valid && p.patience > 0 && p.valid_fraction > 0) {
+  const bool blend = p.blend == "biased-mf";
+  if (!valid && (p.patience > 0 || blend) && p.valid_fraction > 0) {
     std::tie(carved_train, carved_valid) = carve_validation(full_train, p.valid_fraction, opt.ctx.seed + 17);
     train = &carved_train;
     valid = &carved_valid;
@@ -286,7 +314,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   const int64_t bs = p.batch_size == 0 ? n : std::min<int64_t>(p.batch_size, n);
   const double scale = p.standardize ? rating_sd(*train) : 1.0;
   WarmStart warm;
-  if (p.warm_start == "biased-mf") warm = fit_warm_start(*train, valid, p, scale, opt);
+  if (p.warm_start == "biased-mf") warm = fit_warm_start(*train, valid, p, p.d_prime, scale, opt);
   // lambda -1: the warm start's per-rating reg in the network's unit (the same objective divided by scale^2).
   const double lambda = p.lambda < 0 ? warm.reg / scale : p.lambda;
   impl->lambda = lambda;
@@ -377,7 +405,32 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     m.net->eval();
     impl->members.push_back(std::move(m));
   }
+  if (blend) {
+    if (!valid || valid->nnz() == 0)
+      throw ParamError("nnmf: blend=biased-mf chooses its weight on a validation part: give one, or valid_fraction > 0");
+    WarmStart partner = p.warm_start == "biased-mf" ? warm : fit_warm_start(*train, valid, p, p.blend_factors, scale, opt);
+    impl->partner = std::move(partner.f);
+    impl->partner_reg = static_cast<float>(partner.reg);
+    Coo c = valid->to_coo();
+    std::vector<float> net(c.values.size()), mf(c.values.size());
+    {
+      torch::NoGradGuard g;
+      std::vector<int64_t> u(c.users.begin(), c.users.end()), i(c.items.begin(), c.items.end());
+      torch::Tensor y = impl->network(p, torch::tensor(u, torch::kLong), torch::tensor(i, torch::kLong)).contiguous();
+      std::copy_n(y.data_ptr<float>(), net.size(), net.data());
+    }
+    impl->partner.predict(c.users.data(), c.items.data(), c.values.size(), mf.data());
+    impl->weight = least_squares_weight(net, mf, c.values);
+  }
   impl_ = std::move(impl);
+}
+
+nlohmann::json Nnmf::chosen() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (!impl_) return j;
+  j["lambda"] = impl_->lambda;
+  if (p_.blend != "none") j["blend"] = {{"network_weight", impl_->weight}, {"biased_mf_reg", impl_->partner_reg}};
+  return j;
 }
 
 void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* out) const {
@@ -386,12 +439,17 @@ void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* 
   const auto& p = p_;
   PairTensors pairs(users, items, n, n_users(), n_items());
   const auto& known = pairs.known;
-  torch::Tensor sum = torch::zeros({static_cast<int64_t>(n)});
-  for (const auto& m : impl_->members) sum += predict_pairs(m, p, pairs.u, pairs.i);
-  sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
-  const float* y = sum.data_ptr<float>();
+  torch::Tensor net = impl_->network(p, pairs.u, pairs.i).contiguous();
+  const float* y = net.data_ptr<float>();
+  const float w = impl_->weight;
+  std::vector<float> mf;
+  if (w < 1) {
+    mf.resize(n);
+    impl_->partner.predict(users, items, n, mf.data());
+  }
   for (size_t k = 0; k < n; ++k) {
     float v = known[k] ? y[k] : impl_->mean;
+    if (w < 1) v = known[k] ? w * v + (1 - w) * mf[k] : mf[k];  // biased MF answers unknown ids by its biases
     out[k] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
   }
 }
@@ -431,12 +489,26 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     sum += nnmf::predict_rows(m, p, u.expand({ni, p.d}), up.expand({ni, p.d_prime * p.k}), m.V, m.Vp, b.expand({ni}), m.bi);
   }
   sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
-  for (int32_t i = 0; i < n_items(); ++i) out[i] = p.clip ? std::clamp(sum[i].item<float>(), impl_->lo, impl_->hi) : sum[i].item<float>();
+  const float w = impl_->weight;
+  std::vector<float> mf;
+  if (w < 1) {
+    mf.resize(n_items());
+    impl_->partner.score_new_user(items, values, impl_->partner_reg, mf.data());
+  }
+  const float* y = sum.data_ptr<float>();
+  for (int32_t i = 0; i < n_items(); ++i) {
+    const float v = w < 1 ? w * y[i] + (1 - w) * mf[i] : y[i];
+    out[i] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
+  }
 }
 
 void Nnmf::save_tensors(TensorMap& out) const {
   out["range"] = Tensor::f32({impl_->lo, impl_->hi, impl_->mean});
   out["lambda"] = Tensor::f32({static_cast<float>(impl_->lambda)});
+  if (impl_->weight < 1) {  // blend=biased-mf
+    out["blend.weight"] = Tensor::f32({impl_->weight, impl_->partner_reg});
+    impl_->partner.save(out, "blend.");
+  }
   for (size_t e = 0; e < impl_->members.size(); ++e) {
     const Member& m = impl_->members[e];
     const std::string pre = "m" + std::to_string(e) + ".";
@@ -462,6 +534,14 @@ void Nnmf::load_tensors(const TensorMap& in) {
   impl->mean = range[2];
   const auto& p = p_;
   impl->lambda = in.count("lambda") ? require_tensor(in, "lambda", DType::kF32, 1).as_f32()[0] : std::max(0.0, p.lambda);
+  if (in.count("blend.weight")) {
+    auto w = require_tensor(in, "blend.weight", DType::kF32, 2).as_f32();
+    if (!(w[0] >= 0 && w[0] <= 1) || !std::isfinite(w[1])) throw Error("model file: nnmf blend weight outside [0, 1]");
+    impl->weight = w[0];
+    impl->partner_reg = w[1];
+    impl->partner.load(in, n_users(), n_items(), "blend.");
+    impl->partner.clip = true;  // as fitted (biased MF's default), and as the weight was chosen
+  }
   for (int e = 0; e < p.ensemble; ++e) {
     Member m;
     m.init(p, n_users(), n_items(), 0.0, 1);

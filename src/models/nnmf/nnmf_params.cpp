@@ -33,6 +33,9 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("warm_start", warm_start, "biased-mf: the product block starts as biased MF's factors (d_prime of them), the skip path as their dot product, the network at 0", {"none", "biased-mf"});
   v.param("warm_reg", warm_reg, "the warm start's reg; 0: the best on the validation part of 0.01-0.16 times the rating sd", 0, 100);
   v.param("standardize", standardize, "train on (rating - mean) / sd, so that steps and lambda do not depend on the rating scale");
+  v.param("blend", blend, "biased-mf: predict w * network + (1 - w) * biased MF fitted on the same part, w chosen on the validation part",
+          {"none", "biased-mf"});
+  v.param("blend_factors", blend_factors, "factors of the blended biased MF (the warm start's own when warm_start=biased-mf)", 1, 4096);
 }
 
 void NnmfParams::validate() const {

@@ -44,9 +44,8 @@ TEST(Bpr, BothLossesLearnTheGroupsOnOneAndTwoThreads) {
 TEST(Bpr, StopsEarlyOnValidationAucAndKeepsTheBestEpoch) {
   auto data = groups(200, 2);
   auto [train, valid] = carve_validation(data, 0.2, 1);
-  // Once the groups are learned, validation AUC stalls: patience must stop there. (A larger
-  // initialisation skips the slow start that small random factors have on data this small.)
-  auto m = create_model("bpr", "", {{"factors", 8}, {"epochs", 200}, {"patience", 3}, {"init_std", 1.0}});
+  // Once the groups are learned, validation AUC stalls: patience must stop there.
+  auto m = create_model("bpr", "", {{"factors", 8}, {"epochs", 200}, {"patience", 3}});
   std::vector<double> aucs;
   FitOptions o{Context{1, 1}, &valid, [&](const EpochInfo& e) {
                  EXPECT_TRUE(e.valid_auc.has_value());
@@ -58,7 +57,7 @@ TEST(Bpr, StopsEarlyOnValidationAucAndKeepsTheBestEpoch) {
   ASSERT_LT(aucs.size(), 200u) << "never stopped";
   size_t best = std::max_element(aucs.begin(), aucs.end()) - aucs.begin();
   EXPECT_EQ(aucs.size(), best + 1 + 3);  // stopped three epochs past the best
-  EXPECT_GT(aucs[best], 0.75);
+  EXPECT_GT(aucs[best], 0.75) << ::testing::PrintToString(aucs);
 }
 
 TEST(Bpr, FoldInRanksANewUsersGroupFirst) {
