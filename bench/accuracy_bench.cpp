@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <cstdio>
 #include <fstream>
 #include <map>
 
@@ -60,6 +61,23 @@ Stats stats(const std::vector<double>& v) {
 }
 
 }  // namespace
+
+// The report as JSON, written atomically (a temporary file, then renamed).
+static bool write_report(const nlohmann::json& report, const std::string& out) {
+  const std::string tmp = out + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!(f << report.dump(2) << "\n")) {
+      fmt::print(stderr, "mfkit_bench_rmse: cannot write {}\n", tmp);
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    fmt::print(stderr, "mfkit_bench_rmse: cannot rename {} to {}\n", tmp, out);
+    return false;
+  }
+  return true;
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"mfkit accuracy benchmark: test metrics over seeded splits"};
@@ -144,18 +162,15 @@ int main(int argc, char** argv) {
         }
         report["results"].push_back(res);
         fmt::print("{:<14} {:<22}{}  {:.2f} s\n", ds, entry, line, t.mean);
+        // After every model, so that a later failure (or a long run stopped) keeps what ran.
+        if (!write_report(report, out)) return 1;
       }
     }
   } catch (const mfkit::Error& e) {
-    fmt::print(stderr, "mfkit_bench_rmse: error: {}\n", e.what());
+    fmt::print(stderr, "mfkit_bench_rmse: error: {}{}\n", e.what(),
+               report["results"].empty() ? "" : " (the models before it are in " + out + ")");
     return 1;
   }
-  std::ofstream f(out);
-  if (!f) {
-    fmt::print(stderr, "mfkit_bench_rmse: cannot write {}\n", out);
-    return 1;
-  }
-  f << report.dump(2) << "\n";
   fmt::print("wrote {}\n", out);
   return 0;
 }

@@ -26,11 +26,39 @@ $B/mfkit_bench_accuracy --datasets spotify-charts --split user:0.2:50 --seeds 3 
   --models popularity,ease,bpr,bpr:warp --out bench/results/ranking_charts.json
 $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 5 --threads 2 \
   --models popularity,ease:ml-1m-ncf,bpr,bpr:warp --out bench/results/ranking_ncf_ml1m.json
+# Each dotify network's own search on a carve-out (about 45 minutes on last.fm-2k, 8 on the
+# charts), then its best settings on the test protocols (ML-1M: last.fm-2k's; networks 4 and 5
+# need titles, which this copy of ML-1M cannot join to its re-coded item ids).
+PYTHONPATH=build/python /usr/bin/python3 bench/tune_nets.py --dataset lastfm-2k --split user:0.2 --trials 16 \
+  --slow-trials 10 --out bench/results/nets_search_lastfm.json
+PYTHONPATH=build/python /usr/bin/python3 bench/tune_nets.py --dataset spotify-charts --split user:0.2:50 --trials 40 \
+  --slow-trials 20 --out bench/results/nets_search_charts.json
+# shellcheck disable=SC2046
+$B/mfkit_bench_accuracy --datasets spotify-charts --split user:0.2:50 --seeds 3 --threads 2 \
+  $(python3 bench/tune_nets.py --bench-args bench/results/nets_search_charts.json) \
+  --out bench/results/ranking_nets_searched_charts.json
+# shellcheck disable=SC2046
+$B/mfkit_bench_accuracy --datasets lastfm-2k --split user:0.2 --seeds 3 --threads 2 \
+  $(python3 bench/tune_nets.py --bench-args bench/results/nets_search_lastfm.json) \
+  --out bench/results/ranking_nets_searched_lastfm.json
+# shellcheck disable=SC2046
+$B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 3 --threads 2 \
+  $(python3 bench/tune_nets.py --bench-args bench/results/nets_search_lastfm.json 1,2) \
+  --out bench/results/ranking_nets_searched_ncf_ml1m.json
+# shellcheck disable=SC2046
+$B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 3 --threads 2 \
+  $(python3 bench/tune_nets.py --bench-args bench/results/nets_search_lastfm.json 3) \
+  --out bench/results/ranking_nets_searched_ncf_ml1m_arch3.json
 # bpr against implicit's BPR (implicit built from its sources outside the project: docs/ranking.md)
 if [ -n "${IMPLICIT_PATH:-}" ]; then
   PYTHONPATH=build/python /usr/bin/python3 bench/bpr_speed.py --pairs 5 --epochs 10 --out bench/results/bpr_speed.json
 fi
 $B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
+# biased-mf's SGD epoch beside LIBMF's (LIBMF built from its sources outside the project)
+if [ -n "${LIBMF_TRAIN:-}" ]; then
+  PYTHONPATH=build/python /usr/bin/python3 bench/sgd_libmf.py --libmf "$LIBMF_TRAIN" --processes 5 \
+    --out bench/results/sgd_libmf.json
+fi
 $B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
 $B/mfkit_bench_nnmf --threads 2 --batch 0 --epochs 3 --out bench/results/nnmf_speed_fullbatch.json
 # The committed ML-1M NNMF tables were run in two processes (seeds 1-3, 4-5); one file replaces them.

@@ -81,12 +81,11 @@ PEER_SPEED = [
     ("BM_ImplicitCg_Ml1m/64/2", "CG ALS iteration, ML-1M as implicit, f=64", "implicit 0.7.3: 0.084 s"),
     ("BM_RecommendAllUsers/1/2", "top-10 for all ML-1M users, seen items filtered", "implicit: 18,400 users/s"),
     ("BM_RecommendAllUsers/0/2", "top-10 for all ML-1M users, no filtering", "implicit: 213,000 users/s"),
-    ("BM_SgdEpoch/64/2", "SGD epoch, ML-1M (900,188 ratings), k=64", "LIBMF: 18.8 ms"),
-    ("BM_SgdEpoch/128/2", "SGD epoch, ML-1M, k=128", "LIBMF: 26.5 ms"),
 ]
 
 
-def speed_table(kernels="bench/results/kernels.json", nnmf="bench/results/nnmf_speed.json"):
+def speed_table(kernels="bench/results/kernels.json", nnmf="bench/results/nnmf_speed.json",
+                sgd="bench/results/sgd_libmf.json"):
     """mfkit's kernels on 2 threads beside the peers' figures on the same kind of machine."""
     benchmarks = json.load(open(kernels))["benchmarks"]
     print("| work (2 threads) | peer | mfkit | mfkit rate |")
@@ -102,6 +101,10 @@ def speed_table(kernels="bench/results/kernels.json", nnmf="bench/results/nnmf_s
         else:
             rate = f"{b['items_per_second'] / 1e6:.0f} M ratings/s"
         print(f"| {work} | {peer} | {time} | {rate} |")
+    # SGD epochs: LIBMF run beside mfkit in one interleaved run (bench/sgd_libmf.py).
+    for r in json.load(open(sgd))["rows"]:
+        print(f"| SGD epoch, ML-1M's 90% (900,188 ratings), k={r['k']}, same run | LIBMF: {r['libmf_epoch_s'] * 1000:.1f} ms "
+              f"| {r['mfkit_epoch_s'] * 1000:.1f} ms | {r['ratio']:.2f}x LIBMF's time |")
     n = json.load(open(nnmf))
     print(f"| NNMF epoch, ML-1M, paper sizes, batch {n['batch']} | no peer figure | {n['epoch_seconds']:.2f} s "
           f"| {n['achieved_gflops']:.0f} GFLOP/s |")

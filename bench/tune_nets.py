@@ -7,8 +7,8 @@ expected percentile rank on a 10% carve-out of the training part of the protocol
     PYTHONPATH=build/python MFKIT_DATA_DIR=../shared/data /usr/bin/python3 bench/tune_nets.py \\
         --dataset lastfm-2k --split user:0.2 --trials 16 --out bench/results/nets_search_lastfm.json
     python3 bench/tune_nets.py --table bench/results/nets_search_lastfm.json [more.json]   # markdown
-    python3 bench/tune_nets.py --bench-args bench/results/nets_search_lastfm.json  # --models/--set for
-                                                   # build/bench/mfkit_bench_accuracy with the best settings
+    python3 bench/tune_nets.py --bench-args bench/results/nets_search_lastfm.json [1,2,3]  # --models and
+                            # --set flags of build/bench/mfkit_bench_accuracy for the best settings
 
 Each network gets its own search: loss (bpr or warp), factors, learning rate, L2, epochs and the
 negatives drawn per positive. Networks 4 and 5 (title LSTM, category) cost ~10x network 1 per
@@ -44,10 +44,12 @@ def table(paths):
                   f"{n['seconds']:.0f} |")
 
 
-def bench_args(path):
+def bench_args(path, architectures=None):
     res = json.load(open(path))
     models, sets = [], []
     for n in res["networks"]:
+        if architectures and str(n["architecture"]) not in architectures.split(","):
+            continue
         entry = f"shallow-net:arch{n['architecture']}"
         models.append(entry)
         sets += [f"--set {entry}:{k}={v}" for k, v in n["best"].items() if k != "architecture"]
@@ -58,7 +60,7 @@ def main():
     if sys.argv[1:2] == ["--table"]:
         return table(sys.argv[2:])
     if sys.argv[1:2] == ["--bench-args"]:
-        return bench_args(sys.argv[2])
+        return bench_args(*sys.argv[2:4])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--split", required=True)

@@ -1,5 +1,7 @@
 #include "kernels/sgd.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
@@ -76,55 +78,168 @@ void SgdState::export_to(Factors& f) const {
   take(items, n_items, f.Q, f.bi);
 }
 
-double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
+namespace {
+
+// lr / sqrt(acc) for an AdaGrad step size by the hardware's reciprocal square root estimate
+// (relative error below 1.5e-3, as LIBMF's step sizes): a few cycles instead of a square root
+// and a division on the path from one rating to the next of the same user.
+inline float rate(float lr, float acc) { return lr * _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(acc))); }
+
+// The lines of one row, fetched ahead (a row is `stride` floats, a multiple of 16).
+inline void prefetch_row(const float* row, size_t stride) {
+  for (size_t d = 0; d < stride; d += 16) __builtin_prefetch(row + d);
+}
+
+// One rating's step: the error against mu + b_u + b_i + p.q, then p, q and the biases moved
+// along their gradients at the old values (AdaGrad: each vector's own rate, accumulators grow by
+// the mean squared gradient, as LIBMF).
+inline double step1(const Rating& x, SgdState& s, const SgdConfig& c) {
   const int k = s.k;
   const size_t stride = static_cast<size_t>(s.stride);
-  const float mu = s.mu, lr = c.lr, reg = c.reg, rb = c.reg_bias;
-  double sse = 0;
-  for (const Rating* x = begin; x != end; ++x) {
-    float* __restrict p = s.users + x->u * stride;
-    float* __restrict q = s.items + x->i * stride;
-    float dot = 0;
+  float* __restrict p = s.users + x.u * stride;
+  float* __restrict q = s.items + x.i * stride;
+  float dot = 0;
 #pragma omp simd reduction(+ : dot) aligned(p, q : 64)
-    for (int d = 0; d < k; ++d) dot += p[d] * q[d];
-    float& bu = p[k];
-    float& bi = q[k];
-    const float e = x->r - (mu + bu + bi + dot);
-    sse += static_cast<double>(e) * e;
-    if (c.adaptive) {
-      const float ep = lr / std::sqrt(p[k + 1]), eq = lr / std::sqrt(q[k + 1]);
-      float gp2 = 0, gq2 = 0;
+  for (int d = 0; d < k; ++d) dot += p[d] * q[d];
+  float& bu = p[k];
+  float& bi = q[k];
+  const float e = x.r - (s.mu + bu + bi + dot), lr = c.lr, reg = c.reg, rb = c.reg_bias;
+  if (c.adaptive) {
+    const float ep = rate(lr, p[k + 1]), eq = rate(lr, q[k + 1]);
+    float gp2 = 0, gq2 = 0;
 #pragma omp simd reduction(+ : gp2, gq2) aligned(p, q : 64)
-      for (int d = 0; d < k; ++d) {
-        const float pd = p[d], qd = q[d];
-        const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
-        gp2 += gp * gp;
-        gq2 += gq * gq;
-        p[d] = pd - ep * gp;
-        q[d] = qd - eq * gq;
-      }
-      p[k + 1] += gp2 / k;
-      q[k + 1] += gq2 / k;
-      if (c.biases) {
-        const float gbu = rb * bu - e, gbi = rb * bi - e;
-        bu -= lr / std::sqrt(p[k + 2]) * gbu;
-        bi -= lr / std::sqrt(q[k + 2]) * gbi;
-        p[k + 2] += gbu * gbu;
-        q[k + 2] += gbi * gbi;
-      }
-    } else {
+    for (int d = 0; d < k; ++d) {
+      const float pd = p[d], qd = q[d];
+      const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
+      gp2 += gp * gp;
+      gq2 += gq * gq;
+      p[d] = pd - ep * gp;
+      q[d] = qd - eq * gq;
+    }
+    p[k + 1] += gp2 / k;
+    q[k + 1] += gq2 / k;
+    if (c.biases) {
+      const float gbu = rb * bu - e, gbi = rb * bi - e;
+      bu -= rate(lr, p[k + 2]) * gbu;
+      bi -= rate(lr, q[k + 2]) * gbi;
+      p[k + 2] += gbu * gbu;
+      q[k + 2] += gbi * gbi;
+    }
+  } else {
 #pragma omp simd aligned(p, q : 64)
-      for (int d = 0; d < k; ++d) {
-        const float pd = p[d], qd = q[d];
-        p[d] = pd + lr * (e * qd - reg * pd);
-        q[d] = qd + lr * (e * pd - reg * qd);
-      }
-      if (c.biases) {
-        bu += lr * (e - rb * bu);
-        bi += lr * (e - rb * bi);
-      }
+    for (int d = 0; d < k; ++d) {
+      const float pd = p[d], qd = q[d];
+      p[d] = pd + lr * (e * qd - reg * pd);
+      q[d] = qd + lr * (e * pd - reg * qd);
+    }
+    if (c.biases) {
+      bu += lr * (e - rb * bu);
+      bi += lr * (e - rb * bi);
     }
   }
+  return static_cast<double>(e) * e;
+}
+
+// Two ratings of different users and different items at once: the same arithmetic as two
+// step1 calls, in the same loops, so that the two dependency chains (dot product, error,
+// update) overlap instead of waiting on each other.
+inline double step2(const Rating& x, const Rating& y, SgdState& s, const SgdConfig& c) {
+  const int k = s.k;
+  const size_t stride = static_cast<size_t>(s.stride);
+  float* __restrict p = s.users + x.u * stride;
+  float* __restrict q = s.items + x.i * stride;
+  float* __restrict p2 = s.users + y.u * stride;
+  float* __restrict q2 = s.items + y.i * stride;
+  float dot = 0, dot2 = 0;
+#pragma omp simd reduction(+ : dot, dot2) aligned(p, q, p2, q2 : 64)
+  for (int d = 0; d < k; ++d) {
+    dot += p[d] * q[d];
+    dot2 += p2[d] * q2[d];
+  }
+  const float e = x.r - (s.mu + p[k] + q[k] + dot), e2 = y.r - (s.mu + p2[k] + q2[k] + dot2);
+  const float lr = c.lr, reg = c.reg, rb = c.reg_bias;
+  if (c.adaptive) {
+    const float ep = rate(lr, p[k + 1]), eq = rate(lr, q[k + 1]);
+    const float ep2 = rate(lr, p2[k + 1]), eq2 = rate(lr, q2[k + 1]);
+    float gp2 = 0, gq2 = 0, hp2 = 0, hq2 = 0;
+#pragma omp simd reduction(+ : gp2, gq2, hp2, hq2) aligned(p, q, p2, q2 : 64)
+    for (int d = 0; d < k; ++d) {
+      const float pd = p[d], qd = q[d], pe = p2[d], qe = q2[d];
+      const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
+      const float hp = reg * pe - e2 * qe, hq = reg * qe - e2 * pe;
+      gp2 += gp * gp;
+      gq2 += gq * gq;
+      hp2 += hp * hp;
+      hq2 += hq * hq;
+      p[d] = pd - ep * gp;
+      q[d] = qd - eq * gq;
+      p2[d] = pe - ep2 * hp;
+      q2[d] = qe - eq2 * hq;
+    }
+    p[k + 1] += gp2 / k;
+    q[k + 1] += gq2 / k;
+    p2[k + 1] += hp2 / k;
+    q2[k + 1] += hq2 / k;
+    if (c.biases) {
+      const float gbu = rb * p[k] - e, gbi = rb * q[k] - e, hbu = rb * p2[k] - e2, hbi = rb * q2[k] - e2;
+      p[k] -= rate(lr, p[k + 2]) * gbu;
+      q[k] -= rate(lr, q[k + 2]) * gbi;
+      p2[k] -= rate(lr, p2[k + 2]) * hbu;
+      q2[k] -= rate(lr, q2[k + 2]) * hbi;
+      p[k + 2] += gbu * gbu;
+      q[k + 2] += gbi * gbi;
+      p2[k + 2] += hbu * hbu;
+      q2[k + 2] += hbi * hbi;
+    }
+  } else {
+#pragma omp simd aligned(p, q, p2, q2 : 64)
+    for (int d = 0; d < k; ++d) {
+      const float pd = p[d], qd = q[d], pe = p2[d], qe = q2[d];
+      p[d] = pd + lr * (e * qd - reg * pd);
+      q[d] = qd + lr * (e * pd - reg * qd);
+      p2[d] = pe + lr * (e2 * qe - reg * pe);
+      q2[d] = qe + lr * (e2 * pe - reg * qe);
+    }
+    if (c.biases) {
+      p[k] += lr * (e - rb * p[k]);
+      q[k] += lr * (e - rb * q[k]);
+      p2[k] += lr * (e2 - rb * p2[k]);
+      q2[k] += lr * (e2 - rb * q2[k]);
+    }
+  }
+  return static_cast<double>(e) * e + static_cast<double>(e2) * e2;
+}
+
+}  // namespace
+
+double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
+  // The block's entries are sorted by user: its two halves, cut at a user boundary, share no
+  // user, and run side by side (a pair that shares an item runs one after the other). The
+  // item rows a few entries ahead are fetched early: they are the block's random reads.
+  const size_t stride = static_cast<size_t>(s.stride);
+  const Rating* mid = begin + (end - begin) / 2;
+  while (mid != end && mid != begin && mid->u == (mid - 1)->u) ++mid;
+  const Rating *a = begin, *b = mid;
+  constexpr int kAhead = 4;
+  double sse = 0;
+  for (; a != mid && b != end; ++a, ++b) {
+    if (mid - a > kAhead) {
+      prefetch_row(s.items + a[kAhead].i * stride, stride);
+      if (a[kAhead].u != a[kAhead - 1].u) prefetch_row(s.users + a[kAhead].u * stride, stride);
+    }
+    if (end - b > kAhead) {
+      prefetch_row(s.items + b[kAhead].i * stride, stride);
+      if (b[kAhead].u != b[kAhead - 1].u) prefetch_row(s.users + b[kAhead].u * stride, stride);
+    }
+    if (a->i != b->i) {
+      sse += step2(*a, *b, s, c);
+    } else {
+      sse += step1(*a, s, c);
+      sse += step1(*b, s, c);
+    }
+  }
+  for (; a != mid; ++a) sse += step1(*a, s, c);
+  for (; b != end; ++b) sse += step1(*b, s, c);
   return sse;
 }
 

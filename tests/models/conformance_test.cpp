@@ -35,7 +35,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
                     {"learning_rate", 0.01}, {"reg", 0.0001}});
     if (GetParam() == "nnmf")
       small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
-                    {"learning_rate", 0.005}, {"lambda", 10.0}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
+                    {"learning_rate", 0.005}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
                     {"skip", true}, {"ema", 0.5}});  // skip path and a short moving average: exercised here
     if (GetParam() == "bpr") small.update({{"epochs", 40}, {"learning_rate", 0.1}});
     if (GetParam() == "ease") small["reg"] = 100.0;  // the tests' matrices are small

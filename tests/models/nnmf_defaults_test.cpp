@@ -86,7 +86,7 @@ TEST_P(NnmfWarmStart, StartsFromBiasedMfPredictions) {
   // A step too small to move anything in one epoch: the member is its warm start.
   auto nnmf = create_model("nnmf");
   nnmf->set_params({{"d_prime", 16}, {"warm_reg", 0.05}, {"patience", 0}, {"epochs", 1}, {"learning_rate", 1e-7},
-                    {"biases", biases}, {"standardize", standardize}});
+                    {"biases", biases}, {"standardize", standardize}, {"blend", "none"}});
   nnmf->fit(data, {Context{1, 5}, nullptr, nullptr});
   auto bmf = create_model("biased-mf");
   bmf->set_params({{"factors", 16}, {"reg", 0.05}, {"epochs", 20}, {"patience", 0}, {"biases", biases}});
@@ -131,7 +131,7 @@ TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
     m->fit(train, {Context{2, 5}, &valid, nullptr});
     return m;
   };
-  const nlohmann::json net = {{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 30}, {"patience", 5}};
+  const nlohmann::json net = {{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 30}, {"patience", 5}, {"blend", "none"}};
   nlohmann::json with = net;
   with["blend"] = "biased-mf";
   with["blend_factors"] = 16;
@@ -155,6 +155,72 @@ TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
   nlohmann::json useless = with;
   useless.update({{"learning_rate", 1e-7}, {"epochs", 1}, {"patience", 0}});
   EXPECT_LT(fit(useless)->chosen()["blend"]["network_weight"].get<float>(), 0.1f);
+}
+
+// blend=biased-mf+autorec: the three weights are non-negative and sum to 1, the blend on the
+// validation part is no worse than any of its members there (each alone was a choice), and the
+// file keeps all of it, fold-in included.
+TEST(NnmfBlend, ThreeMembersMixConvexlyAndTheFileKeepsThem) {
+  const Interactions data = synthetic_ratings();
+  auto [train, valid] = carve_validation(data, 0.15, 3);
+  auto m = create_model("nnmf");
+  m->set_params({{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 20}, {"patience", 5},
+                 {"blend", "biased-mf+autorec"}, {"blend_factors", 16}, {"autorec_hidden", 32}});
+  m->fit(train, {Context{2, 5}, &valid, nullptr});
+  const nlohmann::json b = m->chosen()["blend"];
+  const double w[] = {b["network_weight"].get<double>(), b["biased-mf_weight"].get<double>(),
+                      b["autorec_weight"].get<double>()};
+  for (double x : w) EXPECT_GE(x, 0.0);
+  EXPECT_NEAR(w[0] + w[1] + w[2], 1.0, 1e-5);
+  const double blended = evaluate_rating(*m, valid)["rmse"].get<double>();
+  for (const char* member : {"network_valid_rmse", "biased-mf_valid_rmse", "autorec_valid_rmse"})
+    EXPECT_LE(blended, b[member].get<double>() + 1e-4) << member;
+  // I-AutoRec learns something: well below predicting the training mean.
+  EXPECT_LT(b["autorec_valid_rmse"].get<double>(), 0.95 * item_mean_rmse(train, valid));
+
+  test::TempDir d;
+  save_model(*m, d.path("b.mfk"));
+  auto back = load_model(d.path("b.mfk"));
+  EXPECT_DOUBLE_EQ(evaluate_rating(*back, valid)["rmse"].get<double>(), blended);
+  const std::vector<int32_t> items = {0, 1, 2, 3};
+  const std::vector<float> values = {5, 4, 1, 2};
+  std::vector<float> a(train.n_items()), c(train.n_items());
+  m->score_new_user(items, values, a.data());
+  back->score_new_user(items, values, c.data());
+  EXPECT_EQ(a, c);
+}
+
+// A matrix past I-AutoRec's dense step (20,000 x 20,000 cells, 3 ratings per user): the default
+// fits without it, says so, and still blends biased MF.
+TEST(NnmfBlend, LeavesAutoRecOutOfAMatrixTooLargeForItAndSaysSo) {
+  const int32_t n = 20000;
+  Coo c;
+  for (int32_t u = 0; u < n; ++u)
+    for (int32_t j = 0; j < 3; ++j) {
+      const int32_t i = (u * 7 + j * 4999) % n;
+      c.users.push_back(u), c.items.push_back(i), c.values.push_back(static_cast<float>(1 + (u + i) % 5));
+    }
+  std::vector<std::string> names(n);
+  for (int32_t k = 0; k < n; ++k) names[k] = std::to_string(k);
+  const Interactions data = Interactions::from_coo(c, IdMap::from_names(names), IdMap::from_names(names));
+  auto m = create_model("nnmf");
+  m->set_params({{"epochs", 2}, {"d_prime", 8}, {"blend_factors", 8}});
+  m->fit(data, {Context{2, 5}, nullptr, nullptr});
+  const nlohmann::json b = m->chosen()["blend"];
+  ASSERT_TRUE(b.contains("skipped"));
+  EXPECT_NE(b["skipped"].get<std::string>().find("autorec"), std::string::npos);
+  EXPECT_FALSE(b.contains("autorec_weight"));
+  EXPECT_TRUE(b.contains("biased-mf_weight"));
+}
+
+// Without a validation part the weights cannot be chosen: the network alone, said so.
+TEST(NnmfBlend, WithoutAValidationPartTheNetworkIsAloneAndSaysSo) {
+  auto m = create_model("nnmf");
+  m->set_params({{"epochs", 2}, {"d_prime", 8}, {"valid_fraction", 0.0}, {"patience", 0}, {"warm_start", "none"}, {"lambda", 0.05}});
+  m->fit(synthetic_ratings(), {Context{1, 5}, nullptr, nullptr});
+  const nlohmann::json b = m->chosen()["blend"];
+  EXPECT_NE(b["skipped"].get<std::string>().find("no validation part"), std::string::npos);
+  EXPECT_EQ(b["network_weight"].get<double>(), 1.0);
 }
 
 }  // namespace

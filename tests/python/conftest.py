@@ -21,7 +21,7 @@ QUICK = {
     "als": {"factors": 8, "iterations": 6},
     "implicit-als": {"factors": 8, "iterations": 6},
     "nnmf": {"epochs": 20, "d_prime": 8, "hidden": 16, "layers": 2, "batch_size": 128, "learning_rate": 0.005,
-             "lambda": 10.0, "patience": 0, "biases": True, "ensemble": 1, "skip": True, "ema": 0.5},
+             "patience": 0, "biases": True, "ensemble": 1, "skip": True, "ema": 0.5},
     "shallow-net": {"epochs": 12, "cells": "sampled", "negatives": 2, "batch_size": 256, "learning_rate": 0.01,
                     "reg": 0.0001},
     "popularity": {},

@@ -25,10 +25,14 @@
 // predictions; lambda -1 penalises the latents per rating with that reg (reg_exponent 1); the
 // start is judged on validation like every epoch (the best is kept, so the network can only
 // replace it by doing better there), and a validation RMSE far above the start's throws
-// DivergedError. With blend=biased-mf the network (trained from its own start, so that its errors
-// differ from biased MF's) is mixed with a biased MF fitted on the same training part: the weight
-// minimises the squared error on the validation part (closed form, within [0, 1]), so a network
-// that does not help gets a weight near 0. `--preset paper` / `paper-ml-1m` turn every addition off (paper-ml-1m: the
+// DivergedError. The network is then blended (blend=biased-mf+autorec) with two partners fitted on
+// the same training part: biased MF and I-AutoRec (Sedhain et al. 2015: each item's column of
+// ratings encoded by one sigmoid layer and decoded to every user, a factor model whose item
+// factors are learned from what the item was rated; see src/models/nnmf/autorec.h). The weights
+// (non-negative, summing to 1) minimise the squared error on the validation part, so a member
+// that does not help gets a weight near 0; chosen() reports them with each member's validation
+// RMSE. I-AutoRec's step is dense over users x items: past about 10x ML-1M's size it is left out
+// (reported). `--preset paper` / `paper-ml-1m` turn every addition off (paper-ml-1m: the
 // paper's method at lambda 150, D' 120, batches of 32768 and RMSProp at 3e-4 for ML-1M).
 #pragma once
 
@@ -71,8 +75,10 @@ struct NnmfParams {
   std::string warm_start = "biased-mf";  // none | biased-mf: the product block starts as biased MF's factors
   double warm_reg = 0;               // the warm start's reg; 0: chosen on the validation part
   bool standardize = true;           // train on (r - mean) / sd: steps and lambda independent of the rating scale
-  std::string blend = "none";        // none | biased-mf: predict w * network + (1 - w) * biased MF, w chosen on the validation part
+  std::string blend = "biased-mf+autorec";  // none | biased-mf | autorec | biased-mf+autorec: partners mixed in, weights chosen on validation
   int blend_factors = 128;           // factors of the biased MF blended in (the warm start's own when warm_start is biased-mf)
+  int autorec_hidden = 500;          // I-AutoRec's hidden units (blend with autorec)
+  double autorec_lambda = 2.0;       // L2 on I-AutoRec's weights, times an average user's ratings (blend with autorec)
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -1,5 +1,6 @@
 #include "mfkit/models/nnmf.h"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "mfkit/split.h"
 #include "models/epochs.h"
 #include "models/factor_models.h"
+#include "models/nnmf/autorec.h"
 #include "models/nnmf/nnmf_model.h"
 #include "models/nnmf/nnmf_net.h"
 #include "models/nnmf/nnmf_step.h"
@@ -256,10 +258,19 @@ struct Nnmf::Impl {
   std::vector<Member> members;
   float lo = 0, hi = 0, mean = 0;
   double lambda = 0;  // the latent penalty used (lambda -1 resolved), for fold-in
-  // blend=biased-mf: the prediction is weight * network + (1 - weight) * partner.
+  // blend: the prediction is weight * network + the partners' weights times theirs (the weights
+  // sum to 1). A partner is a factor model: biased MF, or I-AutoRec in its factor form.
+  struct Partner {
+    std::string name;  // biased-mf | autorec
+    Factors f;
+    float reg = 0;     // the ridge penalty of its fold-in
+    float weight = 0;
+    double valid_rmse = 0;  // alone, on the part the weights were chosen on (reported by chosen())
+  };
   float weight = 1;
-  Factors partner;
-  float partner_reg = 0;  // the partner's reg, for its fold-in
+  double valid_rmse = 0;  // the network alone, there
+  std::string skipped;    // a partner left out, and why
+  std::vector<Partner> partners;
 
   /// The members' mean prediction for known (user, item) index tensors, in the ratings' unit.
   torch::Tensor network(const NnmfParams& p, const torch::Tensor& u, const torch::Tensor& i) const {
@@ -271,16 +282,51 @@ struct Nnmf::Impl {
 
 namespace {
 
-// The weight w in [0, 1] minimising sum (r - (w a + (1 - w) b))^2: the least-squares slope of
-// r - b on a - b, clipped.
-float least_squares_weight(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& r) {
-  double num = 0, den = 0;
-  for (size_t k = 0; k < r.size(); ++k) {
-    const double d = static_cast<double>(a[k]) - b[k];
-    num += (static_cast<double>(r[k]) - b[k]) * d;
-    den += d * d;
+// The convex combination of the predictors x[0..m) (weights >= 0 summing to 1) with the least
+// squared error against r: every subset's equality-constrained least squares (the last weight
+// is 1 minus the others), the best whose weights are all non-negative. m is small (at most 3).
+std::vector<double> convex_blend(const std::vector<std::vector<float>>& x, const std::vector<float>& r) {
+  const int m = static_cast<int>(x.size());
+  std::vector<double> best(m, 0.0);
+  best[0] = 1;
+  double best_sse = INFINITY;
+  for (int mask = 1; mask < (1 << m); ++mask) {
+    std::vector<int> in;
+    for (int k = 0; k < m; ++k)
+      if (mask >> k & 1) in.push_back(k);
+    const int last = in.back(), q = static_cast<int>(in.size()) - 1;
+    // r - x_last = sum over the others of w_k (x_k - x_last)
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(q, q);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(q);
+    for (size_t e = 0; e < r.size(); ++e) {
+      const double y = static_cast<double>(r[e]) - x[last][e];
+      for (int j = 0; j < q; ++j) {
+        const double dj = static_cast<double>(x[in[j]][e]) - x[last][e];
+        b[j] += dj * y;
+        for (int l = 0; l <= j; ++l) a(j, l) += dj * (static_cast<double>(x[in[l]][e]) - x[last][e]);
+      }
+    }
+    a = a.selfadjointView<Eigen::Lower>();
+    Eigen::VectorXd w = q > 0 ? Eigen::VectorXd(a.ldlt().solve(b)) : Eigen::VectorXd();
+    std::vector<double> full(m, 0.0);
+    double rest = 1;
+    bool ok = w.allFinite();
+    for (int j = 0; j < q && ok; ++j) {
+      ok = w[j] >= 0;
+      full[in[j]] = w[j];
+      rest -= w[j];
+    }
+    if (!ok || rest < 0) continue;
+    full[last] = rest;
+    double sse = 0;
+    for (size_t e = 0; e < r.size(); ++e) {
+      double y = 0;
+      for (int k = 0; k < m; ++k) y += full[k] * x[k][e];
+      sse += (r[e] - y) * (r[e] - y);
+    }
+    if (sse < best_sse) best_sse = sse, best = full;
   }
-  return den > 0 ? static_cast<float>(std::clamp(num / den, 0.0, 1.0)) : 1.0f;
+  return best;
 }
 
 }  // namespace
@@ -294,7 +340,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   Interactions carved_train, carved_valid;
   const Interactions* train = &full_train;
   const Interactions* valid = opt.validation;
-  const bool blend = p.blend == "biased-mf";
+  const bool blend = p.blend != "none";
   if (!valid && (p.patience > 0 || blend) && p.valid_fraction > 0) {
     std::tie(carved_train, carved_valid) = carve_validation(full_train, p.valid_fraction, opt.ctx.seed + 17);
     train = &carved_train;
@@ -398,6 +444,7 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     if (dm.u.defined()) hooks.monitor = [&]() -> std::optional<double> { return rmse_of(judged, p, dm, impl->lo, impl->hi); };
     hooks.keep_best = [&] { best_member = judged.clone(); };
     hooks.judge_start = p.warm_start != "none";  // the warm start itself may be the best
+    hooks.diverged_slack = 0.1 * scale;           // a tenth of the ratings' sd
     if (hooks.judge_start && p.ema > 0) avg = m.clone();  // the average starts from the warm start
     hooks.restore_best = [&] { m = best_member; };
     run_epochs(type(), p.epochs, p.patience, opt, hooks);
@@ -405,22 +452,55 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     m.net->eval();
     impl->members.push_back(std::move(m));
   }
-  if (blend) {
-    if (!valid || valid->nnz() == 0)
-      throw ParamError("nnmf: blend=biased-mf chooses its weight on a validation part: give one, or valid_fraction > 0");
-    WarmStart partner = p.warm_start == "biased-mf" ? warm : fit_warm_start(*train, valid, p, p.blend_factors, scale, opt);
-    impl->partner = std::move(partner.f);
-    impl->partner_reg = static_cast<float>(partner.reg);
+  const bool judged = valid && valid->nnz() > 0;
+  if (blend && !judged)  // the network alone, said so
+    impl->skipped = "blend left out: no validation part to choose its weights on (valid_fraction 0, or too few ratings)";
+  if (blend && judged) {
+    if (p.blend.find("biased-mf") != std::string::npos) {
+      WarmStart w = p.warm_start == "biased-mf" ? warm : fit_warm_start(*train, valid, p, p.blend_factors, scale, opt);
+      impl->partners.push_back({"biased-mf", std::move(w.f), static_cast<float>(w.reg), 0});
+    }
+    // I-AutoRec's step is dense over users x items and its weights are 2 x hidden x users: past
+    // these sizes (about 10x ML-1M) it would dominate the fit, so it is left out and reported.
+    const double cells = static_cast<double>(train->n_users()) * train->n_items();
+    const double weights = static_cast<double>(train->n_users()) * p.autorec_hidden;
+    if (p.blend.find("autorec") != std::string::npos && (cells > nnmf::kAutoRecMaxCells || weights > nnmf::kAutoRecMaxWeights))
+      impl->skipped = "autorec left out: " + std::to_string(train->n_users()) + " users x " + std::to_string(train->n_items()) +
+                      " items is past its dense step's limit";
+    else if (p.blend.find("autorec") != std::string::npos) {
+      nnmf::AutoRecSettings s;
+      s.hidden = p.autorec_hidden;
+      s.lambda = p.autorec_lambda;
+      // I-AutoRec works in the network's unit: ratings divided by their sd when standardize is on
+      // (the default), as they are when it is off (the `accurate` preset, as measured).
+      try {
+        Factors f = nnmf::fit_autorec(*train, valid, scale, s, opt);
+        // Its fold-in: the decoder's penalty, lambda/2 per rating of an average user.
+        impl->partners.push_back({"autorec", std::move(f), static_cast<float>(s.lambda / 2), 0});
+      } catch (const DivergedError& e) {  // the network and biased MF still blend
+        impl->skipped = std::string("autorec left out: ") + e.what();
+      }
+    }
     Coo c = valid->to_coo();
-    std::vector<float> net(c.values.size()), mf(c.values.size());
+    std::vector<std::vector<float>> x(1 + impl->partners.size(), std::vector<float>(c.values.size()));
     {
       torch::NoGradGuard g;
       std::vector<int64_t> u(c.users.begin(), c.users.end()), i(c.items.begin(), c.items.end());
       torch::Tensor y = impl->network(p, torch::tensor(u, torch::kLong), torch::tensor(i, torch::kLong)).contiguous();
-      std::copy_n(y.data_ptr<float>(), net.size(), net.data());
+      std::copy_n(y.data_ptr<float>(), c.values.size(), x[0].data());
     }
-    impl->partner.predict(c.users.data(), c.items.data(), c.values.size(), mf.data());
-    impl->weight = least_squares_weight(net, mf, c.values);
+    for (size_t k = 0; k < impl->partners.size(); ++k)
+      impl->partners[k].f.predict(c.users.data(), c.items.data(), c.values.size(), x[k + 1].data());
+    auto rmse = [&](const std::vector<float>& y) {
+      double sse = 0;
+      for (size_t e = 0; e < y.size(); ++e) sse += (static_cast<double>(y[e]) - c.values[e]) * (y[e] - c.values[e]);
+      return std::sqrt(sse / static_cast<double>(std::max<size_t>(1, y.size())));
+    };
+    impl->valid_rmse = rmse(x[0]);
+    for (size_t k = 0; k < impl->partners.size(); ++k) impl->partners[k].valid_rmse = rmse(x[k + 1]);
+    const std::vector<double> w = convex_blend(x, c.values);
+    impl->weight = static_cast<float>(w[0]);
+    for (size_t k = 0; k < impl->partners.size(); ++k) impl->partners[k].weight = static_cast<float>(w[k + 1]);
   }
   impl_ = std::move(impl);
 }
@@ -429,7 +509,15 @@ nlohmann::json Nnmf::chosen() const {
   nlohmann::json j = nlohmann::json::object();
   if (!impl_) return j;
   j["lambda"] = impl_->lambda;
-  if (p_.blend != "none") j["blend"] = {{"network_weight", impl_->weight}, {"biased_mf_reg", impl_->partner_reg}};
+  if (p_.blend != "none") {
+    j["blend"] = {{"network_weight", impl_->weight}, {"network_valid_rmse", impl_->valid_rmse}};
+    if (!impl_->skipped.empty()) j["blend"]["skipped"] = impl_->skipped;
+    for (const auto& q : impl_->partners) {
+      j["blend"][q.name + "_weight"] = q.weight;
+      j["blend"][q.name + "_valid_rmse"] = q.valid_rmse;
+      if (q.name == "biased-mf") j["blend"]["biased_mf_reg"] = q.reg;
+    }
+  }
   return j;
 }
 
@@ -442,14 +530,16 @@ void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* 
   torch::Tensor net = impl_->network(p, pairs.u, pairs.i).contiguous();
   const float* y = net.data_ptr<float>();
   const float w = impl_->weight;
-  std::vector<float> mf;
-  if (w < 1) {
-    mf.resize(n);
-    impl_->partner.predict(users, items, n, mf.data());
+  std::vector<float> mix(n, 0.0f), one(n);
+  float partner_weight = 0;  // the partners answer unknown ids by their biases
+  for (const auto& q : impl_->partners) {
+    q.f.predict(users, items, n, one.data());
+    for (size_t k = 0; k < n; ++k) mix[k] += q.weight * one[k];
+    partner_weight += q.weight;
   }
   for (size_t k = 0; k < n; ++k) {
     float v = known[k] ? y[k] : impl_->mean;
-    if (w < 1) v = known[k] ? w * v + (1 - w) * mf[k] : mf[k];  // biased MF answers unknown ids by its biases
+    if (!impl_->partners.empty() && (known[k] || partner_weight > 0)) v = known[k] ? w * v + mix[k] : mix[k] / partner_weight;
     out[k] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
   }
 }
@@ -468,7 +558,8 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     // New row latents, optimised with the network and the item latents fixed.
     torch::Tensor u = torch::zeros({1, p.d}, torch::requires_grad()), up = torch::zeros({1, p.d_prime * p.k});
     torch::Tensor b = torch::zeros({1});
-    up.normal_(0, p.init_std);
+    torch::Generator gen = at::detail::createCPUGenerator(12345);  // the same answer for the same request
+    up.normal_(0, p.init_std, gen);
     up.requires_grad_(true);
     b.requires_grad_(true);
     torch::optim::Adam adam(std::vector<torch::Tensor>{u, up, b}, torch::optim::AdamOptions(0.02));
@@ -489,25 +580,33 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     sum += nnmf::predict_rows(m, p, u.expand({ni, p.d}), up.expand({ni, p.d_prime * p.k}), m.V, m.Vp, b.expand({ni}), m.bi);
   }
   sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
-  const float w = impl_->weight;
-  std::vector<float> mf;
-  if (w < 1) {
-    mf.resize(n_items());
-    impl_->partner.score_new_user(items, values, impl_->partner_reg, mf.data());
-  }
   const float* y = sum.data_ptr<float>();
-  for (int32_t i = 0; i < n_items(); ++i) {
-    const float v = w < 1 ? w * y[i] + (1 - w) * mf[i] : y[i];
-    out[i] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
+  std::vector<float> v(y, y + n_items()), one(n_items());
+  if (!impl_->partners.empty()) {
+    for (auto& x : v) x *= impl_->weight;
+    for (const auto& q : impl_->partners) {
+      q.f.score_new_user(items, values, q.reg, one.data());
+      for (int32_t i = 0; i < n_items(); ++i) v[i] += q.weight * one[i];
+    }
   }
+  for (int32_t i = 0; i < n_items(); ++i) out[i] = p.clip ? std::clamp(v[i], impl_->lo, impl_->hi) : v[i];
 }
 
 void Nnmf::save_tensors(TensorMap& out) const {
   out["range"] = Tensor::f32({impl_->lo, impl_->hi, impl_->mean});
   out["lambda"] = Tensor::f32({static_cast<float>(impl_->lambda)});
-  if (impl_->weight < 1) {  // blend=biased-mf
-    out["blend.weight"] = Tensor::f32({impl_->weight, impl_->partner_reg});
-    impl_->partner.save(out, "blend.");
+  // Partners: biased MF under "blend.", I-AutoRec under "blend.autorec.", each with its fold-in
+  // reg; blend.weights holds every weight. (Files written before I-AutoRec hold blend.weight
+  // instead: read below. A binary of that time reads a new file as the network alone.)
+  if (!impl_->partners.empty()) {
+    std::vector<float> ws = {impl_->weight};
+    for (const auto& q : impl_->partners) {
+      ws.push_back(q.weight);
+      const std::string pre = q.name == "biased-mf" ? "blend." : "blend.autorec.";
+      q.f.save(out, pre);
+      out[pre + "reg"] = Tensor::f32({q.reg});
+    }
+    out["blend.weights"] = Tensor::f32(ws);
   }
   for (size_t e = 0; e < impl_->members.size(); ++e) {
     const Member& m = impl_->members[e];
@@ -534,13 +633,32 @@ void Nnmf::load_tensors(const TensorMap& in) {
   impl->mean = range[2];
   const auto& p = p_;
   impl->lambda = in.count("lambda") ? require_tensor(in, "lambda", DType::kF32, 1).as_f32()[0] : std::max(0.0, p.lambda);
-  if (in.count("blend.weight")) {
+  auto weight = [](float w) {
+    if (!(w >= 0 && w <= 1)) throw Error("model file: nnmf blend weight outside [0, 1]");
+    return w;
+  };
+  auto reg = [&](const std::string& name) {
+    const float r = require_tensor(in, name, DType::kF32, 1).as_f32()[0];
+    if (!std::isfinite(r) || r < 0) throw Error("model file: '" + name + "' is not a finite non-negative number");
+    return r;
+  };
+  auto partner = [&](const std::string& name, const std::string& pre, float w, float r) {
+    Impl::Partner q{name, Factors(), r, weight(w)};
+    q.f.load(in, n_users(), n_items(), pre);
+    q.f.clip = true;  // as fitted, and as the weights were chosen
+    impl->partners.push_back(std::move(q));
+  };
+  if (in.count("blend.weights")) {
+    const bool mf = in.count("blend.mu") > 0, ar = in.count("blend.autorec.mu") > 0;
+    auto w = require_tensor(in, "blend.weights", DType::kF32, 1 + mf + ar).as_f32();
+    impl->weight = weight(w[0]);
+    if (mf) partner("biased-mf", "blend.", w[1], reg("blend.reg"));
+    if (ar) partner("autorec", "blend.autorec.", w[1 + mf], reg("blend.autorec.reg"));
+  } else if (in.count("blend.weight")) {  // files with biased MF alone: [network weight, its reg]
     auto w = require_tensor(in, "blend.weight", DType::kF32, 2).as_f32();
-    if (!(w[0] >= 0 && w[0] <= 1) || !std::isfinite(w[1])) throw Error("model file: nnmf blend weight outside [0, 1]");
-    impl->weight = w[0];
-    impl->partner_reg = w[1];
-    impl->partner.load(in, n_users(), n_items(), "blend.");
-    impl->partner.clip = true;  // as fitted (biased MF's default), and as the weight was chosen
+    if (!std::isfinite(w[1])) throw Error("model file: nnmf blend reg is not finite");
+    impl->weight = weight(w[0]);
+    partner("biased-mf", "blend.", 1 - w[0], w[1]);
   }
   for (int e = 0; e < p.ensemble; ++e) {
     Member m;

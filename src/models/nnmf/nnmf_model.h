@@ -17,7 +17,7 @@ class Nnmf : public ModelWithParams<NnmfParams> {
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
   void save_tensors(TensorMap& out) const override;
   void load_tensors(const TensorMap& in) override;
-  /// lambda (resolved when -1) and, with blend=biased-mf, the network's weight and biased MF's reg.
+  /// lambda (resolved when -1) and, with a blend, each member's weight and validation RMSE (and what was left out).
   nlohmann::json chosen() const override;
 
   struct Impl;

@@ -33,9 +33,11 @@ void NnmfParams::visit(ParamVisitor& v) {
   v.param("warm_start", warm_start, "biased-mf: the product block starts as biased MF's factors (d_prime of them), the skip path as their dot product, the network at 0", {"none", "biased-mf"});
   v.param("warm_reg", warm_reg, "the warm start's reg; 0: the best on the validation part of 0.01-0.16 times the rating sd", 0, 100);
   v.param("standardize", standardize, "train on (rating - mean) / sd, so that steps and lambda do not depend on the rating scale");
-  v.param("blend", blend, "biased-mf: predict w * network + (1 - w) * biased MF fitted on the same part, w chosen on the validation part",
-          {"none", "biased-mf"});
+  v.param("blend", blend, "partners mixed with the network (biased MF, I-AutoRec or both, fitted on the same part), the weights (>= 0, summing to 1) chosen on the validation part",
+          {"none", "biased-mf", "autorec", "biased-mf+autorec"});
   v.param("blend_factors", blend_factors, "factors of the blended biased MF (the warm start's own when warm_start=biased-mf)", 1, 4096);
+  v.param("autorec_hidden", autorec_hidden, "blend with autorec: hidden units of I-AutoRec (its item codes' size)", 1, 4096);
+  v.param("autorec_lambda", autorec_lambda, "blend with autorec: L2 on I-AutoRec's weights, times the ratings of an average user", 0, 1e9);
 }
 
 void NnmfParams::validate() const {
