@@ -18,6 +18,8 @@ for ds in ml-latest-small synthetic; do
     $(tuned $ds) --out bench/results/nnmf_defaults_$ds.json
 done
 $B --datasets ml-1m --models biased-mf,als,nnmf,nnmf:accurate --seeds 5 --threads 2 --out bench/results/nnmf_defaults_ml-1m.json
+$B --datasets ml-latest-small,synthetic --models nnmf:accurate --seeds 5 --threads 2 --out bench/results/nnmf_defaults_accurate_more.json
+$B --datasets ml-1m --models nnmf:paper --seeds 5 --threads 2 --out bench/results/nnmf_defaults_ml-1m_paper.json
 # Time to quality on ML-1M (docs/time_to_quality.md): test RMSE after every epoch, seed 1. The
 # earlier presets' curves (curve_ml1m.json, about 40 minutes) were run before the blend; the
 # default's own curve is rerun alone and replaces its entry there.
