@@ -75,7 +75,7 @@ Factors fit_autorec(const Interactions& train, const Interactions* valid, double
   auto step = [&](int) {
     torch::Tensor perm = torch::randperm(items, gen);
     const int64_t* order = perm.data_ptr<int64_t>();
-    double sse = 0, count = 0;
+    double sse = 0;
     for (int64_t b = 0; b < items; b += batch) {
       const int64_t n = std::min(batch, items - b);
       rows.fill(by_item, order + b, n, mean, inv_sd);
@@ -88,10 +88,9 @@ Factors fit_autorec(const Interactions& train, const Interactions* valid, double
       loss.backward();
       adam.step();
       sse += fit.item<double>();
-      count += mb.sum().item<double>();
     }
     export_factors();
-    return sd * std::sqrt(sse / std::max(1.0, count));
+    return sd * std::sqrt(sse / static_cast<double>(std::max<int64_t>(1, train.nnz())));  // each rating once an epoch
   };
   FitOptions o;
   o.ctx = opt.ctx;

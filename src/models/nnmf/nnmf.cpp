@@ -8,6 +8,7 @@
 #include <random>
 
 #include "mfkit/error.h"
+#include "mfkit/metrics.h"
 #include "mfkit/model_file.h"
 #include "mfkit/split.h"
 #include "models/epochs.h"
@@ -456,7 +457,9 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   if (blend && !judged)  // the network alone, said so
     impl->skipped = "blend left out: no validation part to choose its weights on (valid_fraction 0, or too few ratings)";
   if (blend && judged) {
-    if (p.blend.find("biased-mf") != std::string::npos) {
+    const bool with_mf = p.blend.find("biased-mf") != std::string::npos;
+    const bool with_autorec = p.blend.find("autorec") != std::string::npos;
+    if (with_mf) {
       WarmStart w = p.warm_start == "biased-mf" ? warm : fit_warm_start(*train, valid, p, p.blend_factors, scale, opt);
       impl->partners.push_back({"biased-mf", std::move(w.f), static_cast<float>(w.reg), 0});
     }
@@ -464,10 +467,10 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     // these sizes (about 10x ML-1M) it would dominate the fit, so it is left out and reported.
     const double cells = static_cast<double>(train->n_users()) * train->n_items();
     const double weights = static_cast<double>(train->n_users()) * p.autorec_hidden;
-    if (p.blend.find("autorec") != std::string::npos && (cells > nnmf::kAutoRecMaxCells || weights > nnmf::kAutoRecMaxWeights))
+    if (with_autorec && (cells > nnmf::kAutoRecMaxCells || weights > nnmf::kAutoRecMaxWeights))
       impl->skipped = "autorec left out: " + std::to_string(train->n_users()) + " users x " + std::to_string(train->n_items()) +
                       " items is past its dense step's limit";
-    else if (p.blend.find("autorec") != std::string::npos) {
+    else if (with_autorec) {
       nnmf::AutoRecSettings s;
       s.hidden = p.autorec_hidden;
       s.lambda = p.autorec_lambda;
@@ -491,13 +494,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     }
     for (size_t k = 0; k < impl->partners.size(); ++k)
       impl->partners[k].f.predict(c.users.data(), c.items.data(), c.values.size(), x[k + 1].data());
-    auto rmse = [&](const std::vector<float>& y) {
-      double sse = 0;
-      for (size_t e = 0; e < y.size(); ++e) sse += (static_cast<double>(y[e]) - c.values[e]) * (y[e] - c.values[e]);
-      return std::sqrt(sse / static_cast<double>(std::max<size_t>(1, y.size())));
-    };
-    impl->valid_rmse = rmse(x[0]);
-    for (size_t k = 0; k < impl->partners.size(); ++k) impl->partners[k].valid_rmse = rmse(x[k + 1]);
+    impl->valid_rmse = rmse(x[0], c.values);
+    for (size_t k = 0; k < impl->partners.size(); ++k) impl->partners[k].valid_rmse = rmse(x[k + 1], c.values);
     const std::vector<double> w = convex_blend(x, c.values);
     impl->weight = static_cast<float>(w[0]);
     for (size_t k = 0; k < impl->partners.size(); ++k) impl->partners[k].weight = static_cast<float>(w[k + 1]);
