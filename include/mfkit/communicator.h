@@ -72,7 +72,10 @@ class Communicator {
 };
 
 /// Joins the job described by `env` on the Gloo backend (rank 0 serves the TCPStore unless the
-/// agent does). `timeout` bounds the rendezvous and every collective after it.
+/// agent does). `timeout` bounds the rendezvous and every collective after it. A job of one
+/// process (world_size 1) gets solo_communicator().
 std::unique_ptr<Communicator> connect(const DistEnv& env, std::chrono::milliseconds timeout);
+/// The communicator of a one-process job: every collective returns its input.
+std::unique_ptr<Communicator> solo_communicator();
 
 }  // namespace mfkit

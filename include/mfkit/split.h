@@ -4,6 +4,8 @@
 // same thing in train and test. Split specs as the CLI takes them:
 //   none           everything trains, the test part is empty (a production fit: no evaluation)
 //   random:0.9     random 90/10 split of all entries
+//   hash:0.9       90/10 keyed by (user id, item id, seed): a cell's side depends on nothing else,
+//                  so every process layout holds out the same cells (distributed training)
 //   kfold:5:2      fold 2 (0-based) of 5 as test, the rest as train
 //   user:0.2[:50]  per-user holdout: 20% of each user's entries (at least 1 if the user has 2+);
 //                  with a third number, only users with more entries than it are held out
@@ -15,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mfkit/interactions.h"
@@ -30,6 +33,9 @@ struct Split {
 };
 
 Split random_split(const Interactions& data, double train_fraction, uint64_t seed);
+/// `hash:F`: entry (u, i) is held out when keyed_test_cell(u's raw id, i's raw id, F, seed).
+Split keyed_split(const Interactions& data, double train_fraction, uint64_t seed);
+bool keyed_test_cell(std::string_view user, std::string_view item, double train_fraction, uint64_t seed);
 Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed);
 Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed, int64_t min_entries = 1);
 Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed);

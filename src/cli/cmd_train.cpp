@@ -28,6 +28,9 @@ struct TrainArgs {
   double valid = 0;
   int k = 10;
   double timeout = 60;
+  std::string checkpoint;
+  int checkpoint_every = 1;
+  bool resume = false;
 };
 
 nlohmann::json read_config(const std::string& path) {
@@ -84,8 +87,11 @@ void run_train(const TrainArgs& a) {
   // With --json, plain per-epoch lines would only clutter logs: show the bar on a terminal only.
   Progress progress(a.model, a.common.quiet || (a.common.json && !::isatty(STDERR_FILENO)) || env.rank != 0);
   job.on_epoch = progress.callback();
-  if (env.world_size > 1) {
-    nlohmann::json report = dist::train(job, env, std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000)));
+  if (env.world_size > 1 || !a.checkpoint.empty()) {
+    dist::Options opt;
+    opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
+    opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume};
+    nlohmann::json report = dist::train(job, env, opt);
     progress.finish();
     if (env.rank != 0) return;
     if (a.common.json) return print_json(report);
@@ -94,6 +100,10 @@ void run_train(const TrainArgs& a) {
                job.model, job.data, env.world_size, report["n_users"].get<int64_t>(), report["n_items"].get<int64_t>(),
                report["nnz"].get<int64_t>(), report["load_seconds"].get<double>(), report["epochs"].get<int>(),
                report["train_seconds"].get<double>());
+    if (report.contains("resumed_after")) fmt::print("resumed after iteration {}\n", report["resumed_after"].get<int>());
+    if (!report["test"].is_null())
+      fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", report["test"]["rmse"].get<double>(),
+                 report["test"]["mae"].get<double>(), report["test"]["n"].get<int64_t>());
     if (!a.out.empty()) fmt::print("saved {}\n", a.out);
     return;
   }
@@ -168,7 +178,7 @@ void add_train(CLI::App& app) {
   c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
   c->add_option("--config", a->config, "JSON file of parameters (applied before --set)");
   add_data(c, a->data, true);
-  c->add_option("--split", a->split, "random:F | kfold:K:I | user:F | loo[:N] | u1..u5|ua|ub")->capture_default_str();
+  c->add_option("--split", a->split, "random:F | hash:F | kfold:K:I | user:F | loo[:N] | u1..u5|ua|ub")->capture_default_str();
   c->add_option("--valid", a->valid, "fraction of train carved out for validation/early stopping (0 = none)")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
@@ -177,6 +187,15 @@ void add_train(CLI::App& app) {
   c->add_option("--timeout", a->timeout, "distributed runs (WORLD_SIZE > 1): seconds to wait for the other ranks")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
+  auto* ck = c->add_option("--checkpoint", a->checkpoint,
+                           "save the fit's state in this folder as it goes (als, implicit-als, biased-mf from --data PATH; "
+                           "distributed or not)");
+  c->add_option("--checkpoint-every", a->checkpoint_every, "iterations between checkpoints")
+      ->check(CLI::Range(1, 1000000))
+      ->needs(ck)
+      ->capture_default_str();
+  c->add_flag("--resume", a->resume, "continue from the newest checkpoint in --checkpoint (from the start if none)")
+      ->needs(ck);
   add_common(c, a->common);
   c->callback([a] { run_train(*a); });
 }

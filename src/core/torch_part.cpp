@@ -62,6 +62,7 @@ void set_neural_threads(int threads) {
 }
 
 std::unique_ptr<Communicator> connect(const DistEnv& env, std::chrono::milliseconds timeout) {
+  if (env.world_size == 1) return solo_communicator();  // one process: no store, no libtorch
   return torch_part().connect(env, timeout);
 }
 

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 
 #include "core/hash.h"
 #include "mfkit/communicator.h"
@@ -51,5 +52,43 @@ void Communicator::check_same(const std::string& what, const std::string& text) 
     throw DistError("distributed: rank " + std::to_string(rank()) + ": ranks " + differ + " were started with other " +
                     what + " than rank 0; start every rank with the same");
 }
+
+namespace {
+
+// A job of one process: every collective is the identity (no network, no libtorch).
+class SoloCommunicator : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void allreduce_sum(std::vector<double>&, const char*) override {}
+  void allreduce_sum(std::vector<float>&, const char*) override {}
+  std::vector<int64_t> allgather(int64_t v, const char*) override { return {v}; }
+  std::vector<float> alltoall(const std::vector<float>& send, const std::vector<int64_t>& counts,
+                              std::vector<int64_t>* recv_counts, const char*) override {
+    return echo(send, counts, recv_counts);
+  }
+  std::vector<int64_t> alltoall(const std::vector<int64_t>& send, const std::vector<int64_t>& counts,
+                                std::vector<int64_t>* recv_counts, const char*) override {
+    return echo(send, counts, recv_counts);
+  }
+  std::vector<uint8_t> alltoall(const std::vector<uint8_t>& send, const std::vector<int64_t>& counts,
+                                std::vector<int64_t>* recv_counts, const char*) override {
+    return echo(send, counts, recv_counts);
+  }
+  void broadcast(std::string&, int, const char*) override {}
+  void barrier(const char*) override {}
+  uint64_t bytes_sent() const override { return 0; }
+
+ private:
+  template <class T>
+  static std::vector<T> echo(const std::vector<T>& send, const std::vector<int64_t>& counts, std::vector<int64_t>* recv) {
+    if (recv) *recv = counts;
+    return send;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> solo_communicator() { return std::make_unique<SoloCommunicator>(); }
 
 }  // namespace mfkit

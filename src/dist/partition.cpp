@@ -13,17 +13,10 @@
 
 namespace mfkit::dist {
 
-namespace {
-
 int owner_of_name(std::string_view name, int P) {
   return static_cast<int>(fnv1a(name) % static_cast<uint64_t>(P));
 }
 
-int owner_of_index(const OwnedIds& ids, int64_t g) {
-  return static_cast<int>(std::upper_bound(ids.offsets.begin(), ids.offsets.end(), g) - ids.offsets.begin()) - 1;
-}
-
-// Names as [u32 length][bytes]...
 void pack(std::vector<uint8_t>& out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
   const size_t at = out.size();
@@ -49,6 +42,12 @@ std::vector<std::string_view> unpack(const std::vector<uint8_t>& in, const std::
     if (per_source) per_source->push_back(n);
   }
   return out;
+}
+
+namespace {
+
+int owner_of_index(const OwnedIds& ids, int64_t g) {
+  return static_cast<int>(std::upper_bound(ids.offsets.begin(), ids.offsets.end(), g) - ids.offsets.begin()) - 1;
 }
 
 // The global index of each of `names` (this rank's local ids); fills `owned` with this rank's ids.

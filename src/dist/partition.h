@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mfkit/communicator.h"
@@ -43,6 +44,15 @@ struct Partition {
   double value_sum = 0;  ///< global
   float lo = 0, hi = 0;  ///< global value range
 };
+
+/// The rank that owns raw id `name` among P: FNV-1a of its text mod P.
+int owner_of_name(std::string_view name, int P);
+/// Strings through the byte all-to-all: each as [u32 length][bytes].
+void pack(std::vector<uint8_t>& out, std::string_view s);
+/// The strings of `in`, whose byte_counts[r] bytes came from rank r; per_source (optional) gets
+/// how many came from each rank.
+std::vector<std::string_view> unpack(const std::vector<uint8_t>& in, const std::vector<int64_t>& byte_counts,
+                                     std::vector<int64_t>* per_source);
 
 /// This rank's shard of `path`: its byte range of one file (cut at line ends) or, for a folder,
 /// files j with j % P == rank. Every rank learns whether any failed: a rank that met a bad line

@@ -5,14 +5,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dist/checkpoint.h"
 #include "mfkit/communicator.h"
 #include "mfkit/experiment.h"
 
 namespace mfkit::dist {
 
-/// Fits job.model (als or implicit-als) on the file or folder job.data, each rank reading and
-/// holding only its shard and blocks; rank 0 writes job.out (one model file, atomically). Returns
-/// the report (the same on every rank): sizes, per-iteration seconds and bytes sent, timings.
-nlohmann::json train(const TrainJob& job, const DistEnv& env, std::chrono::milliseconds timeout);
+struct Options {
+  std::chrono::milliseconds timeout{60000};  ///< for the rendezvous and every collective
+  CheckpointOptions checkpoint;
+};
+
+/// Fits job.model (als, implicit-als or biased-mf) on the file or folder job.data, each rank
+/// reading and holding only its shard and blocks; with `--split hash:F` the held-out cells are
+/// scored across ranks. Rank 0 writes job.out (one model file, atomically). Returns the report
+/// (the same on every rank): sizes, per-iteration seconds and bytes sent, test metrics, timings.
+nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt);
 
 }  // namespace mfkit::dist

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/hash.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 
@@ -48,6 +49,29 @@ Split random_split(const Interactions& data, double train_fraction, uint64_t see
   for (int64_t k = n_train; k < data.nnz(); ++k) is_test[perm[k]] = 1;
   return from_masks(data, is_test,
                     fmt::format("random {:g}/{:g}, seed {}", 100 * train_fraction,
+                                100 * (1 - train_fraction), seed));
+}
+
+bool keyed_test_cell(std::string_view user, std::string_view item, double train_fraction, uint64_t seed) {
+  // splitmix64's finaliser over the two ids' FNV-1a and the seed: a pure function of the cell.
+  uint64_t h = fnv1a(user) ^ (fnv1a(item) * 0x9e3779b97f4a7c15ULL) ^ (seed * 0xbf58476d1ce4e5b9ULL);
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return static_cast<double>(h >> 11) * 0x1.0p-53 >= train_fraction;
+}
+
+Split keyed_split(const Interactions& data, double train_fraction, uint64_t seed) {
+  check_fraction("split train fraction", train_fraction);
+  const Coo c = data.to_coo();
+  auto name = [](const std::shared_ptr<const IdMap>& ids, int32_t j) {
+    return ids ? ids->name(j) : std::to_string(j);
+  };
+  std::vector<char> is_test(c.size(), 0);
+  for (size_t e = 0; e < c.size(); ++e)
+    is_test[e] = keyed_test_cell(name(data.user_ids(), c.users[e]), name(data.item_ids(), c.items[e]), train_fraction, seed);
+  return from_masks(data, is_test,
+                    fmt::format("keyed {:g}/{:g} by (user, item, seed {})", 100 * train_fraction,
                                 100 * (1 - train_fraction), seed));
 }
 
@@ -174,6 +198,7 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
     return all;
   }
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
+  if (kind == "hash") return keyed_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "kfold") return kfold_split(data, static_cast<int>(num(0, "folds")), static_cast<int>(num(1, "fold")), seed);
   if (kind == "user")
     return user_holdout_split(data, num(0, "test fraction"), seed, args.size() > 1 ? static_cast<int64_t>(num(1, "minimum entries")) : 1);
@@ -183,7 +208,7 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
     return canonical_ml100k_split(data, folder, kind);
   }
   throw ParamError("--split '" + spec + "': unknown kind '" + kind +
-                   "' (none, random:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
+                   "' (none, random:F, hash:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
 }
 
 std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed) {

@@ -12,6 +12,10 @@
 namespace mfkit {
 
 FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed) {
+  return build(train.by_user(), train.n_items(), nb, seed);
+}
+
+FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed) {
   FpsgGrid g;
   g.nb = nb;
   std::mt19937_64 rng(seed);
@@ -21,17 +25,16 @@ FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed) {
     std::shuffle(p.begin(), p.end(), rng);
     return p;
   };
-  const int32_t nu = train.n_users(), ni = train.n_items();
+  const int32_t nu = c.rows();
   std::vector<int32_t> pu = perm(nu), pi = perm(ni);
   auto band_u = [&](int32_t u) { return static_cast<int>(static_cast<int64_t>(pu[u]) * nb / nu); };
   auto band_i = [&](int32_t i) { return static_cast<int>(static_cast<int64_t>(pi[i]) * nb / ni); };
-  const Csr& c = train.by_user();
   g.block_start.assign(static_cast<size_t>(nb) * nb + 1, 0);
   for (int32_t u = 0; u < nu; ++u)
     for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e)
       g.block_start[band_u(u) * nb + band_i(c.indices[e]) + 1]++;
   for (size_t b = 0; b + 1 < g.block_start.size(); ++b) g.block_start[b + 1] += g.block_start[b];
-  g.entries.resize(train.nnz());
+  g.entries.resize(c.indices.size());
   std::vector<int64_t> fill(g.block_start.begin(), g.block_start.end() - 1);
   // Users in CSR order, so each block ends up sorted by user.
   for (int32_t u = 0; u < nu; ++u)

@@ -31,6 +31,8 @@ struct FpsgGrid {
   std::vector<Rating> entries;
   std::vector<int64_t> block_start;  // nb*nb + 1
   static FpsgGrid build(const Interactions& train, int nb, uint64_t seed);
+  /// The same from a by-user matrix whose columns are [0, n_items) (a stratum of DSGD).
+  static FpsgGrid build(const Csr& by_user, int32_t n_items, int nb, uint64_t seed);
 };
 
 /// The working copy SGD updates: one cache-line-aligned row per user and per item holding

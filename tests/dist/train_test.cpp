@@ -10,40 +10,19 @@
 #include <map>
 #include <random>
 
-#include "dist/ranks.h"
+#include "dist/jobs.h"
 #include "mfkit/model_file.h"
 #include "test_util.h"
 
 namespace mfkit {
 namespace {
 
-// Distinct (user, item) pairs with power-law items, as text lines "u17,i3,4".
-std::vector<std::string> make_lines(int n) {
-  std::mt19937 rng(7);
-  std::map<std::pair<int, int>, int> cells;
-  while (static_cast<int>(cells.size()) < n) {
-    const int u = static_cast<int>(rng() % 700);
-    const int i = static_cast<int>(std::pow(500.0, std::uniform_real_distribution<double>(0, 1)(rng)));
-    cells[{u, i}] = 1 + static_cast<int>(rng() % 5);
-  }
-  std::vector<std::string> lines;
-  for (auto& [c, v] : cells) lines.push_back("u" + std::to_string(c.first) + ",i" + std::to_string(c.second) + "," + std::to_string(v));
-  std::shuffle(lines.begin(), lines.end(), rng);
-  return lines;
-}
-
-void write_lines(const std::string& path, const std::vector<std::string>& lines, size_t b, size_t e) {
-  std::ofstream f(path);
-  for (size_t j = b; j < e; ++j) f << lines[j] << "\n";
-}
-
-// A file of n such lines in `d`; its path.
-std::string data_file(test::TempDir& d, int n) {
-  auto lines = make_lines(n);
-  const std::string path = d.path("r.csv");
-  write_lines(path, lines, 0, lines.size());
-  return path;
-}
+using test::data_file;
+using test::expect_all_ok;
+using test::joined;
+using test::make_lines;
+using test::train_args;
+using test::write_lines;
 
 // Relative RMS difference of two models' user and item vectors, matched by raw id.
 std::pair<double, double> difference(const Model& a, const Model& b) {
@@ -69,24 +48,6 @@ std::pair<double, double> difference(const Model& a, const Model& b) {
   const double u = side(*a.user_ids(), ua, *b.user_ids(), ub, k);
   const double i = side(*a.item_ids(), ia, *b.item_ids(), ib, k);
   return {u, i};
-}
-
-std::vector<std::string> train_args(const std::string& data, const std::string& model, const std::string& out,
-                                    const std::vector<std::string>& extra) {
-  std::vector<std::string> a{MFKIT_CLI_PATH, "train", "-m", model, "--data", data, "--format", "user,item,rating",
-                             "--split", "none", "--threads", "1", "-q", "--timeout", "30", "-o", out};
-  a.insert(a.end(), extra.begin(), extra.end());
-  return a;
-}
-
-std::string joined(const std::vector<std::string>& args) {
-  std::string s;
-  for (size_t j = 1; j < args.size(); ++j) s += (j > 1 ? " " : "") + args[j];
-  return s;
-}
-
-void expect_all_ok(const std::vector<test::Rank>& ranks) {
-  for (size_t r = 0; r < ranks.size(); ++r) EXPECT_EQ(ranks[r].code, 0) << "rank " << r << ": " << ranks[r].err;
 }
 
 // The ranks add the same terms in another order (Gram sums, columns by owner), so the factors
@@ -171,11 +132,11 @@ TEST(DistributedTrain, ARankKilledMidRunStopsTheOthersWithinTheTimeout) {
 TEST(DistributedTrain, UnsupportedSettingsAreRefusedOnEveryRank) {
   test::TempDir d;
   const std::string data = data_file(d, 200);
-  auto args = train_args(data, "biased-mf", d.path("m.mfk"), {});
+  auto args = train_args(data, "popularity", d.path("m.mfk"), {});
   auto ranks = test::run_ranks(2, args, std::chrono::seconds(30), d.path(""));
   for (auto& r : ranks) {
     EXPECT_NE(r.code, 0);
-    EXPECT_NE(r.err.find("als and -m implicit-als"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("supports -m als, implicit-als and biased-mf"), std::string::npos) << r.err;
   }
   args = train_args(data, "als", d.path("m.mfk"), {});
   args[std::find(args.begin(), args.end(), "none") - args.begin()] = "random:0.9";

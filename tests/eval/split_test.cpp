@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string>
 
 #include "mfkit/data.h"
 #include "mfkit/error.h"
@@ -37,6 +38,33 @@ TEST(Split, RandomIsAPartitionOfTheRightSizeAndReproducible) {
   EXPECT_EQ(entries(s.test), entries(t.test));
   EXPECT_NE(entries(s.test), entries(u.test));
   EXPECT_THROW(random_split(m, 1.0, 1), ParamError);
+}
+
+// hash:F depends on the cell's raw ids only: the same data numbered in reverse id order holds
+// out the same cells (what lets every process layout of a distributed run agree).
+TEST(Split, KeyedHoldsOutTheSameCellsWhateverTheNumbering) {
+  auto m = synthetic_ratings();
+  Split s = keyed_split(m, 0.9, 3);
+  expect_partition(m, s);
+  EXPECT_NEAR(static_cast<double>(s.test.nnz()) / m.nnz(), 0.1, 0.01);
+  auto names = [](const Interactions& x) {
+    std::set<std::pair<std::string, std::string>> out;
+    Coo c = x.to_coo();
+    for (size_t e = 0; e < c.size(); ++e) out.insert({x.user_ids()->name(c.users[e]), x.item_ids()->name(c.items[e])});
+    return out;
+  };
+  auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
+  for (int32_t u = m.n_users() - 1; u >= 0; --u) users->add(m.user_ids()->name(u));
+  for (int32_t i = m.n_items() - 1; i >= 0; --i) items->add(m.item_ids()->name(i));
+  Coo c = m.to_coo();
+  for (size_t e = 0; e < c.size(); ++e) {
+    c.users[e] = m.n_users() - 1 - c.users[e];
+    c.items[e] = m.n_items() - 1 - c.items[e];
+  }
+  Split r = make_split(Interactions::from_coo(c, users, items), "hash:0.9", 3);
+  EXPECT_EQ(names(r.test), names(s.test));
+  EXPECT_NE(names(keyed_split(m, 0.9, 4).test), names(s.test));
+  EXPECT_TRUE(keyed_test_cell("u", "i", 0.0, 1) && !keyed_test_cell("u", "i", 1.0, 1));
 }
 
 TEST(Split, KfoldFoldsPartitionTheData) {

@@ -1,0 +1,60 @@
+// Internal: what the distributed fits share. Each fit (als.cpp, sgd.cpp) works on this rank's
+// blocks of a Partition, runs its iterations through `iterate` (timing, loss, checkpoints) and
+// returns this rank's rows; train.cpp gathers them into the model file and evaluates them.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dist/partition.h"
+#include "mfkit/experiment.h"
+
+namespace mfkit::dist {
+
+class Checkpoint;
+
+/// This rank's rows of a fitted factor model: its users' and its items' (OwnedIds order).
+/// Predictions are mu + bu + bi + p.q (biases empty for models without them), clipped to
+/// [lo, hi] when `clip`.
+struct LocalModel {
+  int k = 0;
+  std::vector<float> P, bu, Q, bi;
+  float mu = 0, lo = 0, hi = 0;
+  bool clip = false;
+};
+
+struct FitContext {
+  Communicator& comm;
+  const Partition& part;
+  const TrainJob& job;
+  nlohmann::json& report;
+  Checkpoint* checkpoint = nullptr;  ///< null: no checkpoints
+};
+
+/// An array of a fit's state between iterations, saved by checkpoints and restored in place.
+struct StateArray {
+  std::string name;
+  float* data;
+  size_t size;
+};
+using State = std::vector<StateArray>;
+/// One iteration (numbered from 1); returns the training loss over all ranks.
+using Sweep = std::function<double(int iteration)>;
+
+/// Runs iterations 1..n (or from the checkpoint's next one), timing each and counting what this
+/// rank sent; DivergedError when the loss is not finite; the report's "iterations" on every rank.
+void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep);
+
+LocalModel fit_als(FitContext& fc);
+LocalModel fit_implicit_als(FitContext& fc);
+/// biased-mf by DSGD (Gemulla et al. 2011): P x P strata, item blocks passed round the ranks.
+LocalModel fit_biased_mf(FitContext& fc);
+
+/// RMSE, MAE and count of `test` (this rank's held-out cells, raw ids in its id maps) over all
+/// ranks, scored as the saved model scores them: an id absent from training adds no factor term.
+nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test);
+
+}  // namespace mfkit::dist

@@ -1,0 +1,147 @@
+// Distributed biased-mf by stratified SGD (DSGD, Gemulla et al., KDD 2011). The ratings form a
+// P x P grid of blocks: block (r, j) holds the ratings of the users rank r owns on the items rank
+// j owns, and rank r keeps row r (its user block). In sub-epoch t rank r updates block
+// (r, r + t mod P) with LIBMF's schedule on its threads; the P blocks of a sub-epoch share no
+// users and no items, so no factor is written by two ranks. Between sub-epochs every rank hands
+// the item rows it holds (factors, bias, AdaGrad accumulators) to rank r - 1; after P of them an
+// epoch is over and each rank holds its own items again.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "dist/fit.h"
+#include "kernels/sgd.h"
+#include "mfkit/models/biased_mf.h"
+#include "mfkit/registry.h"
+#include "models/factors.h"
+
+namespace mfkit::dist {
+
+namespace {
+
+// n rows of `stride` floats starting on a 64-byte boundary (the SGD kernel's rows).
+struct AlignedRows {
+  std::vector<float> storage;
+  float* rows = nullptr;
+  size_t n = 0, stride = 0;
+  AlignedRows(size_t n_, size_t stride_) : storage(n_ * stride_ + 16, 0.0f), n(n_), stride(stride_) {
+    const auto addr = reinterpret_cast<uintptr_t>(storage.data());
+    rows = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
+  }
+  size_t floats() const { return n * stride; }
+};
+
+// Rows [factors, bias 0, accumulators 1, 1] from the raw-id-keyed normal draws.
+void init_rows(AlignedRows& a, const std::vector<std::string>& names, int k, double std, uint64_t seed) {
+  std::vector<float> f(names.size() * k);
+  keyed_normal_rows(names, k, std, seed, f.data());
+  for (size_t r = 0; r < a.n; ++r) {
+    float* row = a.rows + r * a.stride;
+    std::copy_n(f.data() + r * k, k, row);
+    row[k] = 0.0f;
+    row[k + 1] = row[k + 2] = 1.0f;
+  }
+}
+
+// Block (me, j) of the grid: this rank's users on rank j's items, numbered from j's first item.
+Csr stratum(const Block& b, const OwnedIds& items, int j) {
+  const auto first = std::lower_bound(b.columns.begin(), b.columns.end(), items.offsets[j]) - b.columns.begin();
+  const auto last = std::lower_bound(b.columns.begin(), b.columns.end(), items.offsets[j + 1]) - b.columns.begin();
+  const Csr& m = b.rows;
+  Csr s;
+  s.indptr.assign(m.indptr.size(), 0);
+  for (int32_t u = 0; u < m.rows(); ++u) {
+    // A row's columns ascend, and rank j's columns are one run [first, last) of them.
+    const int32_t* begin = m.indices.data() + m.indptr[u];
+    const int32_t* end = m.indices.data() + m.indptr[u + 1];
+    const int32_t* lo = std::lower_bound(begin, end, static_cast<int32_t>(first));
+    const int32_t* hi = std::lower_bound(lo, end, static_cast<int32_t>(last));
+    for (const int32_t* e = lo; e < hi; ++e) {
+      s.indices.push_back(static_cast<int32_t>(b.columns[*e] - items.offsets[j]));
+      s.values.push_back(m.values[e - m.indices.data()]);
+    }
+    s.indptr[u + 1] = static_cast<int64_t>(s.indices.size());
+  }
+  return s;
+}
+
+}  // namespace
+
+LocalModel fit_biased_mf(FitContext& fc) {
+  BiasedMfParams p;
+  params_from_json(p, create_model(fc.job.model, fc.job.preset, fc.job.params)->params(), "biased-mf");
+  Communicator& comm = fc.comm;
+  const Partition& part = fc.part;
+  const int P = comm.size(), me = comm.rank(), k = p.factors, threads = fc.job.ctx.threads;
+  const uint64_t seed = fc.job.ctx.seed;
+  const int nb = p.blocks > 0 ? p.blocks : std::max(2 * threads + 1, 20);
+  if (nb < 2 * threads + 1 && threads > 1)
+    throw ParamError(fmt::format("biased-mf: blocks = {} must be at least 2*threads+1 = {}", nb, 2 * threads + 1));
+  const size_t stride = static_cast<size_t>(k + 3 + 15) / 16 * 16;
+  auto items_of = [&](int j) { return static_cast<size_t>(part.items.offsets[j + 1] - part.items.offsets[j]); };
+  size_t widest = 0;
+  for (int j = 0; j < P; ++j) widest = std::max(widest, items_of(j));
+
+  const double std = p.init_std / std::sqrt(static_cast<double>(k));
+  AlignedRows users(part.users.names.size(), stride), held(widest, stride);
+  init_rows(users, part.users.names, k, std, seed);
+  init_rows(held, part.items.names, k, std, seed);  // this rank's own items first
+  std::vector<FpsgGrid> grids(P);
+  for (int j = 0; j < P; ++j)
+    grids[j] = FpsgGrid::build(stratum(part.by_user, part.items, j), static_cast<int32_t>(items_of(j)), nb,
+                               seed + 1 + static_cast<uint64_t>(j));
+
+  SgdConfig cfg;
+  cfg.reg = static_cast<float>(p.reg);
+  cfg.reg_bias = static_cast<float>(p.reg_bias);
+  cfg.adaptive = p.adaptive;
+  cfg.biases = p.biases;
+  SgdState s;
+  s.k = k;
+  s.stride = static_cast<int>(stride);
+  s.mu = static_cast<float>(part.value_sum / static_cast<double>(part.nnz));
+  s.users = users.rows;
+  s.items = held.rows;
+  s.n_users = static_cast<int32_t>(users.n);
+  const State state{{"user_rows", users.rows, users.floats()}, {"item_rows", held.rows, items_of(me) * stride}};
+  iterate(fc, p.epochs, state, [&](int epoch) {
+    cfg.lr = static_cast<float>(p.adaptive ? p.learning_rate : p.learning_rate * std::pow(p.lr_decay, epoch - 1));
+    std::vector<double> sse(1, 0.0);
+    for (int t = 0; t < P; ++t) {
+      const int j = (me + t) % P;
+      s.n_items = static_cast<int32_t>(items_of(j));
+      sse[0] += run_sgd_epoch(grids[j], s, cfg, threads, (seed * 1000003ULL + epoch) * P + t);
+      if (P == 1) continue;
+      // Hand the rows of rank j's items to rank me - 1; take rank j + 1's from rank me + 1.
+      std::vector<float> send(held.rows, held.rows + items_of(j) * stride);
+      std::vector<int64_t> counts(P, 0);
+      counts[(me + P - 1) % P] = static_cast<int64_t>(send.size());
+      std::vector<float> got = comm.alltoall(send, counts, nullptr, "pass item blocks");
+      if (got.size() != items_of((j + 1) % P) * stride)
+        throw DistError(fmt::format("rank {}: received {} floats of item rows, expected {}", me, got.size(),
+                                    items_of((j + 1) % P) * stride));
+      std::copy(got.begin(), got.end(), held.rows);
+    }
+    comm.allreduce_sum(sse, "loss");
+    return std::sqrt(sse[0] / static_cast<double>(part.nnz));
+  });
+
+  LocalModel m;
+  m.k = k;
+  m.mu = s.mu, m.lo = part.lo, m.hi = part.hi, m.clip = p.clip;
+  auto take = [&](const AlignedRows& a, size_t n, std::vector<float>& F, std::vector<float>& b) {
+    F.resize(n * k);
+    b.resize(n);
+    for (size_t r = 0; r < n; ++r) {
+      std::copy_n(a.rows + r * stride, k, F.data() + r * k);
+      b[r] = a.rows[r * stride + k];
+    }
+  };
+  take(users, users.n, m.P, m.bu);
+  take(held, items_of(me), m.Q, m.bi);
+  return m;
+}
+
+}  // namespace mfkit::dist
