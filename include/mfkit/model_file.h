@@ -51,16 +51,20 @@ struct ModelFile {
   nlohmann::json params;  ///< the model's parameters
   nlohmann::json meta;    ///< free-form: mfkit version, dataset, split, metrics, creation time
   TensorMap tensors;
+  uint32_t checksum = 0;  ///< the trailer's CRC-32 (set by read_model_file)
 };
 
-/// Writes atomically (temp file + fsync + rename). Throws Error on I/O failure.
-void write_model_file(const std::string& path, const ModelFile& file);
+/// Writes atomically (temp file + fsync + rename); returns the CRC-32 in the trailer. Throws
+/// Error on I/O failure.
+uint32_t write_model_file(const std::string& path, const ModelFile& file);
 /// Reads and verifies; ModelFileError names the path and what is wrong.
 ModelFile read_model_file(const std::string& path);
 
 /// Saves a fitted model with its parameters, id maps and seen items.
 void save_model(const Model& model, const std::string& path, const nlohmann::json& meta = {});
-/// Loads any registered model type; `meta` (optional) receives the stored metadata.
+/// Loads any registered model type; `meta` (optional) receives the stored metadata. `path` may
+/// also be the manifest of a sharded model (a distributed run's `--sharded` output: one part per
+/// rank beside it, each checksummed); its parts are joined into the one model they make.
 std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta = nullptr);
 
 }  // namespace mfkit

@@ -31,6 +31,7 @@ struct TrainArgs {
   std::string checkpoint;
   int checkpoint_every = 1;
   bool resume = false;
+  bool sharded = false;
 };
 
 nlohmann::json read_config(const std::string& path) {
@@ -91,6 +92,7 @@ void run_train(const TrainArgs& a) {
     dist::Options opt;
     opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
     opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume};
+    opt.sharded = a.sharded;
     nlohmann::json report = dist::train(job, env, opt);
     progress.finish();
     if (env.rank != 0) return;
@@ -104,7 +106,9 @@ void run_train(const TrainArgs& a) {
     if (!report["test"].is_null())
       fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", report["test"]["rmse"].get<double>(),
                  report["test"]["mae"].get<double>(), report["test"]["n"].get<int64_t>());
-    if (!a.out.empty()) fmt::print("saved {}\n", a.out);
+    if (!a.out.empty())
+      fmt::print("saved {}{}\n", a.out,
+                 report.contains("sharded") ? fmt::format(" (manifest of {} parts beside it)", report["sharded"].get<int>()) : "");
     return;
   }
   nlohmann::json report = run_train_job(job);
@@ -194,6 +198,9 @@ void add_train(CLI::App& app) {
       ->check(CLI::Range(1, 1000000))
       ->needs(ck)
       ->capture_default_str();
+  c->add_flag("--sharded", a->sharded,
+              "distributed runs: every rank writes its part of the model beside -o, which becomes their manifest "
+              "(any command loads it); chosen by itself when rank 0 lacks the memory for the whole model");
   c->add_flag("--resume", a->resume, "continue from the newest checkpoint in --checkpoint (from the start if none)")
       ->needs(ck);
   add_common(c, a->common);

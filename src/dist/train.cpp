@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "dist/fit.h"
 #include "dist/partition.h"
+#include "io/sharded.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "mfkit/registry.h"
@@ -34,6 +37,112 @@ void check_supported(const TrainJob& job) {
     throw ParamError("distributed training: held-out scoring covers rating models (als, biased-mf); for implicit-als "
                      "give --split none");
   if (job.valid > 0 || job.index) throw ParamError("distributed training: --valid and --set index are not supported");
+}
+
+// This rank's rows in the model file's layout (ids, seen items with global columns, factors):
+// stacked in rank order, the parts are the one file of the whole model (io/sharded.h).
+ModelFile local_part(const TrainJob& job, const Model& model, const Partition& part, const LocalModel& m) {
+  ModelFile f;
+  f.model_type = job.model;
+  f.params = model.params();
+  const Csr& c = part.by_user.rows;
+  std::vector<int32_t> cols(c.indices.size());
+  for (size_t e = 0; e < cols.size(); ++e) cols[e] = static_cast<int32_t>(part.by_user.columns[c.indices[e]]);
+  const auto nu = static_cast<int64_t>(part.users.names.size()), ni = static_cast<int64_t>(part.items.names.size());
+  f.tensors["ids.users"] = Tensor::strings(part.users.names);
+  f.tensors["ids.items"] = Tensor::strings(part.items.names);
+  f.tensors["seen.indptr"] = Tensor::i64(c.indptr);
+  f.tensors["seen.indices"] = Tensor::i32(cols);
+  f.tensors["model.user_factors"] = Tensor::f32(m.P, {nu, m.k});
+  f.tensors["model.item_factors"] = Tensor::f32(m.Q, {ni, m.k});
+  if (job.model == "implicit-als") {
+    f.tensors["model.train_values"] = Tensor::f32(c.values);
+  } else {
+    f.tensors["model.mu"] = Tensor::f32({m.mu, m.lo, m.hi});
+    f.tensors["model.user_bias"] = Tensor::f32(m.bu);
+    f.tensors["model.item_bias"] = Tensor::f32(m.bi);
+  }
+  return f;
+}
+
+// The whole model gathered on rank 0 and written there as one file.
+void write_gathered(Communicator& comm, const TrainJob& job, Model& model, const Partition& part, const LocalModel& m,
+                    const nlohmann::json& meta) {
+  TensorMap tensors;
+  const int64_t k = m.k;
+  std::vector<float> P_all = gather_rows(comm, m.P, "gather user factors");
+  std::vector<float> Q_all = gather_rows(comm, m.Q, "gather item factors");
+  std::vector<float> bu_all = gather_rows(comm, m.bu, "gather user biases");
+  std::vector<float> bi_all = gather_rows(comm, m.bi, "gather item biases");
+  std::vector<std::string> users = gather_names(comm, part.users.names, "gather user ids");
+  std::vector<std::string> items = gather_names(comm, part.items.names, "gather item ids");
+  Csr seen = gather_block(comm, part.by_user, "gather the seen matrix");
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      tensors["user_factors"] = Tensor::f32(P_all, {part.users.total(), k});
+      tensors["item_factors"] = Tensor::f32(Q_all, {part.items.total(), k});
+      if (job.model == "implicit-als") {
+        tensors["train_values"] = Tensor::f32(seen.values);
+      } else {
+        tensors["mu"] = Tensor::f32({m.mu, m.lo, m.hi});
+        tensors["user_bias"] = Tensor::f32(bu_all);
+        tensors["item_bias"] = Tensor::f32(bi_all);
+      }
+      model.restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
+      model.load_tensors(tensors);
+      save_model(model, job.out, meta);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  comm.broadcast(error, 0, "write the model");  // every rank fails when rank 0 could not write
+  if (!error.empty()) throw Error(error);
+}
+
+// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+double available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (in >> key >> kb)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+// Every rank writes its part; rank 0 then writes the manifest naming them with their checksums.
+void write_sharded(Communicator& comm, const TrainJob& job, const Model& model, const Partition& part,
+                   const LocalModel& m, const nlohmann::json& meta) {
+  const int P = comm.size(), me = comm.rank();
+  auto name = [&](int r) { return fmt::format("{}.part-{}-of-{}", std::filesystem::path(job.out).filename().string(), r, P); };
+  std::string error;
+  uint32_t crc = 0;
+  try {
+    ModelFile f = local_part(job, model, part, m);
+    f.meta = {{"part", me}, {"parts", P}};
+    crc = write_model_file((std::filesystem::path(job.out).parent_path() / name(me)).string(), f);
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  const std::vector<int64_t> crcs = comm.allgather(error.empty() ? static_cast<int64_t>(crc) : -1, "write the model parts");
+  if (!error.empty()) throw Error(error);
+  for (int r = 0; r < P; ++r)
+    if (crcs[r] < 0) throw DistError(fmt::format("distributed: rank {} could not write its model part (see its message)", r));
+  if (me == 0) {
+    try {
+      std::vector<std::string> names;
+      std::vector<uint32_t> sums;
+      for (int r = 0; r < P; ++r) names.push_back(name(r)), sums.push_back(static_cast<uint32_t>(crcs[r]));
+      nlohmann::json full = meta;
+      full["mfkit_version"] = version();
+      full["mfkit_revision"] = source_revision();
+      write_model_file(job.out, shard_manifest(job.model, model.params(), full, names, sums, {"model.mu"}));
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  comm.broadcast(error, 0, "write the manifest");
+  if (!error.empty()) throw Error(error);
 }
 
 }  // namespace
@@ -113,38 +222,20 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
     report["eval_seconds"] = since(t_eval);
   }
 
-  // One model file on rank 0.
-  TensorMap tensors;
-  const int64_t k = m.k;
-  std::vector<float> P_all = gather_rows(*comm, m.P, "gather user factors");
-  std::vector<float> Q_all = gather_rows(*comm, m.Q, "gather item factors");
-  std::vector<float> bu_all = gather_rows(*comm, m.bu, "gather user biases");
-  std::vector<float> bi_all = gather_rows(*comm, m.bi, "gather item biases");
-  std::vector<std::string> users = gather_names(*comm, part.users.names, "gather user ids");
-  std::vector<std::string> items = gather_names(*comm, part.items.names, "gather item ids");
-  Csr seen = gather_block(*comm, part.by_user, "gather the seen matrix");
-  std::string error;
-  if (me == 0 && !job.out.empty()) {
-    try {
-      tensors["user_factors"] = Tensor::f32(P_all, {part.users.total(), k});
-      tensors["item_factors"] = Tensor::f32(Q_all, {part.items.total(), k});
-      if (job.model == "implicit-als") {
-        tensors["train_values"] = Tensor::f32(seen.values);
-      } else {
-        tensors["mu"] = Tensor::f32({m.mu, m.lo, m.hi});
-        tensors["user_bias"] = Tensor::f32(bu_all);
-        tensors["item_bias"] = Tensor::f32(bi_all);
-      }
-      model->restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
-      model->load_tensors(tensors);
-      save_model(*model, job.out,
-                 {{"distributed", {{"ranks", P}}}, {"dataset", job.data}, {"split", job.split}, {"test", report["test"]}});
-    } catch (const Error& e) {
-      error = e.what();
+  if (!job.out.empty()) {
+    const nlohmann::json meta = {{"distributed", {{"ranks", P}}}, {"dataset", job.data}, {"split", job.split}, {"test", report["test"]}};
+    // Sharded when asked, or when the gathered model would crowd rank 0's memory.
+    const double gathered = 4.0 * (m.k + 1) * static_cast<double>(part.users.total() + part.items.total()) + 8.0 * part.nnz;
+    const double available = available_memory();
+    std::string sharded = opt.sharded || (available > 0 && gathered > 0.5 * available) ? "1" : "";
+    comm->broadcast(sharded, 0, "choose the model's layout");
+    if (!sharded.empty()) {
+      write_sharded(*comm, job, *model, part, m, meta);
+      report["sharded"] = P;
+    } else {
+      write_gathered(*comm, job, *model, part, m, meta);
     }
   }
-  comm->broadcast(error, 0, "write the model");  // every rank fails when rank 0 could not write
-  if (!error.empty()) throw Error(error);
   report["bytes_sent_total_per_rank"] = comm->allgather(static_cast<int64_t>(comm->bytes_sent()), "report");
   return report;
 }

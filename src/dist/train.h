@@ -14,6 +14,10 @@ namespace mfkit::dist {
 struct Options {
   std::chrono::milliseconds timeout{60000};  ///< for the rendezvous and every collective
   CheckpointOptions checkpoint;
+  /// Write a sharded model (a part per rank + a manifest at job.out) instead of gathering the
+  /// model on rank 0; also chosen when the gathered model would take more than half of rank 0's
+  /// available memory.
+  bool sharded = false;
 };
 
 /// Fits job.model (als, implicit-als or biased-mf) on the file or folder job.data, each rank

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "data/text_file.h"
+#include "io/sharded.h"
 #include "mfkit/error.h"
 #include "mfkit/version.h"
 #include "mfkit/index.h"
@@ -125,7 +126,7 @@ const Tensor& require_tensor(const TensorMap& m, const std::string& name, DType 
   return it->second;
 }
 
-void write_model_file(const std::string& path, const ModelFile& file) {
+uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   nlohmann::json header;
   header["model_type"] = file.model_type;
   header["params"] = file.params;
@@ -185,6 +186,7 @@ void write_model_file(const std::string& path, const ModelFile& file) {
     ::fsync(dfd);
     ::close(dfd);
   }
+  return crc;
 }
 
 ModelFile read_model_file(const std::string& path) {
@@ -215,6 +217,7 @@ ModelFile read_model_file(const std::string& path) {
     throw ModelFileError(path, std::string("corrupted header: ") + e.what());
   }
   ModelFile f;
+  f.checksum = stored;
   const size_t data_start = kPrefix + hlen, data_len = s.size() - kTrailer - data_start;
   try {
     f.model_type = h.at("model_type").get<std::string>();
@@ -269,6 +272,7 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
 
 std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta) {
   ModelFile f = read_model_file(path);
+  if (f.model_type == kShardedType) f = join_shards(path, f);
   std::unique_ptr<Model> m;
   if (f.model_type == "meta-mf")
     throw ModelFileError(path, "a meta-mf model imputes whole matrices: use mfkit impute (MetaMf::load), not a user/item model command");

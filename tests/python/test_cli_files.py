@@ -95,3 +95,31 @@ def test_python_model_is_served(cli, ratings, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_sharded_model_from_two_ranks_loads_in_python(cli, ratings_file, tmp_path):
+    """A distributed run's sharded output (manifest + a part per rank) is one model to Python."""
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    args = [cli, "train", "-m", "biased-mf", "--data", str(ratings_file), "--format", "user,item,rating",
+            "--split", "hash:0.9", "--set", "factors=8", "--threads", "1", "-q", "--timeout", "30", "--sharded"]
+    procs = [subprocess.Popen(args + ["-o", str(tmp_path / "m.mfk")], stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                                       MASTER_PORT=port))
+             for r in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert (tmp_path / "m.mfk.part-1-of-2").exists()
+    model = mfkit.load(tmp_path / "m.mfk")
+    users = {line.split(",")[0] for line in ratings_file.read_text().split()}
+    assert sorted(str(u) for u in model.user_ids) == sorted(users)
+    ids, _ = model.recommend(str(model.user_ids[0]), N=5)
+    assert len(ids) == 5
+    (tmp_path / "m.mfk.part-0-of-2").unlink()
+    with pytest.raises(mfkit.ModelFileError, match="part-0-of-2"):
+        mfkit.load(tmp_path / "m.mfk")
