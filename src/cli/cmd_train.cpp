@@ -32,6 +32,7 @@ struct TrainArgs {
   int checkpoint_every = 1;
   bool resume = false;
   bool sharded = false;
+  std::string top_n;
 };
 
 nlohmann::json read_config(const std::string& path) {
@@ -93,6 +94,7 @@ void run_train(const TrainArgs& a) {
     opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
     opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume};
     opt.sharded = a.sharded;
+    opt.top_n = a.top_n;
     nlohmann::json report = dist::train(job, env, opt);
     progress.finish();
     if (env.rank != 0) return;
@@ -103,9 +105,15 @@ void run_train(const TrainArgs& a) {
                report["nnz"].get<int64_t>(), report["load_seconds"].get<double>(), report["epochs"].get<int>(),
                report["train_seconds"].get<double>());
     if (report.contains("resumed_after")) fmt::print("resumed after iteration {}\n", report["resumed_after"].get<int>());
-    if (!report["test"].is_null())
-      fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", report["test"]["rmse"].get<double>(),
-                 report["test"]["mae"].get<double>(), report["test"]["n"].get<int64_t>());
+    const nlohmann::json& t = report["test"];
+    if (t.contains("rmse"))
+      fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", t["rmse"].get<double>(), t["mae"].get<double>(),
+                 t["n"].get<int64_t>());
+    if (t.contains("ndcg"))
+      fmt::print("test at k={}: precision {:.4f}, recall {:.4f}, NDCG {:.4f}, MAP {:.4f}, hit rate {:.4f} over {} users\n",
+                 t["k"].get<int>(), t["precision"].get<double>(), t["recall"].get<double>(), t["ndcg"].get<double>(),
+                 t["map"].get<double>(), t["hit_rate"].get<double>(), t["users"].get<int64_t>());
+    if (report.contains("top_n")) fmt::print("top-{} lists in {}\n", job.k, report["top_n"].get<std::string>());
     if (!a.out.empty())
       fmt::print("saved {}{}\n", a.out,
                  report.contains("sharded") ? fmt::format(" (manifest of {} parts beside it)", report["sharded"].get<int>()) : "");
@@ -201,6 +209,9 @@ void add_train(CLI::App& app) {
   c->add_flag("--sharded", a->sharded,
               "distributed runs: every rank writes its part of the model beside -o, which becomes their manifest "
               "(any command loads it); chosen by itself when rank 0 lacks the memory for the whole model");
+  c->add_option("--top-n", a->top_n,
+                 "distributed runs: write the top -k items of every user to this folder, one CSV per rank "
+                 "(user,rank,item,score; training items left out)");
   c->add_flag("--resume", a->resume, "continue from the newest checkpoint in --checkpoint (from the start if none)")
       ->needs(ck);
   add_common(c, a->common);

@@ -1,6 +1,7 @@
-// Test RMSE of a distributed factor model: every rank's held-out cells meet the user's row at the
-// user's owner and then the item's row at the item's owner, where they are scored as one process
-// scores them (Factors::predict); the errors are summed over ranks.
+// Held-out figures of a distributed factor model. RMSE: every rank's held-out cells meet the
+// user's row at the user's owner and then the item's row at the item's owner, where they are
+// scored as one process scores them (Factors::predict). Ranking: the cells meet the user's top-N
+// list (topn.cpp) at the user's owner. Sums are then reduced over ranks.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "dist/fit.h"
 #include "mfkit/error.h"
+#include "mfkit/metrics.h"
 
 namespace mfkit::dist {
 
@@ -30,12 +32,17 @@ std::vector<size_t> by_destination(const std::vector<int>& dest, int P, std::vec
   return order;
 }
 
-}  // namespace
+// Every rank's held-out cells, each sent to its user's owner: (user id, item id) pairs in `names`
+// (2 per cell) and the ratings, in arrival order.
+struct UserCells {
+  std::vector<uint8_t> bytes;  // backs `names`
+  std::vector<std::string_view> names;
+  std::vector<float> values;
+};
 
-nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test) {
-  const int P = comm.size(), k = m.k;
+UserCells cells_at_user_owners(Communicator& comm, const Interactions& test) {
+  const int P = comm.size();
   const Coo c = test.to_coo();
-  // 1. Each cell to its user's owner: (user id, item id) and the rating.
   std::vector<int> dest(c.size());
   for (size_t e = 0; e < c.size(); ++e) dest[e] = owner_of_name(test.user_ids()->name(c.users[e]), P);
   std::vector<int64_t> counts;
@@ -50,18 +57,29 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
     values.push_back(c.values[e]);
   }
   std::vector<int64_t> recv_bytes;
-  std::vector<uint8_t> got = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to user owners");
-  std::vector<float> got_values = comm.alltoall(values, counts, nullptr, "test cells to user owners");
-  const std::vector<std::string_view> names = unpack(got, recv_bytes, nullptr);
+  UserCells out;
+  out.bytes = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to user owners");
+  out.values = comm.alltoall(values, counts, nullptr, "test cells to user owners");
+  out.names = unpack(out.bytes, recv_bytes, nullptr);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test) {
+  const int P = comm.size(), k = m.k;
+  // 1. Each cell to its user's owner.
+  const UserCells cells = cells_at_user_owners(comm, test);
+  const std::vector<std::string_view>& names = cells.names;
+  const std::vector<float>& got_values = cells.values;
   // 2. At the user's owner: the user's row joins the cell, which goes on to the item's owner as
   // item id + [rating, user known, user bias, user factors].
   const size_t n = got_values.size(), width = static_cast<size_t>(k) + 3;
-  dest.assign(n, 0);
+  std::vector<int> dest(n, 0);
   for (size_t e = 0; e < n; ++e) dest[e] = owner_of_name(names[2 * e + 1], P);
-  bytes.clear();
-  byte_counts.assign(P, 0);
-  values.clear();
-  std::vector<int64_t> row_counts;
+  std::vector<uint8_t> bytes;
+  std::vector<int64_t> byte_counts(P, 0), recv_bytes, row_counts;
+  std::vector<float> values;
   for (size_t e : by_destination(dest, P, row_counts)) {
     const size_t before = bytes.size();
     pack(bytes, names[2 * e + 1]);
@@ -73,13 +91,13 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
     for (int j = 0; j < k; ++j) values.push_back(u >= 0 ? m.P[static_cast<size_t>(u) * k + j] : 0.0f);
   }
   for (int64_t& r : row_counts) r *= static_cast<int64_t>(width);
-  got = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to item owners");
-  got_values = comm.alltoall(values, row_counts, nullptr, "test cells to item owners");
+  const std::vector<uint8_t> got = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to item owners");
+  const std::vector<float> rows = comm.alltoall(values, row_counts, nullptr, "test cells to item owners");
   const std::vector<std::string_view> items = unpack(got, recv_bytes, nullptr);
   // 3. At the item's owner: the prediction, clipped as the model file will clip it.
   std::vector<double> s(3, 0.0);  // squared errors, absolute errors, cells
   for (size_t e = 0; e < items.size(); ++e) {
-    const float* row = got_values.data() + e * width;
+    const float* row = rows.data() + e * width;
     const int64_t i = find(part.items, items[e]);
     const bool ku = row[1] != 0.0f, ki = i >= 0;
     double pred = m.mu + row[2] + (ki && !m.bi.empty() ? m.bi[i] : 0.0f);
@@ -95,6 +113,38 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
   if (s[2] == 0) throw Error("evaluate: the test part is empty (check --split)");
   if (!std::isfinite(s[0])) throw DivergedError("a test prediction is not finite");
   return {{"rmse", std::sqrt(s[0] / s[2])}, {"mae", s[1] / s[2]}, {"n", static_cast<int64_t>(s[2])}};
+}
+
+nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
+                                const Interactions& test, int k) {
+  const UserCells cells = cells_at_user_owners(comm, test);
+  // Held-out items per owned user; item ids numbered per user (ranked ones too) for metrics.h.
+  std::vector<std::vector<std::string_view>> held(lists.size());
+  for (size_t e = 0; e < cells.values.size(); ++e) {
+    const int64_t u = find(part.users, cells.names[2 * e]);
+    if (u < 0) throw Error(fmt::format("evaluate: held-out user '{}' reached a rank that does not own it", cells.names[2 * e]));
+    held[u].push_back(cells.names[2 * e + 1]);
+  }
+  std::vector<double> s(6, 0.0);  // precision, recall, ndcg, map, hit rate, users
+  for (size_t u = 0; u < lists.size(); ++u) {
+    if (held[u].empty()) continue;
+    std::vector<int32_t> rel(held[u].size()), ranked;
+    for (size_t j = 0; j < rel.size(); ++j) rel[j] = static_cast<int32_t>(j);
+    for (const Ranked& r : lists[u]) {
+      auto it = std::find(held[u].begin(), held[u].end(), r.name);
+      ranked.push_back(it != held[u].end() ? static_cast<int32_t>(it - held[u].begin()) : static_cast<int32_t>(rel.size() + ranked.size()));
+    }
+    s[0] += precision_at_k(ranked, rel, k);
+    s[1] += recall_at_k(ranked, rel, k);
+    s[2] += ndcg_at_k(ranked, rel, k);
+    s[3] += average_precision_at_k(ranked, rel, k);
+    s[4] += hit_rate_at_k(ranked, rel, k);
+    s[5] += 1;
+  }
+  comm.allreduce_sum(s, "ranking metrics");
+  if (s[5] == 0) throw Error("evaluate: the test part is empty (no user has held-out items; check --split)");
+  return {{"k", k},           {"users", static_cast<int64_t>(s[5])}, {"precision", s[0] / s[5]}, {"recall", s[1] / s[5]},
+          {"ndcg", s[2] / s[5]}, {"map", s[3] / s[5]},                 {"hit_rate", s[4] / s[5]}};
 }
 
 }  // namespace mfkit::dist

@@ -57,4 +57,21 @@ LocalModel fit_biased_mf(FitContext& fc);
 /// ranks, scored as the saved model scores them: an id absent from training adds no factor term.
 nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test);
 
+/// One entry of a top-N list: global item index, its raw id, the model's score.
+struct Ranked {
+  float score;
+  int64_t item;
+  std::string name;
+};
+/// The k best items for every user this rank owns (OwnedIds order), training items left out,
+/// best first (ties by global index); every rank takes part (topn.cpp).
+std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k, int threads);
+/// Each rank's lists as dir/part-<r>-of-<P>.csv (user,rank,item,score), written atomically.
+void write_top_n(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
+                 const std::string& dir);
+/// Precision, recall, NDCG, MAP and hit rate at k of the lists against every rank's held-out cells
+/// (`test`, raw ids), averaged over the users with held-out items, as evaluate_ranking does.
+nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
+                                const Interactions& test, int k);
+
 }  // namespace mfkit::dist

@@ -33,9 +33,6 @@ void check_supported(const TrainJob& job) {
   if (job.split != "none" && !hash)
     throw ParamError("distributed training: give --split none (fit on all data) or --split hash:F (cells held out by "
                      "their ids, the same in any layout), not '" + job.split + "'");
-  if (hash && job.model == "implicit-als")
-    throw ParamError("distributed training: held-out scoring covers rating models (als, biased-mf); for implicit-als "
-                     "give --split none");
   if (job.valid > 0 || job.index) throw ParamError("distributed training: --valid and --set index are not supported");
 }
 
@@ -186,7 +183,9 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
                          {"split", job.split},
                          {"duplicates", static_cast<int>(job.load.duplicates)},
                          {"out", job.out},
-                         {"checkpoint", opt.checkpoint.dir}};
+                         {"checkpoint", opt.checkpoint.dir},
+                         {"k", job.k},
+                         {"top_n", opt.top_n}};
   comm->check_same("settings", same.dump());
   const int P = comm->size(), me = comm->rank();
 
@@ -206,6 +205,8 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
     // What a resumed run must share with the one that saved: all of the above but the length.
     nlohmann::json keep = same;
     keep.erase("out");
+    keep.erase("top_n");
+    keep.erase("k");
     keep["params"].erase(job.model == "biased-mf" ? "epochs" : "iterations");
     keep["ranks"] = P;
     checkpoint = std::make_unique<Checkpoint>(*comm, opt.checkpoint, keep);
@@ -216,11 +217,16 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   report["train_seconds"] = since(t_fit);
   report["epochs"] = report["iterations"].size();
   report["test"] = nullptr;
-  if (job.split != "none") {
-    auto t_eval = Clock::now();
-    report["test"] = evaluate_rating(*comm, part, m, split.test);
-    report["eval_seconds"] = since(t_eval);
+  const bool ranking = job.model == "implicit-als", held_out = job.split != "none";
+  std::vector<std::vector<Ranked>> lists;
+  auto t_eval = Clock::now();
+  if (!opt.top_n.empty() || (held_out && ranking)) lists = top_n(*comm, part, m, job.k, job.ctx.threads);
+  if (held_out) report["test"] = ranking ? evaluate_ranking(*comm, part, lists, split.test, job.k) : evaluate_rating(*comm, part, m, split.test);
+  if (!opt.top_n.empty()) {
+    write_top_n(*comm, part, lists, opt.top_n);
+    report["top_n"] = opt.top_n;
   }
+  if (held_out || !opt.top_n.empty()) report["eval_seconds"] = since(t_eval);
 
   if (!job.out.empty()) {
     const nlohmann::json meta = {{"distributed", {{"ranks", P}}}, {"dataset", job.data}, {"split", job.split}, {"test", report["test"]}};

@@ -56,7 +56,7 @@ TEST(DistributedSgd, BiasedMfLearnsAsOneProcessAndScoresLikeTheSavedModel) {
   }
 }
 
-TEST(DistributedSgd, RandomSplitsAndRankingModelsAreRefusedWithTheReason) {
+TEST(DistributedSgd, RandomSplitsAreRefusedWithTheReason) {
   test::TempDir d;
   const std::string data = test::data_file(d, 300);
   auto args = train_args(data, "biased-mf", d.path("m.mfk"), {});
@@ -64,12 +64,6 @@ TEST(DistributedSgd, RandomSplitsAndRankingModelsAreRefusedWithTheReason) {
   for (auto& r : test::run_ranks(2, args, std::chrono::seconds(30), d.path(""))) {
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("--split hash:F"), std::string::npos) << r.err;
-  }
-  args = train_args(data, "implicit-als", d.path("m.mfk"), {});
-  args[std::find(args.begin(), args.end(), "none") - args.begin()] = "hash:0.9";
-  for (auto& r : test::run_ranks(2, args, std::chrono::seconds(30), d.path(""))) {
-    EXPECT_NE(r.code, 0);
-    EXPECT_NE(r.err.find("for implicit-als give --split none"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(std::filesystem::exists(d.path("m.mfk")));
 }

@@ -1,0 +1,71 @@
+// Batch top-N and ranking metrics across ranks (src/dist/topn.cpp, evaluate.cpp): every user's
+// list written by its owner is the list `mfkit recommend` gives from the saved model, and the
+// metrics the ranks report are the ones `mfkit eval` computes from it in one process.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dist/jobs.h"
+#include "mfkit/model_file.h"
+
+namespace mfkit {
+namespace {
+
+// user -> items in rank order, from every part-*.csv of `dir`.
+std::map<std::string, std::vector<std::string>> read_lists(const std::string& dir, int parts) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (int r = 0; r < parts; ++r) {
+    std::ifstream f(dir + "/part-" + std::to_string(r) + "-of-" + std::to_string(parts) + ".csv");
+    EXPECT_TRUE(f) << "part " << r;
+    std::string line;
+    std::getline(f, line);
+    EXPECT_EQ(line, "user,rank,item,score");
+    while (std::getline(f, line)) {
+      std::stringstream ss(line);
+      std::string user, rank, item;
+      std::getline(ss, user, ',');
+      std::getline(ss, rank, ',');
+      std::getline(ss, item, ',');
+      EXPECT_EQ(std::stoul(rank), out[user].size() + 1) << line;
+      out[user].push_back(item);
+    }
+  }
+  return out;
+}
+
+TEST(DistributedTopN, ListsAndMetricsAreTheSavedModelsInOneProcess) {
+  test::TempDir d;
+  const std::string data = test::data_file(d, 12000), model = d.path("m.mfk"), lists_dir = d.path("top");
+  auto args = test::train_args(data, "implicit-als", model, {"--set", "factors=8", "--set", "iterations=6"});
+  args[std::find(args.begin(), args.end(), "none") - args.begin()] = "hash:0.8";
+  args.insert(args.end(), {"--top-n", lists_dir, "-k", "5"});
+  test::expect_all_ok(test::run_ranks(2, args, std::chrono::seconds(120), d.path("")));
+  nlohmann::json meta;
+  auto m = load_model(model, &meta);
+  const nlohmann::json dist = meta["test"];
+  auto ev = test::run_cli("eval -f " + model + " --data " + data + " --format user,item,rating --split hash:0.8 -k 5 --json");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  const auto one = nlohmann::json::parse(ev.out.substr(ev.out.find('{')))["test"];
+  EXPECT_EQ(dist["users"], one["users"]);
+  for (const char* key : {"precision", "recall", "ndcg", "map", "hit_rate"})
+    EXPECT_NEAR(dist[key].get<double>(), one[key].get<double>(), 1e-9) << key;
+  EXPECT_GT(dist["ndcg"].get<double>(), 0.0);
+
+  const auto lists = read_lists(lists_dir, 2);
+  EXPECT_EQ(static_cast<int32_t>(lists.size()), m->n_users());
+  std::string users;
+  for (const std::string u : {"u0", "u5", "u123", "u699"}) users += " -u " + u;
+  auto rec = test::run_cli("recommend -f " + model + " -k 5 --json" + users);
+  ASSERT_EQ(rec.code, 0) << rec.out;
+  for (const auto& entry : nlohmann::json::parse(rec.out.substr(rec.out.find('[')))) {
+    std::vector<std::string> items;
+    for (const auto& it : entry["items"]) items.push_back(it["item"].get<std::string>());
+    EXPECT_EQ(lists.at(entry["user"].get<std::string>()), items) << entry["user"];
+  }
+}
+
+}  // namespace
+}  // namespace mfkit
