@@ -36,6 +36,22 @@ void check_supported(const TrainJob& job) {
   if (job.valid > 0 || job.index) throw ParamError("distributed training: --valid and --set index are not supported");
 }
 
+// The model's own tensors (Model::load_tensors) for the rows in `m`.
+TensorMap model_tensors(const std::string& type, const LocalModel& m, const std::vector<float>& train_values) {
+  TensorMap t;
+  const int64_t k = m.k;
+  t["user_factors"] = Tensor::f32(m.P, {static_cast<int64_t>(m.P.size()) / k, k});
+  t["item_factors"] = Tensor::f32(m.Q, {static_cast<int64_t>(m.Q.size()) / k, k});
+  if (type == "implicit-als") {
+    t["train_values"] = Tensor::f32(train_values);
+  } else {
+    t["mu"] = Tensor::f32({m.mu, m.lo, m.hi});
+    t["user_bias"] = Tensor::f32(m.bu);
+    t["item_bias"] = Tensor::f32(m.bi);
+  }
+  return t;
+}
+
 // This rank's rows in the model file's layout (ids, seen items with global columns, factors):
 // stacked in rank order, the parts are the one file of the whole model (io/sharded.h).
 ModelFile local_part(const TrainJob& job, const Model& model, const Partition& part, const LocalModel& m) {
@@ -45,47 +61,30 @@ ModelFile local_part(const TrainJob& job, const Model& model, const Partition& p
   const Csr& c = part.by_user.rows;
   std::vector<int32_t> cols(c.indices.size());
   for (size_t e = 0; e < cols.size(); ++e) cols[e] = static_cast<int32_t>(part.by_user.columns[c.indices[e]]);
-  const auto nu = static_cast<int64_t>(part.users.names.size()), ni = static_cast<int64_t>(part.items.names.size());
   f.tensors["ids.users"] = Tensor::strings(part.users.names);
   f.tensors["ids.items"] = Tensor::strings(part.items.names);
   f.tensors["seen.indptr"] = Tensor::i64(c.indptr);
   f.tensors["seen.indices"] = Tensor::i32(cols);
-  f.tensors["model.user_factors"] = Tensor::f32(m.P, {nu, m.k});
-  f.tensors["model.item_factors"] = Tensor::f32(m.Q, {ni, m.k});
-  if (job.model == "implicit-als") {
-    f.tensors["model.train_values"] = Tensor::f32(c.values);
-  } else {
-    f.tensors["model.mu"] = Tensor::f32({m.mu, m.lo, m.hi});
-    f.tensors["model.user_bias"] = Tensor::f32(m.bu);
-    f.tensors["model.item_bias"] = Tensor::f32(m.bi);
-  }
+  for (auto& [name, t] : model_tensors(job.model, m, c.values)) f.tensors["model." + name] = std::move(t);
   return f;
 }
 
 // The whole model gathered on rank 0 and written there as one file.
 void write_gathered(Communicator& comm, const TrainJob& job, Model& model, const Partition& part, const LocalModel& m,
                     const nlohmann::json& meta) {
-  TensorMap tensors;
-  const int64_t k = m.k;
-  std::vector<float> P_all = gather_rows(comm, m.P, "gather user factors");
-  std::vector<float> Q_all = gather_rows(comm, m.Q, "gather item factors");
-  std::vector<float> bu_all = gather_rows(comm, m.bu, "gather user biases");
-  std::vector<float> bi_all = gather_rows(comm, m.bi, "gather item biases");
+  LocalModel all;
+  all.k = m.k, all.mu = m.mu, all.lo = m.lo, all.hi = m.hi, all.clip = m.clip;
+  all.P = gather_rows(comm, m.P, "gather user factors");
+  all.Q = gather_rows(comm, m.Q, "gather item factors");
+  all.bu = gather_rows(comm, m.bu, "gather user biases");
+  all.bi = gather_rows(comm, m.bi, "gather item biases");
   std::vector<std::string> users = gather_names(comm, part.users.names, "gather user ids");
   std::vector<std::string> items = gather_names(comm, part.items.names, "gather item ids");
   Csr seen = gather_block(comm, part.by_user, "gather the seen matrix");
   std::string error;
   if (comm.rank() == 0) {
     try {
-      tensors["user_factors"] = Tensor::f32(P_all, {part.users.total(), k});
-      tensors["item_factors"] = Tensor::f32(Q_all, {part.items.total(), k});
-      if (job.model == "implicit-als") {
-        tensors["train_values"] = Tensor::f32(seen.values);
-      } else {
-        tensors["mu"] = Tensor::f32({m.mu, m.lo, m.hi});
-        tensors["user_bias"] = Tensor::f32(bu_all);
-        tensors["item_bias"] = Tensor::f32(bi_all);
-      }
+      const TensorMap tensors = model_tensors(job.model, all, seen.values);
       model.restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
       model.load_tensors(tensors);
       save_model(model, job.out, meta);
