@@ -113,12 +113,9 @@ int main(int argc, char** argv) {
     auto index = ItemIndex::build(*model, p, ctx);
     double build = since(tb);
     fmt::print("{}: built in {:.1f} s\n", metric, build);
+    model->set_index(index);
     for (int ef : efs) {
-      p.ef_search = ef;
-      TensorMap t;
-      index->save(t);  // the same graph with another ef_search (the parameter is read at load)
-      t["index.params"] = Tensor::strings({params_to_json(p).dump()});
-      model->set_index(ItemIndex::load(t, *model));
+      index->set_ef_search(ef);  // the same graph (a saved and reloaded copy per ef would double the memory)
       RecommendOptions approx;
       approx.k = top;
       // Exact and approximate alternate, so that both see the same machine load.

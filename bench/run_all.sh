@@ -82,9 +82,11 @@ $B/mfkit_bench_serve --seconds 10 --out bench/results/serve.json
 $B/mfkit_bench_ann --items 100000 --queries 1000 --out bench/results/ann_100k.json
 $B/mfkit_bench_ann --items 1000000 --users 50000 --queries 2000 --metrics ip --ef 20 40 80 160 320 \
   --out bench/results/ann_1m.json
+$B/mfkit_bench_ann --items 10000000 --users 50000 --queries 1000 --metrics ip --ef 20 40 80 160 320 \
+  --out bench/results/ann_10m.json
 $B/mfkit_bench_serve --items 1000000 --users 20000 --index --no-reloads --seconds 10 --out bench/results/serve_1m_hnsw.json
 python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_100k.json bench/results/ann_1m.json \
-  --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
+  bench/results/ann_10m.json --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
 # growth with the data: 1M, 10M, 100M lines (about 30 minutes; the files are kept in /tmp/mfkit-scale)
 python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
 python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md
@@ -94,5 +96,15 @@ python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit tra
 # distributed implicit-als at 1, 2 and 4 ranks on one machine, bytes beside the formula (docs/distributed.md)
 python3 bench/synthetic_csv.py --lines 10000000 --users 150000 --items 30000 --out /tmp/s10m.csv
 python3 bench/dist_bench.py --data /tmp/s10m.csv --ranks 1 2 4 --out bench/results/distributed_10m.json
+python3 bench/dist_bench.py --model biased-mf --data /tmp/s10m.csv --ranks 1 2 4 --out bench/results/distributed_10m_dsgd.json
+python3 bench/synthetic_csv.py --lines 100000000 --users 1500000 --items 300000 --out /tmp/s100m.csv
+python3 bench/dist_bench.py --data /tmp/s100m.csv --ranks 1 2 4 --out bench/results/distributed_100m.json
+python3 bench/dsgd_bench.py --data $MFKIT_DATA_DIR/ml-1m/derived/ratings_user_itemrank_rating.csv --header \
+  --seeds 1 2 3 --out bench/results/dsgd_ml1m.json
+# implicit-als against implicit 0.7 on the same file (implicit built from its sources outside the project)
+if [ -n "${IMPLICIT_PATH:-}" ]; then
+  PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s10m.csv \
+    --out bench/results/implicit_als_same_file.json
+fi
 # every result table in README.md and docs/ from the JSON above
 python3 bench/docs_tables.py

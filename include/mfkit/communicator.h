@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ class Communicator {
   /// DistError on every rank unless all ranks passed the same `text` (parameters, data layout,
   /// version): the message names `what` and the ranks that differ from rank 0.
   void check_same(const std::string& what, const std::string& text);
+  /// Runs `work` on every rank, then lets every rank learn whether any rank's work threw: a rank
+  /// that failed rethrows its own exception, the others throw DistError naming the first rank that
+  /// failed and `what` (so all stop together, none waits for a peer that gave up).
+  void all_or_none(const char* step, const std::string& what, const std::function<void()>& work);
 };
 
 /// Joins the job described by `env` on the Gloo backend (rank 0 serves the TCPStore unless the

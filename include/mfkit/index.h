@@ -48,7 +48,7 @@ class ItemIndex {
  public:
   ~ItemIndex();
   /// Builds the graphs for a fitted model; Error when its scores are not inner products.
-  static std::shared_ptr<const ItemIndex> build(const Model& model, const IndexParams& p, const Context& ctx);
+  static std::shared_ptr<ItemIndex> build(const Model& model, const IndexParams& p, const Context& ctx);
   /// Reads the "index.*" tensors written by save(); Error when absent, of a newer version, or
   /// not matching the model (item count, key width).
   static std::shared_ptr<const ItemIndex> load(const TensorMap& tensors, const Model& model);
@@ -57,6 +57,8 @@ class ItemIndex {
   void save(TensorMap& out) const;
 
   const IndexParams& params() const;
+  /// Searches from now on with another candidate list (the graphs stay); not while queries run.
+  void set_ef_search(int ef);
   int32_t size() const;
   int key_dim() const;       ///< width of the queries of top_inner_product (Model::item_keys)
   bool has_cosine() const;

@@ -1,18 +1,15 @@
 #include "dist/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <algorithm>
 #include <fstream>
 #include <iterator>
 
+#include "io/atomic_file.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
@@ -21,19 +18,6 @@ namespace mfkit::dist {
 namespace fs = std::filesystem;
 
 namespace {
-
-// `text` into `path`: temporary file, fsync, rename.
-void write_small_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = fd >= 0 && ::fsync(fd) == 0 && ::close(fd) == 0 && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("checkpoint: cannot write {}: {}", path, std::strerror(e)));
-  }
-}
 
 // Top-level keys whose values differ between two settings objects, for the refusal message.
 std::string differences(const nlohmann::json& a, const nlohmann::json& b) {
@@ -90,8 +74,7 @@ int Checkpoint::restore(const State& state) {
                               fmt::join(all, ", ")));
     return 0;  // nothing saved yet: start from the beginning
   }
-  std::string error;
-  try {
+  comm_.all_or_none("checkpoint: read", "read its checkpoint", [&] {
     ModelFile f = read_model_file(part_path(static_cast<int>(t)));
     if (f.model_type != "checkpoint") throw Error(part_path(static_cast<int>(t)) + " is not a checkpoint");
     if (f.params != settings_)
@@ -101,21 +84,15 @@ int Checkpoint::restore(const State& state) {
       const std::vector<float> x = require_tensor(f.tensors, a.name, DType::kF32, static_cast<int64_t>(a.size)).as_f32();
       std::copy(x.begin(), x.end(), a.data);
     }
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  const std::vector<int64_t> failed = comm_.allgather(error.empty() ? 0 : 1, "checkpoint: read");
-  if (!error.empty()) throw Error(error);
-  for (int r = 0; r < comm_.size(); ++r)
-    if (failed[r]) throw DistError(fmt::format("--resume: rank {} could not read its checkpoint (see its message)", r));
+  });
   saved_ = static_cast<int>(t);
   return saved_;
 }
 
 void Checkpoint::after(int iteration, const State& state) {
   if (iteration % opt_.every != 0) return;
-  std::string error;
-  try {
+  // The pointer moves only once every rank holds this generation.
+  comm_.all_or_none("checkpoint: write", "write its checkpoint", [&] {
     ModelFile f;
     f.model_type = "checkpoint";
     f.params = settings_;
@@ -123,15 +100,8 @@ void Checkpoint::after(int iteration, const State& state) {
     for (const StateArray& a : state) f.tensors[a.name] = Tensor::f32(std::vector<float>(a.data, a.data + a.size));
     fs::create_directories(fs::path(part_path(iteration)).parent_path());
     write_model_file(part_path(iteration), f);
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  // The pointer moves only once every rank holds this generation.
-  const std::vector<int64_t> failed = comm_.allgather(error.empty() ? 0 : 1, "checkpoint: write");
-  if (!error.empty()) throw Error("checkpoint: " + error);
-  for (int r = 0; r < comm_.size(); ++r)
-    if (failed[r]) throw DistError(fmt::format("checkpoint: rank {} could not write its part (see its message)", r));
-  write_small_file(latest_path(), std::to_string(iteration) + "\n");
+  });
+  write_file_atomically(latest_path(), std::to_string(iteration) + "\n", "checkpoint pointer");
   if (saved_ > 0) {  // the generation before the previous one is no longer needed by anyone
     const int old = saved_ - opt_.every;
     std::error_code ec;

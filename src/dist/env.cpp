@@ -1,6 +1,7 @@
 // DistEnv from torchrun's variables, and the check that every rank was started alike.
 #include <charconv>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -51,6 +52,21 @@ void Communicator::check_same(const std::string& what, const std::string& text) 
   if (!differ.empty())
     throw DistError("distributed: rank " + std::to_string(rank()) + ": ranks " + differ + " were started with other " +
                     what + " than rank 0; start every rank with the same");
+}
+
+void Communicator::all_or_none(const char* step, const std::string& what, const std::function<void()>& work) {
+  std::exception_ptr error;
+  try {
+    work();
+  } catch (const std::exception&) {
+    error = std::current_exception();
+  }
+  const std::vector<int64_t> failed = allgather(error ? 1 : 0, step);
+  if (error) std::rethrow_exception(error);
+  for (int r = 0; r < size(); ++r)
+    if (failed[r])
+      throw DistError("distributed: rank " + std::to_string(r) + " of " + std::to_string(size()) + " could not " + what +
+                      " (see its message)");
 }
 
 namespace {

@@ -1,21 +1,18 @@
 // Batch top-N across ranks: each rank ranks all items for the users it owns. Item rows (factors,
 // bias, raw ids) pass round the ranks as in DSGD; each rank scores its users against the block it
 // holds, one GEMM per chunk of users, leaves out their training items and keeps a running top k.
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <Eigen/Dense>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 
 #include "dist/fit.h"
+#include "io/atomic_file.h"
 #include "mfkit/error.h"
 
 namespace mfkit::dist {
@@ -99,36 +96,16 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
 
 void write_top_n(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
                  const std::string& dir) {
-  std::string error;
-  try {
+  comm.all_or_none("write top-N", "write its top-N part", [&] {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw Error(fmt::format("--top-n: cannot create folder {}: {}", dir, ec.message()));
-    const std::string path = fmt::format("{}/part-{}-of-{}.csv", dir, comm.rank(), comm.size()), tmp = path + ".tmp";
     std::string text = "user,rank,item,score\n";
     for (size_t u = 0; u < lists.size(); ++u)
       for (size_t r = 0; r < lists[u].size(); ++r)
         text += fmt::format("{},{},{},{:.6g}\n", part.users.names[u], r + 1, lists[u][r].name, lists[u][r].score);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    bool ok = fd >= 0;
-    for (size_t done = 0; ok && done < text.size();) {
-      const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-      ok = w > 0;
-      done += ok ? static_cast<size_t>(w) : 0;
-    }
-    ok = fd >= 0 && ::fsync(fd) == 0 && ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-      const int e = errno;
-      ::unlink(tmp.c_str());
-      throw Error(fmt::format("--top-n: cannot write {}: {}", path, std::strerror(e)));
-    }
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  const std::vector<int64_t> failed = comm.allgather(error.empty() ? 0 : 1, "write top-N");
-  if (!error.empty()) throw Error(error);
-  for (int r = 0; r < comm.size(); ++r)
-    if (failed[r]) throw DistError(fmt::format("--top-n: rank {} could not write its part (see its message)", r));
+    write_file_atomically(fmt::format("{}/part-{}-of-{}.csv", dir, comm.rank(), comm.size()), text, "top-N file");
+  });
 }
 
 }  // namespace mfkit::dist

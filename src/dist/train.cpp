@@ -81,19 +81,13 @@ void write_gathered(Communicator& comm, const TrainJob& job, Model& model, const
   std::vector<std::string> users = gather_names(comm, part.users.names, "gather user ids");
   std::vector<std::string> items = gather_names(comm, part.items.names, "gather item ids");
   Csr seen = gather_block(comm, part.by_user, "gather the seen matrix");
-  std::string error;
-  if (comm.rank() == 0) {
-    try {
-      const TensorMap tensors = model_tensors(job.model, all, seen.values);
-      model.restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
-      model.load_tensors(tensors);
-      save_model(model, job.out, meta);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  comm.broadcast(error, 0, "write the model");  // every rank fails when rank 0 could not write
-  if (!error.empty()) throw Error(error);
+  comm.all_or_none("write the model", "write the model file", [&] {  // every rank fails when rank 0 could not
+    if (comm.rank() != 0) return;
+    const TensorMap tensors = model_tensors(job.model, all, seen.values);
+    model.restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
+    model.load_tensors(tensors);
+    save_model(model, job.out, meta);
+  });
 }
 
 // MemAvailable of /proc/meminfo in bytes (0 when unknown).
@@ -111,34 +105,23 @@ void write_sharded(Communicator& comm, const TrainJob& job, const Model& model, 
                    const LocalModel& m, const nlohmann::json& meta) {
   const int P = comm.size(), me = comm.rank();
   auto name = [&](int r) { return fmt::format("{}.part-{}-of-{}", std::filesystem::path(job.out).filename().string(), r, P); };
-  std::string error;
   uint32_t crc = 0;
-  try {
+  comm.all_or_none("write the model parts", "write its model part", [&] {
     ModelFile f = local_part(job, model, part, m);
     f.meta = {{"part", me}, {"parts", P}};
     crc = write_model_file((std::filesystem::path(job.out).parent_path() / name(me)).string(), f);
-  } catch (const Error& e) {
-    error = e.what();
-  }
-  const std::vector<int64_t> crcs = comm.allgather(error.empty() ? static_cast<int64_t>(crc) : -1, "write the model parts");
-  if (!error.empty()) throw Error(error);
-  for (int r = 0; r < P; ++r)
-    if (crcs[r] < 0) throw DistError(fmt::format("distributed: rank {} could not write its model part (see its message)", r));
-  if (me == 0) {
-    try {
-      std::vector<std::string> names;
-      std::vector<uint32_t> sums;
-      for (int r = 0; r < P; ++r) names.push_back(name(r)), sums.push_back(static_cast<uint32_t>(crcs[r]));
-      nlohmann::json full = meta;
-      full["mfkit_version"] = version();
-      full["mfkit_revision"] = source_revision();
-      write_model_file(job.out, shard_manifest(job.model, model.params(), full, names, sums, {"model.mu"}));
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  comm.broadcast(error, 0, "write the manifest");
-  if (!error.empty()) throw Error(error);
+  });
+  const std::vector<int64_t> crcs = comm.allgather(static_cast<int64_t>(crc), "model part checksums");
+  comm.all_or_none("write the manifest", "write the manifest", [&] {
+    if (me != 0) return;
+    std::vector<std::string> names;
+    std::vector<uint32_t> sums;
+    for (int r = 0; r < P; ++r) names.push_back(name(r)), sums.push_back(static_cast<uint32_t>(crcs[r]));
+    nlohmann::json full = meta;
+    full["mfkit_version"] = version();
+    full["mfkit_revision"] = source_revision();
+    write_model_file(job.out, shard_manifest(job.model, model.params(), full, names, sums, {"model.mu"}));
+  });
 }
 
 }  // namespace

@@ -136,7 +136,14 @@ struct ItemIndex::Impl {
 ItemIndex::ItemIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ItemIndex::~ItemIndex() = default;
 
-std::shared_ptr<const ItemIndex> ItemIndex::build(const Model& model, const IndexParams& p, const Context& ctx) {
+void ItemIndex::set_ef_search(int ef) {
+  if (ef < 1) throw ParamError("index: ef_search must be at least 1");
+  impl_->p.ef_search = ef;
+  if (impl_->mips.graph) impl_->mips.graph->setEf(static_cast<size_t>(ef));
+  if (impl_->cosine.graph) impl_->cosine.graph->setEf(static_cast<size_t>(ef));
+}
+
+std::shared_ptr<ItemIndex> ItemIndex::build(const Model& model, const IndexParams& p, const Context& ctx) {
   p.validate();
   if (!model.fitted()) throw Error("index: the model has not been fitted");
   int kd = 0;
@@ -183,7 +190,7 @@ std::shared_ptr<const ItemIndex> ItemIndex::build(const Model& model, const Inde
     impl->vec_dim = vd;
     impl->cosine = build_graph(std::make_unique<hnswlib::InnerProductSpace>(vd), v, n, vd, p, ctx);
   }
-  return std::shared_ptr<const ItemIndex>(new ItemIndex(std::move(impl)));
+  return std::shared_ptr<ItemIndex>(new ItemIndex(std::move(impl)));
 }
 
 bool ItemIndex::present(const TensorMap& t) { return t.count("index.version") > 0; }

@@ -1,15 +1,12 @@
 #include "mfkit/model_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <random>
 
 #include "data/text_file.h"
+#include "io/atomic_file.h"
 #include "io/sharded.h"
 #include "mfkit/error.h"
 #include "mfkit/version.h"
@@ -154,38 +151,7 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   put<uint32_t>(out, crc);
   out.append(kEnd, 8);
 
-  std::random_device rd;
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) throw Error("cannot write model file " + path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t w = ::write(fd, out.data() + done, out.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error("cannot write model file " + path + ": " + std::strerror(e));
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error("cannot flush model file " + path + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error("cannot move model file into place at " + path + ": " + std::strerror(e));
-  }
-  auto slash = path.find_last_of('/');
-  std::string dirname = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  int dfd = ::open(dirname.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomically(path, out, "model file");
   return crc;
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -42,9 +43,11 @@ struct Rank {
 
 // Starts `n` processes of `args` (the executable first) as ranks of one job on loopback and
 // waits for all of them, killing any still running after `limit`; stderr of rank r is kept.
-// With kill >= 0, rank `kill` is killed (SIGKILL) `kill_after` seconds in.
+// With kill >= 0, rank `kill` is killed (SIGKILL) `kill_after` seconds in, or, with `kill_when`,
+// as soon as it returns true (polled every 20 ms).
 inline std::vector<Rank> run_ranks(int n, const std::vector<std::string>& args, std::chrono::seconds limit,
-                                   const std::string& dir, int kill = -1, double kill_after = 0) {
+                                   const std::string& dir, int kill = -1, double kill_after = 0,
+                                   const std::function<bool()>& kill_when = nullptr) {
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids(n);
   const auto start = std::chrono::steady_clock::now();
@@ -74,7 +77,7 @@ inline std::vector<Rank> run_ranks(int n, const std::vector<std::string>& args, 
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (int r = 0; r < n; ++r) {
       if (pids[r] == 0) continue;
-      if (r == kill && t > kill_after) ::kill(pids[r], SIGKILL);
+      if (r == kill && (kill_when ? kill_when() : t > kill_after)) ::kill(pids[r], SIGKILL);
       int status = 0;
       if (::waitpid(pids[r], &status, WNOHANG) == pids[r]) {
         out[r].code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -91,6 +91,22 @@ TEST(ItemIndex, TheL2TransformRanksByInnerProductWhenTheSearchIsExhaustive) {
   EXPECT_EQ(back->index()->top_inner_product(q.data(), 10), m->index()->top_inner_product(q.data(), 10));
 }
 
+TEST(ItemIndex, AnotherEfSearchTakesEffectOnTheSameGraphs) {
+  auto m = fitted("biased-mf", 400);
+  IndexParams p;
+  p.ef_search = 1;
+  p.cosine = false;
+  auto index = ItemIndex::build(*m, p, Context{1, 1});
+  m->set_index(index);
+  RecommendOptions approx, exact;
+  exact.exact = true;
+  const auto truth = recommend(*m, all_users(*m), exact);
+  index->set_ef_search(400);  // the whole catalogue: the search is exhaustive
+  EXPECT_EQ(m->index()->params().ef_search, 400);
+  EXPECT_GE(recall(recommend(*m, all_users(*m), approx), truth), 0.999);
+  EXPECT_THROW(index->set_ef_search(0), ParamError);
+}
+
 TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
   auto m = fitted("implicit-als");
   IndexParams p;

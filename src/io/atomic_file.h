@@ -1,0 +1,14 @@
+// Internal: files written whole or not at all.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mfkit {
+
+/// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and fsyncs
+/// the folder: readers see the old file or the new one, never a part. Error names `what` and
+/// `path` with the system's reason.
+void write_file_atomically(const std::string& path, std::string_view bytes, const char* what = "file");
+
+}  // namespace mfkit
