@@ -24,6 +24,13 @@ import pandas as pd
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def write_json(path, obj):
+    """`obj` into `path`, whole or not at all."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,10 +135,7 @@ def main():
     out = {"benchmark": f"distributed {a.model}, one thread per rank on one 2-core machine", "model": a.model,
            "command": " ".join(["python3", "bench/dist_bench.py"] + sys.argv[1:]), "factors": a.factors,
            "users": len(user_deg), "items": len(item_deg), "runs": rows}
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1)
-    os.replace(tmp, a.out)
+    write_json(a.out, out)
 
 
 if __name__ == "__main__":

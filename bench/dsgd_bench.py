@@ -12,14 +12,13 @@ cluster gains; the RMSE is what carries over.
 """
 import argparse
 import json
-import os
 import pathlib
 import sys
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from dist_bench import ROOT, run  # noqa: E402
+from dist_bench import ROOT, run, write_json  # noqa: E402
 
 
 def main():
@@ -54,10 +53,7 @@ def main():
         print(json.dumps(summary[-1]), flush=True)
     out = {"benchmark": "biased-mf: one process (LIBMF schedule) against DSGD on 2 and 4 ranks, same held-out cells",
            "command": " ".join(["python3", "bench/dsgd_bench.py"] + sys.argv[1:]), "runs": rows, "summary": summary}
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1)
-    os.replace(tmp, a.out)
+    write_json(a.out, out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@
 #include "kernels/als_implicit.h"
 #include "mfkit/models/als.h"
 #include "mfkit/models/implicit_als.h"
-#include "mfkit/registry.h"
 #include "models/factors.h"
 #include "models/implicit_als_model.h"
 
@@ -43,17 +42,10 @@ bool all_finite(Communicator& comm, const std::vector<float>& a, const std::vect
   return flag[0] == 0;
 }
 
-template <class Params>
-Params params_of(const TrainJob& job) {
-  Params p;
-  params_from_json(p, create_model(job.model, job.preset, job.params)->params(), job.model);
-  return p;
-}
-
 }  // namespace
 
 LocalModel fit_implicit_als(FitContext& fc) {
-  const auto p = params_of<ImplicitAlsParams>(fc.job);
+  const auto p = params_of<ImplicitAlsParams>(fc);
   Communicator& comm = fc.comm;
   const Partition& part = fc.part;
   const int f = p.factors;
@@ -99,7 +91,7 @@ LocalModel fit_implicit_als(FitContext& fc) {
 }
 
 LocalModel fit_als(FitContext& fc) {
-  const auto p = params_of<AlsParams>(fc.job);
+  const auto p = params_of<AlsParams>(fc);
   Communicator& comm = fc.comm;
   const Partition& part = fc.part;
   const int k = p.factors;

@@ -11,6 +11,7 @@
 
 #include "dist/partition.h"
 #include "mfkit/experiment.h"
+#include "mfkit/params.h"
 
 namespace mfkit::dist {
 
@@ -30,9 +31,18 @@ struct FitContext {
   Communicator& comm;
   const Partition& part;
   const TrainJob& job;
+  const nlohmann::json& params;  ///< the model's parameters, preset and overrides applied
   nlohmann::json& report;
   Checkpoint* checkpoint = nullptr;  ///< null: no checkpoints
 };
+
+/// The fit's parameter struct from fc.params.
+template <class Params>
+Params params_of(const FitContext& fc) {
+  Params p;
+  params_from_json(p, fc.params, fc.job.model);
+  return p;
+}
 
 /// An array of a fit's state between iterations, saved by checkpoints and restored in place.
 struct StateArray {

@@ -14,7 +14,6 @@
 #include "dist/fit.h"
 #include "kernels/sgd.h"
 #include "mfkit/models/biased_mf.h"
-#include "mfkit/registry.h"
 #include "models/factors.h"
 
 namespace mfkit::dist {
@@ -70,8 +69,7 @@ Csr stratum(const Block& b, const OwnedIds& items, int j) {
 }  // namespace
 
 LocalModel fit_biased_mf(FitContext& fc) {
-  BiasedMfParams p;
-  params_from_json(p, create_model(fc.job.model, fc.job.preset, fc.job.params)->params(), "biased-mf");
+  const auto p = params_of<BiasedMfParams>(fc);
   Communicator& comm = fc.comm;
   const Partition& part = fc.part;
   const int P = comm.size(), me = comm.rank(), k = p.factors, threads = fc.job.ctx.threads;

@@ -154,12 +154,13 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
 
 nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt) {
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
+  const nlohmann::json params = model->params();  // preset and overrides applied
   check_supported(job);
   auto comm = connect(env, opt.timeout);
   // Refuse ranks started differently: version, model, parameters, seed, data, split and layout.
   nlohmann::json same = {{"version", std::string(version()) + " " + source_revision()},
                          {"model", job.model},
-                         {"params", model->params()},
+                         {"params", params},
                          {"seed", job.ctx.seed},
                          {"data", job.data},
                          {"split", job.split},
@@ -193,7 +194,7 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
     keep["ranks"] = P;
     checkpoint = std::make_unique<Checkpoint>(*comm, opt.checkpoint, keep);
   }
-  FitContext fc{*comm, part, job, report, checkpoint.get()};
+  FitContext fc{*comm, part, job, params, report, checkpoint.get()};
   auto t_fit = Clock::now();
   LocalModel m = job.model == "implicit-als" ? fit_implicit_als(fc) : job.model == "als" ? fit_als(fc) : fit_biased_mf(fc);
   report["train_seconds"] = since(t_fit);
