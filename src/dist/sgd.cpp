@@ -32,16 +32,13 @@ struct AlignedRows {
   size_t floats() const { return n * stride; }
 };
 
-// Rows [factors, bias 0, accumulators 1, 1] from the raw-id-keyed normal draws.
-void init_rows(AlignedRows& a, const std::vector<std::string>& names, int k, double std, uint64_t seed) {
+// The kernel's rows (factors, bias 0, accumulators 1) from the raw-id-keyed normal draws.
+void init_rows(AlignedRows& a, const SgdRow& layout, const std::vector<std::string>& names, double std,
+               uint64_t seed) {
+  const int k = layout.k;
   std::vector<float> f(names.size() * k);
   keyed_normal_rows(names, k, std, seed, f.data());
-  for (size_t r = 0; r < a.n; ++r) {
-    float* row = a.rows + r * a.stride;
-    std::copy_n(f.data() + r * k, k, row);
-    row[k] = 0.0f;
-    row[k + 1] = row[k + 2] = 1.0f;
-  }
+  for (size_t r = 0; r < a.n; ++r) layout.put(a.rows + r * a.stride, f.data() + r * k, 0.0f);
 }
 
 // Block (me, j) of the grid: this rank's users on rank j's items, numbered from j's first item.
@@ -77,15 +74,16 @@ LocalModel fit_biased_mf(FitContext& fc) {
   const int nb = p.blocks > 0 ? p.blocks : std::max(2 * threads + 1, 20);
   if (nb < 2 * threads + 1 && threads > 1)
     throw ParamError(fmt::format("biased-mf: blocks = {} must be at least 2*threads+1 = {}", nb, 2 * threads + 1));
-  const size_t stride = static_cast<size_t>(k + 3 + 15) / 16 * 16;
+  const SgdRow layout(k);
+  const size_t stride = static_cast<size_t>(layout.stride);
   auto items_of = [&](int j) { return static_cast<size_t>(part.items.offsets[j + 1] - part.items.offsets[j]); };
   size_t widest = 0;
   for (int j = 0; j < P; ++j) widest = std::max(widest, items_of(j));
 
   const double std = p.init_std / std::sqrt(static_cast<double>(k));
   AlignedRows users(part.users.names.size(), stride), held(widest, stride);
-  init_rows(users, part.users.names, k, std, seed);
-  init_rows(held, part.items.names, k, std, seed);  // this rank's own items first
+  init_rows(users, layout, part.users.names, std, seed);
+  init_rows(held, layout, part.items.names, std, seed);  // this rank's own items first
   std::vector<FpsgGrid> grids(P);
   for (int j = 0; j < P; ++j)
     grids[j] = FpsgGrid::build(stratum(part.by_user, part.items, j), static_cast<int32_t>(items_of(j)), nb,
@@ -97,8 +95,7 @@ LocalModel fit_biased_mf(FitContext& fc) {
   cfg.adaptive = p.adaptive;
   cfg.biases = p.biases;
   SgdState s;
-  s.k = k;
-  s.stride = static_cast<int>(stride);
+  s.row = layout;
   s.mu = static_cast<float>(part.value_sum / static_cast<double>(part.nnz));
   s.users = users.rows;
   s.items = held.rows;
@@ -132,10 +129,7 @@ LocalModel fit_biased_mf(FitContext& fc) {
   auto take = [&](const AlignedRows& a, size_t n, std::vector<float>& F, std::vector<float>& b) {
     F.resize(n * k);
     b.resize(n);
-    for (size_t r = 0; r < n; ++r) {
-      std::copy_n(a.rows + r * stride, k, F.data() + r * k);
-      b[r] = a.rows[r * stride + k];
-    }
+    for (size_t r = 0; r < n; ++r) b[r] = layout.get(a.rows + r * stride, F.data() + r * k);
   };
   take(users, users.n, m.P, m.bu);
   take(held, items_of(me), m.Q, m.bi);

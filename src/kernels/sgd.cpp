@@ -45,25 +45,31 @@ FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed) {
   return g;
 }
 
+void SgdRow::put(float* r, const float* factors, float b) const {
+  std::fill_n(r, stride, 0.0f);
+  std::copy_n(factors, k, r);
+  r[bias()] = b;
+  r[acc()] = 1.0f;
+  r[bias_acc()] = 1.0f;
+}
+
+float SgdRow::get(const float* r, float* factors) const {
+  std::copy_n(r, k, factors);
+  return r[bias()];
+}
+
 void SgdState::init(const Factors& f) {
-  k = f.k;
+  row = SgdRow(f.k);
   mu = f.mu;
-  stride = (k + 3 + 15) / 16 * 16;
   n_users = f.n_users();
   n_items = f.n_items();
   // 16 floats of slack so the first row can start on a 64-byte boundary.
-  storage.assign(static_cast<size_t>(n_users + n_items) * stride + 16, 0.0f);
+  storage.assign(static_cast<size_t>(n_users + n_items) * row.stride + 16, 0.0f);
   auto addr = reinterpret_cast<uintptr_t>(storage.data());
   users = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
-  items = users + static_cast<size_t>(n_users) * stride;
+  items = users + static_cast<size_t>(n_users) * row.stride;
   auto fill = [&](float* rows, int32_t n, const std::vector<float>& F, const std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r) {
-      float* row = rows + static_cast<size_t>(r) * stride;
-      std::copy_n(F.data() + static_cast<size_t>(r) * k, k, row);
-      row[k] = b[r];
-      row[k + 1] = 1.0f;
-      row[k + 2] = 1.0f;
-    }
+    for (int32_t r = 0; r < n; ++r) row.put(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k, b[r]);
   };
   fill(users, n_users, f.P, f.bu);
   fill(items, n_items, f.Q, f.bi);
@@ -71,11 +77,7 @@ void SgdState::init(const Factors& f) {
 
 void SgdState::export_to(Factors& f) const {
   auto take = [&](const float* rows, int32_t n, std::vector<float>& F, std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r) {
-      const float* row = rows + static_cast<size_t>(r) * stride;
-      std::copy_n(row, k, F.data() + static_cast<size_t>(r) * k);
-      b[r] = row[k];
-    }
+    for (int32_t r = 0; r < n; ++r) b[r] = row.get(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k);
   };
   take(users, n_users, f.P, f.bu);
   take(items, n_items, f.Q, f.bi);
@@ -83,167 +85,176 @@ void SgdState::export_to(Factors& f) const {
 
 namespace {
 
+// 16 floats, one 64-byte line of a row (an AVX-512 register, or two AVX ones).
+typedef float V __attribute__((vector_size(64), may_alias));
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V4 __attribute__((vector_size(16)));
+
+// The sum of a vector's lanes as a tree (the compiler's reduction of an `omp simd` loop adds the
+// 16 lanes one after the other: a chain of 16 dependent additions on every rating's path).
+inline float hsum(V x) {
+  V8 a = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+         __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  V4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  V4 c = b + __builtin_shufflevector(b, b, 2, 3, 0, 1);
+  return c[0] + c[1];
+}
+
 // lr / sqrt(acc) for an AdaGrad step size by the hardware's reciprocal square root estimate
 // (relative error below 1.5e-3, as LIBMF's step sizes): a few cycles instead of a square root
 // and a division on the path from one rating to the next of the same user.
 inline float rate(float lr, float acc) { return lr * _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(acc))); }
 
-// The lines of one row, fetched ahead (a row is `stride` floats, a multiple of 16).
+// The lines of one row (NV + 1 of them), fetched ahead.
+template <int NV>
 inline void prefetch_row(const float* row, size_t stride) {
-  for (size_t d = 0; d < stride; d += 16) __builtin_prefetch(row + d);
+  const size_t lines = NV > 0 ? NV + 1 : stride / 16;
+#pragma GCC unroll 9
+  for (size_t l = 0; l < lines; ++l) __builtin_prefetch(row + 16 * l);
 }
 
-// One rating's step: the error against mu + b_u + b_i + p.q, then p, q and the biases moved
-// along their gradients at the old values (AdaGrad: each vector's own rate, accumulators grow by
-// the mean squared gradient, as LIBMF).
-inline double step1(const Rating& x, SgdState& s, const SgdConfig& c) {
-  const int k = s.k;
-  const size_t stride = static_cast<size_t>(s.stride);
-  float* __restrict p = s.users + x.u * stride;
-  float* __restrict q = s.items + x.i * stride;
-  float dot = 0;
-#pragma omp simd reduction(+ : dot) aligned(p, q : 64)
-  for (int d = 0; d < k; ++d) dot += p[d] * q[d];
-  float& bu = p[k];
-  float& bi = q[k];
-  const float e = x.r - (s.mu + bu + bi + dot), lr = c.lr, reg = c.reg, rb = c.reg_bias;
-  if (c.adaptive) {
-    const float ep = rate(lr, p[k + 1]), eq = rate(lr, q[k + 1]);
-    float gp2 = 0, gq2 = 0;
-#pragma omp simd reduction(+ : gp2, gq2) aligned(p, q : 64)
-    for (int d = 0; d < k; ++d) {
-      const float pd = p[d], qd = q[d];
-      const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
-      gp2 += gp * gp;
-      gq2 += gq * gq;
-      p[d] = pd - ep * gp;
-      q[d] = qd - eq * gq;
-    }
-    p[k + 1] += gp2 / k;
-    q[k + 1] += gq2 / k;
-    if (c.biases) {
-      const float gbu = rb * bu - e, gbi = rb * bi - e;
-      bu -= rate(lr, p[k + 2]) * gbu;
-      bi -= rate(lr, q[k + 2]) * gbi;
-      p[k + 2] += gbu * gbu;
-      q[k + 2] += gbi * gbi;
-    }
-  } else {
-#pragma omp simd aligned(p, q : 64)
-    for (int d = 0; d < k; ++d) {
-      const float pd = p[d], qd = q[d];
-      p[d] = pd + lr * (e * qd - reg * pd);
-      q[d] = qd + lr * (e * pd - reg * qd);
-    }
-    if (c.biases) {
-      bu += lr * (e - rb * bu);
-      bi += lr * (e - rb * bi);
-    }
+// N ratings of N different users and N different items, each: the error against
+// mu + b_u + b_i + p.q, then p, q and the biases moved along their gradients at the old values
+// (AdaGrad: each vector's own rate, accumulators grow by the mean squared gradient, as LIBMF).
+// Written once for N at a time so that the N dependency chains (dot product, error, update)
+// overlap instead of waiting on each other. NV: the row's width in vectors (0: read it from s).
+template <int NV, int N>
+inline double step(const Rating* const* x, SgdState& s, const SgdConfig& c) {
+  const int nv = NV > 0 ? NV : s.row.width / 16;
+  const size_t stride = static_cast<size_t>(s.row.stride);
+  const int b = s.row.bias(), ga = s.row.acc(), gb = s.row.bias_acc();
+  float* p[N];
+  float* q[N];
+  V* P[N];
+  V* Q[N];
+  float e[N];
+  for (int n = 0; n < N; ++n) {
+    p[n] = s.users + x[n]->u * stride;
+    q[n] = s.items + x[n]->i * stride;
+    P[n] = reinterpret_cast<V*>(p[n]);
+    Q[n] = reinterpret_cast<V*>(q[n]);
   }
-  return static_cast<double>(e) * e;
-}
-
-// Two ratings of different users and different items at once: the same arithmetic as two
-// step1 calls, in the same loops, so that the two dependency chains (dot product, error,
-// update) overlap instead of waiting on each other.
-inline double step2(const Rating& x, const Rating& y, SgdState& s, const SgdConfig& c) {
-  const int k = s.k;
-  const size_t stride = static_cast<size_t>(s.stride);
-  float* __restrict p = s.users + x.u * stride;
-  float* __restrict q = s.items + x.i * stride;
-  float* __restrict p2 = s.users + y.u * stride;
-  float* __restrict q2 = s.items + y.i * stride;
-  float dot = 0, dot2 = 0;
-#pragma omp simd reduction(+ : dot, dot2) aligned(p, q, p2, q2 : 64)
-  for (int d = 0; d < k; ++d) {
-    dot += p[d] * q[d];
-    dot2 += p2[d] * q2[d];
+  for (int n = 0; n < N; ++n) {
+    V d0 = P[n][0] * Q[n][0], d1 = V{} ;
+#pragma GCC unroll 8
+    for (int v = 1; v < nv; ++v) {
+      if (v % 2) d1 += P[n][v] * Q[n][v];
+      else d0 += P[n][v] * Q[n][v];
+    }
+    e[n] = x[n]->r - ((s.mu + p[n][b] + q[n][b]) + hsum(d0 + d1));
   }
-  const float e = x.r - (s.mu + p[k] + q[k] + dot), e2 = y.r - (s.mu + p2[k] + q2[k] + dot2);
   const float lr = c.lr, reg = c.reg, rb = c.reg_bias;
   if (c.adaptive) {
-    const float ep = rate(lr, p[k + 1]), eq = rate(lr, q[k + 1]);
-    const float ep2 = rate(lr, p2[k + 1]), eq2 = rate(lr, q2[k + 1]);
-    float gp2 = 0, gq2 = 0, hp2 = 0, hq2 = 0;
-#pragma omp simd reduction(+ : gp2, gq2, hp2, hq2) aligned(p, q, p2, q2 : 64)
-    for (int d = 0; d < k; ++d) {
-      const float pd = p[d], qd = q[d], pe = p2[d], qe = q2[d];
-      const float gp = reg * pd - e * qd, gq = reg * qd - e * pd;
-      const float hp = reg * pe - e2 * qe, hq = reg * qe - e2 * pe;
-      gp2 += gp * gp;
-      gq2 += gq * gq;
-      hp2 += hp * hp;
-      hq2 += hq * hq;
-      p[d] = pd - ep * gp;
-      q[d] = qd - eq * gq;
-      p2[d] = pe - ep2 * hp;
-      q2[d] = qe - eq2 * hq;
-    }
-    p[k + 1] += gp2 / k;
-    q[k + 1] += gq2 / k;
-    p2[k + 1] += hp2 / k;
-    q2[k + 1] += hq2 / k;
-    if (c.biases) {
-      const float gbu = rb * p[k] - e, gbi = rb * q[k] - e, hbu = rb * p2[k] - e2, hbi = rb * q2[k] - e2;
-      p[k] -= rate(lr, p[k + 2]) * gbu;
-      q[k] -= rate(lr, q[k + 2]) * gbi;
-      p2[k] -= rate(lr, p2[k + 2]) * hbu;
-      q2[k] -= rate(lr, q2[k + 2]) * hbi;
-      p[k + 2] += gbu * gbu;
-      q[k + 2] += gbi * gbi;
-      p2[k + 2] += hbu * hbu;
-      q2[k + 2] += hbi * hbi;
+    const float inv_k = 1.0f / static_cast<float>(s.row.k);
+    for (int n = 0; n < N; ++n) {
+      const float ep = rate(lr, p[n][ga]), eq = rate(lr, q[n][ga]);
+      V gp2{}, gq2{};
+#pragma GCC unroll 8
+      for (int v = 0; v < nv; ++v) {
+        const V pv = P[n][v], qv = Q[n][v];
+        const V gp = reg * pv - e[n] * qv, gq = reg * qv - e[n] * pv;
+        gp2 += gp * gp;
+        gq2 += gq * gq;
+        P[n][v] = pv - ep * gp;
+        Q[n][v] = qv - eq * gq;
+      }
+      p[n][ga] += hsum(gp2) * inv_k;
+      q[n][ga] += hsum(gq2) * inv_k;
+      if (c.biases) {
+        const float gbu = rb * p[n][b] - e[n], gbi = rb * q[n][b] - e[n];
+        p[n][b] -= rate(lr, p[n][gb]) * gbu;
+        q[n][b] -= rate(lr, q[n][gb]) * gbi;
+        p[n][gb] += gbu * gbu;
+        q[n][gb] += gbi * gbi;
+      }
     }
   } else {
-#pragma omp simd aligned(p, q, p2, q2 : 64)
-    for (int d = 0; d < k; ++d) {
-      const float pd = p[d], qd = q[d], pe = p2[d], qe = q2[d];
-      p[d] = pd + lr * (e * qd - reg * pd);
-      q[d] = qd + lr * (e * pd - reg * qd);
-      p2[d] = pe + lr * (e2 * qe - reg * pe);
-      q2[d] = qe + lr * (e2 * pe - reg * qe);
-    }
-    if (c.biases) {
-      p[k] += lr * (e - rb * p[k]);
-      q[k] += lr * (e - rb * q[k]);
-      p2[k] += lr * (e2 - rb * p2[k]);
-      q2[k] += lr * (e2 - rb * q2[k]);
+    for (int n = 0; n < N; ++n) {
+#pragma GCC unroll 8
+      for (int v = 0; v < nv; ++v) {
+        const V pv = P[n][v], qv = Q[n][v];
+        P[n][v] = pv + lr * (e[n] * qv - reg * pv);
+        Q[n][v] = qv + lr * (e[n] * pv - reg * qv);
+      }
+      if (c.biases) {
+        p[n][b] += lr * (e[n] - rb * p[n][b]);
+        q[n][b] += lr * (e[n] - rb * q[n][b]);
+      }
     }
   }
-  return static_cast<double>(e) * e + static_cast<double>(e2) * e2;
+  double sse = 0;
+  for (int n = 0; n < N; ++n) sse += static_cast<double>(e[n]) * e[n];
+  return sse;
+}
+
+template <int NV>
+double run_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
+  // The block's entries are sorted by user: cut at user boundaries into kWays runs, which share
+  // no user, and step through them side by side (when two current entries share an item, they
+  // run one after the other). The rows a few entries ahead are fetched early: the item rows are
+  // the block's random reads.
+  constexpr int kWays = 4, kAhead = 4;
+  const size_t stride = static_cast<size_t>(s.row.stride);
+  const Rating* at[kWays];
+  const Rating* stop[kWays];
+  int ways = 0;
+  const Rating* from = begin;
+  for (int w = 1; w <= kWays; ++w) {
+    const Rating* to = std::max(from, begin + (end - begin) * w / kWays);
+    while (to != end && to != begin && to->u == (to - 1)->u) ++to;
+    if (to != from) {
+      at[ways] = from;
+      stop[ways++] = to;
+    }
+    from = to;
+  }
+  double sse = 0;
+  while (ways > 0) {
+    bool distinct = true;
+    for (int w = 0; w < ways; ++w) {
+      const Rating* r = at[w];
+      if (stop[w] - r > kAhead) {
+        prefetch_row<NV>(s.items + r[kAhead].i * stride, stride);
+        if (r[kAhead].u != r[kAhead - 1].u) prefetch_row<NV>(s.users + r[kAhead].u * stride, stride);
+      }
+      for (int o = 0; o < w; ++o) distinct &= at[o]->i != r->i;
+    }
+    if (!distinct) {
+      for (int w = 0; w < ways; ++w) sse += step<NV, 1>(&at[w], s, c);
+    } else if (ways == 4) {
+      sse += step<NV, 4>(at, s, c);
+    } else if (ways == 3) {
+      sse += step<NV, 3>(at, s, c);
+    } else if (ways == 2) {
+      sse += step<NV, 2>(at, s, c);
+    } else {
+      sse += step<NV, 1>(at, s, c);
+    }
+    int left = 0;
+    for (int w = 0; w < ways; ++w)
+      if (++at[w] != stop[w]) {
+        at[left] = at[w];
+        stop[left++] = stop[w];
+      }
+    ways = left;
+  }
+  return sse;
 }
 
 }  // namespace
 
 double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
-  // The block's entries are sorted by user: its two halves, cut at a user boundary, share no
-  // user, and run side by side (a pair that shares an item runs one after the other). The
-  // item rows a few entries ahead are fetched early: they are the block's random reads.
-  const size_t stride = static_cast<size_t>(s.stride);
-  const Rating* mid = begin + (end - begin) / 2;
-  while (mid != end && mid != begin && mid->u == (mid - 1)->u) ++mid;
-  const Rating *a = begin, *b = mid;
-  constexpr int kAhead = 4;
-  double sse = 0;
-  for (; a != mid && b != end; ++a, ++b) {
-    if (mid - a > kAhead) {
-      prefetch_row(s.items + a[kAhead].i * stride, stride);
-      if (a[kAhead].u != a[kAhead - 1].u) prefetch_row(s.users + a[kAhead].u * stride, stride);
-    }
-    if (end - b > kAhead) {
-      prefetch_row(s.items + b[kAhead].i * stride, stride);
-      if (b[kAhead].u != b[kAhead - 1].u) prefetch_row(s.users + b[kAhead].u * stride, stride);
-    }
-    if (a->i != b->i) {
-      sse += step2(*a, *b, s, c);
-    } else {
-      sse += step1(*a, s, c);
-      sse += step1(*b, s, c);
-    }
+  switch (s.row.width / 16) {
+    case 1: return run_block<1>(begin, end, s, c);
+    case 2: return run_block<2>(begin, end, s, c);
+    case 3: return run_block<3>(begin, end, s, c);
+    case 4: return run_block<4>(begin, end, s, c);
+    case 5: return run_block<5>(begin, end, s, c);
+    case 6: return run_block<6>(begin, end, s, c);
+    case 7: return run_block<7>(begin, end, s, c);
+    case 8: return run_block<8>(begin, end, s, c);
+    default: return run_block<0>(begin, end, s, c);
   }
-  for (; a != mid; ++a) sse += step1(*a, s, c);
-  for (; b != end; ++b) sse += step1(*b, s, c);
-  return sse;
 }
 
 namespace {

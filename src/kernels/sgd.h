@@ -35,18 +35,32 @@ struct FpsgGrid {
   static FpsgGrid build(const Csr& by_user, int32_t n_items, int nb, uint64_t seed);
 };
 
-/// The working copy SGD updates: one cache-line-aligned row per user and per item holding
-/// [factors (k), bias, AdaGrad accumulator of the factors, of the bias, padding], so that two
-/// threads never write to the same cache line.
+/// Where things sit in a row of SgdState: the k factors zero-padded to `width` (a multiple of 16),
+/// then the bias, the AdaGrad accumulator of the factors and that of the bias, padded to `stride`
+/// floats (a multiple of 16: 64 bytes). The kernel works on whole 16-float vectors of the padded
+/// factors (the padding stays zero), and two threads never write to the same cache line.
+struct SgdRow {
+  int k = 0, width = 0, stride = 0;
+  SgdRow() = default;
+  explicit SgdRow(int k_) : k(k_), width((k_ + 15) / 16 * 16), stride(width + 16) {}
+  int bias() const { return width; }
+  int acc() const { return width + 1; }       // of the factors
+  int bias_acc() const { return width + 2; }  // of the bias
+  /// Fills a row from k factors and a bias; accumulators start at 1 (as LIBMF).
+  void put(float* row, const float* factors, float bias) const;
+  /// Copies the k factors out of a row and returns its bias.
+  float get(const float* row, float* factors) const;
+};
+
+/// The working copy SGD updates: one 64-byte-aligned SgdRow per user and per item.
 struct SgdState {
-  int k = 0;
-  int stride = 0;  // floats per row, a multiple of 16 (64 bytes)
+  SgdRow row;
   float mu = 0;
   std::vector<float> storage;
   float* users = nullptr;  // n_users rows
   float* items = nullptr;  // n_items rows
   int32_t n_users = 0, n_items = 0;
-  /// Copies f into the padded rows; accumulators start at 1 (as LIBMF).
+  /// Copies f into the padded rows.
   void init(const Factors& f);
   /// Copies factors and biases back into f.
   void export_to(Factors& f) const;
