@@ -27,7 +27,14 @@ class IdMap {
   /// Index of `raw`, adding it when new.
   int32_t add(std::string_view raw);
   /// Index of the id written as `id`'s decimal text (same as add(std::to_string(id))).
-  int32_t add_integer(int64_t id);
+  int32_t add_integer(int64_t id) {
+    if (id >= 0 && id < static_cast<int64_t>(table_.size()) && table_[id] >= 0) return table_[id];
+    return add_integer_slow(id);
+  }
+  /// Fetches the table entry add_integer(id) will read (a hint; ids off the table are ignored).
+  void prefetch_integer(int64_t id) const {
+    if (id >= 0 && id < static_cast<int64_t>(table_.size())) __builtin_prefetch(table_.data() + id);
+  }
   /// Index of `raw`, or -1 when unknown.
   int32_t find(std::string_view raw) const;
   /// Index of `raw`; throws NotFoundError naming `what` ("user", "item") when unknown.
@@ -42,6 +49,7 @@ class IdMap {
 
  private:
   int32_t find_integer(int64_t id) const;
+  int32_t add_integer_slow(int64_t id);
   int32_t find_text(std::string_view raw) const;
   std::vector<std::string> names_;
   std::unordered_map<std::string, int32_t> text_;  // other ids
@@ -86,6 +94,10 @@ class Interactions {
   /// The same, releasing the triplets as soon as they are sorted (a loader's peak memory).
   static Interactions from_coo(Coo&& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
                                DuplicatePolicy dup = DuplicatePolicy::kLast);
+  /// The same from triplets in parts taken in order (a parallel reader's pieces, never joined
+  /// into one array), each released as soon as it is sorted.
+  static Interactions from_coo(std::vector<Coo>&& parts, std::shared_ptr<const IdMap> users,
+                               std::shared_ptr<const IdMap> items, DuplicatePolicy dup = DuplicatePolicy::kLast);
   /// Builds both layouts from a CSR by user (the item layout by one counting pass, O(nnz)).
   /// Throws Error when indptr does not start at 0 and grow to nnz, a column is outside the item
   /// map, columns are not strictly ascending within a row (a duplicate), or a value is not finite.
@@ -111,7 +123,8 @@ class Interactions {
   double mean_value() const;
 
  private:
-  static Interactions build(const Coo& coo, Coo* release, std::shared_ptr<const IdMap> users,
+  // `parts` are not modified unless `release` (then each is emptied once sorted).
+  static Interactions build(const std::vector<Coo*>& parts, bool release, std::shared_ptr<const IdMap> users,
                             std::shared_ptr<const IdMap> items, DuplicatePolicy dup);
   std::shared_ptr<const IdMap> users_, items_;
   Csr by_user_, by_item_;

@@ -32,7 +32,7 @@ int32_t IdMap::find_integer(int64_t id) const {
   return it == integers_.end() ? -1 : it->second;
 }
 
-int32_t IdMap::add_integer(int64_t id) {
+int32_t IdMap::add_integer_slow(int64_t id) {
   int32_t found = find_integer(id);
   if (found >= 0) return found;
   const int32_t index = size();
@@ -118,25 +118,57 @@ DuplicatePolicy parse_duplicate_policy(const std::string& name) {
 
 namespace {
 
-// Stable counting sort of entries (row[e], col[e], val[e], time[e]) into rows: within a row the
-// entries keep their input order. O(n + rows); each thread scatters its own range of entries to
-// the places that the counts of the ranges before it leave free.
-Csr scatter_rows(int32_t rows, const int32_t* row, const int32_t* col, const float* val, const int64_t* time,
-                 size_t n) {
+// A run of entries (row[e], col[e], val[e], time[e]), e < n; time may be null.
+struct Span {
+  const int32_t* row;
+  const int32_t* col;
+  const float* val;
+  const int64_t* time;
+  size_t n;
+};
+
+// True when the first non-empty part has timestamps.
+bool spans_timed(const std::vector<Coo*>& parts) {
+  for (const Coo* c : parts)
+    if (c->size() > 0) return !c->times.empty();
+  return false;
+}
+
+// Cuts each span into pieces so that there are at least `threads` of them (in order).
+std::vector<Span> cut_spans(const std::vector<Span>& in, int threads) {
+  std::vector<Span> out;
+  const size_t per = (static_cast<size_t>(threads) + in.size() - 1) / std::max<size_t>(in.size(), 1);
+  for (const Span& s : in)
+    for (size_t t = 0; t < per; ++t) {
+      const size_t b = s.n * t / per, e = s.n * (t + 1) / per;
+      out.push_back({s.row + b, s.col + b, s.val + b, s.time ? s.time + b : nullptr, e - b});
+    }
+  return out;
+}
+
+// Stable counting sort of the spans' entries into rows: within a row the entries keep their
+// order (span by span). O(n + rows); each span is scattered by its own thread to the places that
+// the counts of the spans before it leave free.
+Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
   Csr c;
+  size_t n = 0;
+  for (const Span& s : in) n += s.n;
   const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
-  std::vector<std::vector<int64_t>> next(threads, std::vector<int64_t>(static_cast<size_t>(rows), 0));
-  auto range = [&](int t) { return std::pair<size_t, size_t>(n * t / threads, n * (t + 1) / threads); };
-#pragma omp parallel for num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
-    auto [b, e] = range(t);
-    for (size_t k = b; k < e; ++k) next[t][row[k]]++;
+  const std::vector<Span> spans = cut_spans(in, threads);
+  const int ns = static_cast<int>(spans.size());
+  bool timed = false;
+  for (const Span& s : spans) timed = timed || s.time;
+  std::vector<std::vector<int64_t>> next(ns);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int t = 0; t < ns; ++t) {
+    next[t].assign(static_cast<size_t>(rows), 0);
+    for (size_t k = 0; k < spans[t].n; ++k) next[t][spans[t].row[k]]++;
   }
   c.indptr.assign(static_cast<size_t>(rows) + 1, 0);
   int64_t at = 0;
   for (int32_t r = 0; r < rows; ++r) {
     c.indptr[r] = at;
-    for (int t = 0; t < threads; ++t) {
+    for (int t = 0; t < ns; ++t) {
       int64_t count = next[t][r];
       next[t][r] = at;
       at += count;
@@ -145,62 +177,121 @@ Csr scatter_rows(int32_t rows, const int32_t* row, const int32_t* col, const flo
   c.indptr[rows] = at;
   resize_huge(c.indices, n);
   resize_huge(c.values, n);
-  if (time) resize_huge(c.times, n);
-#pragma omp parallel for num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
-    auto [b, e] = range(t);
+  if (timed) resize_huge(c.times, n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int t = 0; t < ns; ++t) {
+    const Span& s = spans[t];
     int64_t* slot = next[t].data();
-    for (size_t k = b; k < e; ++k) {
-      int64_t d = slot[row[k]]++;
-      c.indices[d] = col[k];
-      c.values[d] = val[k];
-      if (time) c.times[d] = time[k];
+    for (size_t k = 0; k < s.n; ++k) {
+      int64_t d = slot[s.row[k]]++;
+      c.indices[d] = s.col[k];
+      c.values[d] = s.val[k];
+      if (timed) c.times[d] = s.time[k];
     }
   }
   return c;
 }
 
-// The other layout of `c` (columns become rows), rows ascending within each new row.
+// The other layout of `c` (columns become rows), rows ascending within each new row: a stable
+// counting sort by column of c's entries in row order, each thread taking a range of rows.
 Csr transpose(const Csr& c, int32_t cols) {
   const int32_t rows = c.rows();
-  std::vector<int32_t> row_of;
-  resize_huge(row_of, c.indices.size());
-  for (int32_t r = 0; r < rows; ++r)
-    std::fill(row_of.begin() + c.indptr[r], row_of.begin() + c.indptr[r + 1], r);
-  return scatter_rows(cols, c.indices.data(), row_of.data(), c.values.data(),
-                      c.times.empty() ? nullptr : c.times.data(), c.indices.size());
+  const size_t n = c.indices.size();
+  const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
+  const bool timed = !c.times.empty();
+  std::vector<int32_t> first(threads + 1, rows);  // thread t takes rows [first[t], first[t + 1])
+  for (int t = 0; t < threads; ++t)
+    first[t] = static_cast<int32_t>(std::upper_bound(c.indptr.begin(), c.indptr.end() - 1,
+                                                      static_cast<int64_t>(n * t / threads)) - c.indptr.begin()) - 1;
+  first[0] = 0;
+  std::vector<std::vector<int64_t>> next(threads);
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    next[t].assign(static_cast<size_t>(cols), 0);
+    for (int64_t e = c.indptr[first[t]]; e < c.indptr[first[t + 1]]; ++e) next[t][c.indices[e]]++;
+  }
+  Csr out;
+  out.indptr.assign(static_cast<size_t>(cols) + 1, 0);
+  int64_t at = 0;
+  for (int32_t r = 0; r < cols; ++r) {
+    out.indptr[r] = at;
+    for (int t = 0; t < threads; ++t) {
+      const int64_t count = next[t][r];
+      next[t][r] = at;
+      at += count;
+    }
+  }
+  out.indptr[cols] = at;
+  resize_huge(out.indices, n);
+  resize_huge(out.values, n);
+  if (timed) resize_huge(out.times, n);
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    int64_t* slot = next[t].data();
+    for (int32_t r = first[t]; r < first[t + 1]; ++r)
+      for (int64_t e = c.indptr[r]; e < c.indptr[r + 1]; ++e) {
+        const int64_t d = slot[c.indices[e]]++;
+        out.indices[d] = r;
+        out.values[d] = c.values[e];
+        if (timed) out.times[d] = c.times[e];
+      }
+  }
+  return out;
 }
 
 }  // namespace
 
 Interactions Interactions::from_coo(const Coo& coo, std::shared_ptr<const IdMap> users,
                                     std::shared_ptr<const IdMap> items, DuplicatePolicy dup) {
-  return build(coo, nullptr, std::move(users), std::move(items), dup);
+  return build({const_cast<Coo*>(&coo)}, false, std::move(users), std::move(items), dup);
 }
 
 Interactions Interactions::from_coo(Coo&& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
                                     DuplicatePolicy dup) {
-  return build(coo, &coo, std::move(users), std::move(items), dup);
+  return build({&coo}, true, std::move(users), std::move(items), dup);
 }
 
-Interactions Interactions::build(const Coo& coo, Coo* release, std::shared_ptr<const IdMap> users,
+Interactions Interactions::from_coo(std::vector<Coo>&& parts, std::shared_ptr<const IdMap> users,
+                                    std::shared_ptr<const IdMap> items, DuplicatePolicy dup) {
+  std::vector<Coo*> p;
+  for (Coo& c : parts) p.push_back(&c);
+  return build(p, true, std::move(users), std::move(items), dup);
+}
+
+Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, std::shared_ptr<const IdMap> users,
                                  std::shared_ptr<const IdMap> items, DuplicatePolicy dup) {
   if (!users || !items) throw Error("Interactions::from_coo: id maps are required");
-  const size_t n = coo.size();
-  if (coo.items.size() != n || coo.values.size() != n || (!coo.times.empty() && coo.times.size() != n))
-    throw Error("Interactions::from_coo: triplet arrays differ in length");
   const int32_t nu = users->size(), ni = items->size();
-  for (size_t e = 0; e < n; ++e) {
-    if (coo.users[e] < 0 || coo.users[e] >= nu || coo.items[e] < 0 || coo.items[e] >= ni)
-      throw Error("Interactions::from_coo: entry " + std::to_string(e) + " is outside the id maps");
+  size_t n = 0;
+  std::vector<Span> spans;
+  for (const Coo* coo : parts) {
+    const size_t m = coo->size();
+    if (coo->items.size() != m || coo->values.size() != m || (!coo->times.empty() && coo->times.size() != m))
+      throw Error("Interactions::from_coo: triplet arrays differ in length");
+    if (m > 0 && coo->times.empty() == spans_timed(parts))
+      throw Error("Interactions::from_coo: some parts have timestamps and others not");
+    for (size_t e = 0; e < m; ++e) {
+      if (coo->users[e] < 0 || coo->users[e] >= nu || coo->items[e] < 0 || coo->items[e] >= ni)
+        throw Error("Interactions::from_coo: entry " + std::to_string(n + e) + " is outside the id maps");
+    }
+    n += m;
+    spans.push_back({coo->users.data(), coo->items.data(), coo->values.data(),
+                     coo->times.empty() ? nullptr : coo->times.data(), m});
   }
   // One stable counting pass by user, then each row sorted by (item, input position), so among
   // equal pairs the later input stays later. Rows are independent and short: sorted in parallel.
-  Csr by_user = scatter_rows(nu, coo.users.data(), coo.items.data(), coo.values.data(),
-                             coo.times.empty() ? nullptr : coo.times.data(), n);
-  if (release) *release = Coo();  // from here on only the rows are read
-#pragma omp parallel if (n > 100000)
+  Csr by_user = scatter_rows(nu, spans);
+  if (release)  // from here on only the rows are read
+    for (Coo* coo : parts) *coo = Coo();
+  // Duplicates are merged within each row in the same parallel pass (a row's kept entries move
+  // to its front), then the rows are closed up in one serial pass of moves.
+  const bool timed = !by_user.times.empty();
+  std::vector<int64_t> kept(static_cast<size_t>(nu), 0);
+  int64_t duplicates = 0;
+  std::pair<int32_t, int32_t> first_dup{nu, 0};  // (user, item) of the first duplicate, for kError
+#pragma omp parallel if (n > 100000) reduction(+ : duplicates)
   {
+    std::pair<int32_t, int32_t> mine{nu, 0};
     std::vector<uint64_t> key;
     std::vector<float> val;
     std::vector<int64_t> tim;
@@ -208,53 +299,66 @@ Interactions Interactions::build(const Coo& coo, Coo* release, std::shared_ptr<c
     for (int32_t u = 0; u < nu; ++u) {
       const int64_t b = by_user.indptr[u], len = by_user.indptr[u + 1] - b;
       int32_t* col = by_user.indices.data() + b;
-      if (std::is_sorted(col, col + len)) continue;
-      key.resize(len);
-      for (int64_t k = 0; k < len; ++k) key[k] = (uint64_t(uint32_t(col[k])) << 32) | uint64_t(k);
-      std::sort(key.begin(), key.end());
       float* v = by_user.values.data() + b;
-      val.assign(v, v + len);
-      for (int64_t k = 0; k < len; ++k) col[k] = int32_t(key[k] >> 32), v[k] = val[uint32_t(key[k])];
-      if (!by_user.times.empty()) {
-        int64_t* t = by_user.times.data() + b;
-        tim.assign(t, t + len);
-        for (int64_t k = 0; k < len; ++k) t[k] = tim[uint32_t(key[k])];
-      }
-    }
-  }
-  // Merge duplicates in place: rows are compacted as they are walked.
-  Interactions m;
-  const bool timed = !by_user.times.empty();
-  int64_t out = 0;
-  for (int32_t u = 0; u < nu; ++u) {
-    const int64_t begin = by_user.indptr[u], end = by_user.indptr[u + 1];
-    by_user.indptr[u] = out;
-    for (int64_t e = begin; e < end; ++e) {
-      if (out > by_user.indptr[u] && by_user.indices[out - 1] == by_user.indices[e]) {
-        const int64_t p = out - 1;
-        m.duplicates_++;
-        if (dup == DuplicatePolicy::kError)
-          throw Error("duplicate (user, item) pair: user '" + users->name(u) + "', item '" +
-                      items->name(by_user.indices[e]) + "' (use duplicates=last or sum)");
-        if (dup == DuplicatePolicy::kSum) {
-          by_user.values[p] += by_user.values[e];
-          if (timed) by_user.times[p] = std::max(by_user.times[p], by_user.times[e]);
-        } else if (!timed || by_user.times[e] >= by_user.times[p]) {
-          by_user.values[p] = by_user.values[e];
-          if (timed) by_user.times[p] = by_user.times[e];
+      int64_t* t = timed ? by_user.times.data() + b : nullptr;
+      if (!std::is_sorted(col, col + len)) {
+        key.resize(len);
+        for (int64_t k = 0; k < len; ++k) key[k] = (uint64_t(uint32_t(col[k])) << 32) | uint64_t(k);
+        std::sort(key.begin(), key.end());
+        val.assign(v, v + len);
+        for (int64_t k = 0; k < len; ++k) col[k] = int32_t(key[k] >> 32), v[k] = val[uint32_t(key[k])];
+        if (timed) {
+          tim.assign(t, t + len);
+          for (int64_t k = 0; k < len; ++k) t[k] = tim[uint32_t(key[k])];
         }
-        continue;
       }
-      by_user.indices[out] = by_user.indices[e];
-      by_user.values[out] = by_user.values[e];
-      if (timed) by_user.times[out] = by_user.times[e];
-      ++out;
+      int64_t out = 0;
+      for (int64_t e = 0; e < len; ++e) {
+        if (out > 0 && col[out - 1] == col[e]) {
+          const int64_t p = out - 1;
+          duplicates++;
+          if (u < mine.first) mine = {u, col[e]};
+          if (dup == DuplicatePolicy::kSum) {
+            v[p] += v[e];
+            if (timed) t[p] = std::max(t[p], t[e]);
+          } else if (!timed || t[e] >= t[p]) {
+            v[p] = v[e];
+            if (timed) t[p] = t[e];
+          }
+          continue;
+        }
+        col[out] = col[e];
+        v[out] = v[e];
+        if (timed) t[out] = t[e];
+        ++out;
+      }
+      kept[u] = out;
     }
+#pragma omp critical
+    first_dup = std::min(first_dup, mine);
   }
-  by_user.indptr[nu] = out;
-  by_user.indices.resize(out);
-  by_user.values.resize(out);
-  if (timed) by_user.times.resize(out);
+  if (dup == DuplicatePolicy::kError && duplicates > 0)
+    throw Error("duplicate (user, item) pair: user '" + users->name(first_dup.first) + "', item '" +
+                items->name(first_dup.second) + "' (use duplicates=last or sum)");
+  Interactions m;
+  m.duplicates_ = duplicates;
+  if (duplicates > 0) {
+    int64_t out = 0;
+    for (int32_t u = 0; u < nu; ++u) {
+      const int64_t b = by_user.indptr[u];
+      by_user.indptr[u] = out;
+      if (b != out) {
+        std::copy_n(by_user.indices.begin() + b, kept[u], by_user.indices.begin() + out);
+        std::copy_n(by_user.values.begin() + b, kept[u], by_user.values.begin() + out);
+        if (timed) std::copy_n(by_user.times.begin() + b, kept[u], by_user.times.begin() + out);
+      }
+      out += kept[u];
+    }
+    by_user.indptr[nu] = out;
+    by_user.indices.resize(out);
+    by_user.values.resize(out);
+    if (timed) by_user.times.resize(out);
+  }
   m.users_ = std::move(users);
   m.items_ = std::move(items);
   m.by_item_ = transpose(by_user, ni);

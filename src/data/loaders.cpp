@@ -4,9 +4,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <exception>
 
+#include "core/huge_pages.h"
 #include "data/text_file.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
@@ -88,72 +90,224 @@ struct Chunk {
   std::string failure;
 };
 
+// An id as read: a canonical integer by value, anything else by its text (a view of the file).
+struct RawId {
+  bool integer = false;
+  int64_t value = 0;
+  std::string_view text;
+  int32_t add(IdMap& m) const { return integer ? m.add_integer(value) : m.add(text); }
+  void prefetch(const IdMap& m) const {
+    if (integer) m.prefetch_integer(value);
+  }
+};
+
+// One line read by FastLine, its ids not yet looked up.
+struct ParsedLine {
+  RawId u, it;
+  float value = 0;
+  int64_t ts = 0;
+};
+
+// One line's fields read in place, without splitting it into views first: the common case of
+// a one-byte separator, unquoted fields without surrounding blanks, integer or text ids.
+// Returns false when the line needs the general reader (which also names what is wrong with it).
+// `p` is the line's first byte; on success it is left past the line.
+class FastLine {
+ public:
+  FastLine(const Format& f, bool binarize, float implicit_value)
+      : cols_(f.columns), sep_(f.sep.size() == 1 ? f.sep[0] : '\0'), quote_(f.quoted),
+        binarize_(binarize), implicit_value_(implicit_value) {}
+  bool usable() const { return sep_ != '\0' && sep_ != '\n' && sep_ != '\r' && sep_ != '"'; }
+
+  bool parse(const char*& p, const char* end, ParsedLine& out) {
+    RawId u, it;
+    float value = implicit_value_;
+    int64_t ts = 0;
+    const char* q = p;
+    bool line_over = false;
+    for (size_t k = 0; k < cols_.size(); ++k) {
+      if (line_over) return false;  // too few fields
+      const char* f = q;
+      RawId id;
+      if (cols_[k] == Column::kUser || cols_[k] == Column::kItem) {
+        if (!read_id(q, end, id)) return false;
+      } else {
+        while (q < end && *q != sep_ && *q != '\n' && *q != '\r') ++q;
+      }
+      const char* fe = q;
+      if (!field_end(q, end, line_over)) return false;
+      switch (cols_[k]) {
+        case Column::kUser: u = id; break;
+        case Column::kItem: it = id; break;
+        case Column::kRating: {
+          if (fe - f == 1 && static_cast<unsigned>(*f - '0') < 10) {  // "5": most ratings and counts
+            value = static_cast<float>(*f - '0');
+            break;
+          }
+          if (f == fe || *f == ' ' || fe[-1] == ' ') return false;
+          if (*f == '+') ++f;
+          auto r = std::from_chars(f, fe, value);
+          if (r.ec != std::errc() || r.ptr != fe || !std::isfinite(value)) return false;
+          break;
+        }
+        case Column::kTimestamp: {
+          auto r = std::from_chars(f, fe, ts);
+          if (f == fe || r.ec != std::errc() || r.ptr != fe) return false;
+          break;
+        }
+        case Column::kSkip:
+          if (quote_ && std::memchr(f, '"', fe - f)) return false;
+          break;
+      }
+    }
+    if (!line_over) {  // fields past the format's are not read, but quotes in them are the general reader's
+      const char* nl = static_cast<const char*>(std::memchr(q, '\n', end - q));
+      const char* stop = nl ? nl : end;
+      if (quote_ && std::memchr(q, '"', stop - q)) return false;
+      q = nl ? nl + 1 : end;
+    }
+    out.u = u;
+    out.it = it;
+    out.value = binarize_ ? 1.0f : value;
+    out.ts = ts;
+    p = q;
+    return true;
+  }
+
+ private:
+  // An id: canonical integers by value, anything else by its text (blank, quoted or blank-edged
+  // ids go to the general reader).
+  bool read_id(const char*& q, const char* end, RawId& id) const {
+    const char* f = q;
+    const bool neg = q < end && *q == '-';
+    if (neg) ++q;
+    const char* d = q;
+    uint64_t v = 0;
+    while (q < end && static_cast<unsigned>(*q - '0') < 10 && q - d < 19) v = v * 10 + static_cast<unsigned>(*q++ - '0');
+    const bool at_end = q == end || *q == sep_ || *q == '\n' || *q == '\r';
+    const size_t digits = static_cast<size_t>(q - d);
+    if (at_end && digits >= 1 && digits <= 18 && !(*d == '0' && (digits > 1 || neg))) {
+      id.integer = true;
+      id.value = neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+      return true;
+    }
+    while (q < end && *q != sep_ && *q != '\n' && *q != '\r') ++q;
+    if (q == f || *f == ' ' || *f == '\t' || q[-1] == ' ' || q[-1] == '\t') return false;
+    if (quote_ && std::memchr(f, '"', q - f)) return false;
+    id.integer = false;
+    id.text = std::string_view(f, static_cast<size_t>(q - f));
+    return true;
+  }
+
+  // Past the separator (more fields follow) or the line end ("\n", "\r\n", or the text's end).
+  bool field_end(const char*& q, const char* end, bool& line_over) const {
+    if (q == end) return line_over = true;
+    if (*q == sep_) return ++q, true;
+    if (*q == '\r') {
+      if (q + 1 != end && q[1] != '\n') return false;
+      ++q;
+      if (q == end) return line_over = true;
+    }
+    ++q;  // '\n'
+    return line_over = true;
+  }
+
+  const std::vector<Column>& cols_;
+  char sep_;
+  bool quote_, binarize_;
+  float implicit_value_;
+};
+
 void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool has_time) {
   const size_t n_cols = format.columns.size();
   const std::string sep_name = format.sep == "\t" ? "tab" : "'" + format.sep + "'";
-  c.users.reserve(c.text.size() / 12 + 1);
-  c.items.reserve(c.text.size() / 12 + 1);
-  c.values.reserve(c.text.size() / 12 + 1);
-  LineReader lines(c.text);
-  std::string_view line;
+  // Room for the piece's lines at a guess of 12 bytes each (grown if shorter), on huge pages.
+  reserve_huge(c.users, c.text.size() / 12 + 1);
+  reserve_huge(c.items, c.text.size() / 12 + 1);
+  reserve_huge(c.values, c.text.size() / 12 + 1);
   std::vector<std::string_view> fields;
   std::string scratch;
+  int64_t number = 0;  // of the current line in the chunk, from 1
   auto bad = [&](std::string problem) {
     if (!opt.skip_bad_lines) {
-      c.failed_at = lines.number();
+      c.failed_at = number;
       c.failure = std::move(problem);
       return;
     }
     c.skipped++;
-    if (c.problems.size() < 5) c.problems.emplace_back(lines.number(), std::move(problem));
+    if (c.problems.size() < 5) c.problems.emplace_back(number, std::move(problem));
   };
-  while (c.failure.empty() && lines.next(line)) {
-    if (trim(line).empty()) continue;  // blank lines (a trailing newline) are not data
+  // The general reader: any separator, quoted fields, blanks around fields, and every problem.
+  auto general = [&](std::string_view line) {
+    if (trim(line).empty()) return;  // blank lines (a trailing newline) are not data
     c.data_lines++;
-    if (!split_fields(line, format.sep, format.quoted, fields, scratch)) {
-      bad("unterminated quoted field");
-      continue;
-    }
-    if (fields.size() < n_cols) {
-      bad(fmt::format("expected {} fields separated by {}, found {}", n_cols, sep_name, fields.size()));
-      continue;
-    }
+    if (!split_fields(line, format.sep, format.quoted, fields, scratch)) return bad("unterminated quoted field");
+    if (fields.size() < n_cols)
+      return bad(fmt::format("expected {} fields separated by {}, found {}", n_cols, sep_name, fields.size()));
     std::string_view u, it;
     float value = opt.implicit_value;
     int64_t ts = 0;
-    bool ok = true;
-    for (size_t k = 0; k < n_cols && ok; ++k) {
+    for (size_t k = 0; k < n_cols; ++k) {
       std::string_view f = fields[k];
       switch (format.columns[k]) {
         case Column::kUser: u = trim(f); break;
         case Column::kItem: it = trim(f); break;
         case Column::kRating:
-          if (!parse_float(f, value)) {
-            bad("rating " + shown(f) + " is not a number");
-            ok = false;
-          } else if (!std::isfinite(value)) {
-            bad("rating " + shown(f) + " is not finite");
-            ok = false;
-          }
+          if (!parse_float(f, value)) return bad("rating " + shown(f) + " is not a number");
+          if (!std::isfinite(value)) return bad("rating " + shown(f) + " is not finite");
           break;
         case Column::kTimestamp:
-          if (!parse_int64(f, ts)) {
-            bad("timestamp " + shown(f) + " is not an integer");
-            ok = false;
-          }
+          if (!parse_int64(f, ts)) return bad("timestamp " + shown(f) + " is not an integer");
           break;
         case Column::kSkip: break;
       }
     }
-    if (!ok) continue;
-    if (u.empty()) { bad("empty user id"); continue; }
-    if (it.empty()) { bad("empty item id"); continue; }
+    if (u.empty()) return bad("empty user id");
+    if (it.empty()) return bad("empty item id");
     c.users.push_back(c.user_ids.add(u));
     c.items.push_back(c.item_ids.add(it));
     c.values.push_back(opt.binarize ? 1.0f : value);
     if (has_time) c.times.push_back(ts);
+  };
+  // Lines read by the fast path wait in a batch for their ids to be looked up, in file order,
+  // with the id table's entries a few lines ahead fetched early: the lookups land all over tables
+  // of megabytes, and in a batch they overlap instead of waiting one after the other.
+  constexpr size_t kBatch = 256, kAhead = 16;
+  std::vector<ParsedLine> batch(kBatch);
+  size_t pending = 0;
+  auto flush = [&] {
+    for (size_t j = 0; j < pending; ++j) {
+      if (j + kAhead < pending) {
+        batch[j + kAhead].u.prefetch(c.user_ids);
+        batch[j + kAhead].it.prefetch(c.item_ids);
+      }
+      c.users.push_back(batch[j].u.add(c.user_ids));
+      c.items.push_back(batch[j].it.add(c.item_ids));
+      c.values.push_back(batch[j].value);
+      if (has_time) c.times.push_back(batch[j].ts);
+    }
+    pending = 0;
+  };
+  FastLine fast(format, opt.binarize, opt.implicit_value);
+  const bool try_fast = fast.usable();
+  const char* p = c.text.data();
+  const char* const end = p + c.text.size();
+  while (c.failure.empty() && p < end) {
+    ++number;
+    if (try_fast && fast.parse(p, end, batch[pending])) {
+      c.data_lines++;
+      if (++pending == kBatch) flush();
+      continue;
+    }
+    flush();  // ids are numbered in order of first appearance: the batch goes first
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    std::string_view line(p, static_cast<size_t>((nl ? nl : end) - p));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    p = nl ? nl + 1 : end;
+    general(line);
   }
-  c.lines_in_text = lines.number();
+  flush();
+  c.lines_in_text = number;
 }
 
 // Cuts `body` into about `n` pieces at line ends.
@@ -228,7 +382,6 @@ LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t
   if (parsed) parsed();  // the pieces hold copies of every id: the text is no longer needed
 
   LoadResult res;
-  size_t total = 0;
   for (Chunk& c : chunks) {
     if (!c.failure.empty()) throw InputError(path, line_base + c.failed_at, c.failure);
     for (auto& [line, problem] : c.problems)
@@ -236,38 +389,31 @@ LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t
     res.lines += c.data_lines;
     res.skipped += c.skipped;
     line_base += c.lines_in_text;
-    total += c.values.size();
   }
   auto users = std::make_shared<IdMap>();
   auto items = std::make_shared<IdMap>();
-  std::vector<size_t> offset(chunks.size() + 1, 0);
   std::vector<std::vector<int32_t>> user_of(chunks.size()), item_of(chunks.size());
   for (size_t k = 0; k < chunks.size(); ++k) {
-    offset[k + 1] = offset[k] + chunks[k].values.size();
     for (int32_t j = 0; j < chunks[k].user_ids.size(); ++j) user_of[k].push_back(users->add(chunks[k].user_ids.name(j)));
     for (int32_t j = 0; j < chunks[k].item_ids.size(); ++j) item_of[k].push_back(items->add(chunks[k].item_ids.name(j)));
     chunks[k].user_ids = IdMap();
     chunks[k].item_ids = IdMap();
   }
-  Coo coo;
-  coo.users.resize(total);
-  coo.items.resize(total);
-  coo.values.resize(total);
-  if (has_time) coo.times.resize(total);
+  // Each piece's entries renumbered in place; the pieces are handed over as they are.
+  std::vector<Coo> parts(chunks.size());
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks.size()))
   for (size_t k = 0; k < chunks.size(); ++k) {
     Chunk& c = chunks[k];
-    const size_t o = offset[k];
-    for (size_t j = 0; j < c.values.size(); ++j) {
-      coo.users[o + j] = user_of[k][c.users[j]];
-      coo.items[o + j] = item_of[k][c.items[j]];
-    }
-    std::copy(c.values.begin(), c.values.end(), coo.values.begin() + o);
-    std::copy(c.times.begin(), c.times.end(), coo.times.begin() + o);
+    for (int32_t& u : c.users) u = user_of[k][u];
+    for (int32_t& i : c.items) i = item_of[k][i];
+    parts[k].users = std::move(c.users);
+    parts[k].items = std::move(c.items);
+    parts[k].values = std::move(c.values);
+    parts[k].times = std::move(c.times);
     c = Chunk();
   }
   try {
-    res.data = Interactions::from_coo(std::move(coo), users, items, opt.duplicates);
+    res.data = Interactions::from_coo(std::move(parts), users, items, opt.duplicates);
   } catch (const InputError&) {
     throw;
   } catch (const Error& e) {

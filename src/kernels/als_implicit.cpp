@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/simd.h"
+
 namespace mfkit {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -21,13 +23,6 @@ void gram(const float* Y, int32_t n, int f, float reg, float* G) {
 }
 
 namespace {
-
-inline float dot(const float* __restrict a, const float* __restrict b, int f) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int d = 0; d < f; ++d) s += a[d] * b[d];
-  return s;
-}
 
 inline void axpy(float a, const float* __restrict x, float* __restrict y, int f) {
 #pragma omp simd
@@ -91,7 +86,7 @@ void implicit_half_sweep(const Csr& conf, const float* Y, const float* G, int f,
       x = Eigen::Map<const Vec>(xu, f);
       r.noalias() = -(Gm * x);
       for (int64_t e = 0; e < n; ++e) {
-        const float* y = Y + static_cast<size_t>(idx[e]) * f;
+            const float* y = Y + static_cast<size_t>(idx[e]) * f;
         axpy(c[e] - (c[e] - 1.0f) * dot(y, x.data(), f), y, r.data(), f);
       }
       p = r;

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <random>
 
+#include "kernels/simd.h"
+
 namespace mfkit {
 
 FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed) {
@@ -85,20 +87,8 @@ void SgdState::export_to(Factors& f) const {
 
 namespace {
 
-// 16 floats, one 64-byte line of a row (an AVX-512 register, or two AVX ones).
-typedef float V __attribute__((vector_size(64), may_alias));
-typedef float V8 __attribute__((vector_size(32)));
-typedef float V4 __attribute__((vector_size(16)));
-
-// The sum of a vector's lanes as a tree (the compiler's reduction of an `omp simd` loop adds the
-// 16 lanes one after the other: a chain of 16 dependent additions on every rating's path).
-inline float hsum(V x) {
-  V8 a = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
-         __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
-  V4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
-  V4 c = b + __builtin_shufflevector(b, b, 2, 3, 0, 1);
-  return c[0] + c[1];
-}
+// One 64-byte line of a row.
+using V = V16;
 
 // lr / sqrt(acc) for an AdaGrad step size by the hardware's reciprocal square root estimate
 // (relative error below 1.5e-3, as LIBMF's step sizes): a few cycles instead of a square root

@@ -93,22 +93,29 @@ TEST(LoadRatings, ImplicitFormatWithoutRatingGivesOnes) {
   EXPECT_EQ(r.data.by_user().values, (std::vector<float>{1, 1}));
 }
 
-// A file of a few MB (so it is cut into pieces), with integer, zero-padded and string ids,
-// quoted fields, blank lines, timestamps and duplicates.
-std::string mixed_file(int lines, int bad_line = -1) {
-  std::string text = "user,item,rating,time\n";
+// A file of a few MB (so it is cut into pieces), with integer, zero-padded, long, negative and
+// string ids, quoted fields, blanks around fields, CRLF line ends, extra fields, ratings written
+// several ways, blank lines, timestamps and duplicates; `sep` between the fields.
+std::string mixed_file(int lines, int bad_line = -1, const std::string& sep = ",") {
+  std::string text = "user" + sep + "item" + sep + "rating" + sep + "time\n";
   uint64_t x = 12345;
   for (int l = 2; l <= lines + 1; ++l) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     uint32_t r = static_cast<uint32_t>(x >> 33);
     std::string u = r % 7 == 0 ? "u" + std::to_string(r % 500) : r % 11 == 0 ? "0" + std::to_string(r % 300)
                                                                             : std::to_string(r % 3000);
+    if (r % 101 == 0) u = " " + u;
+    if (r % 103 == 0) u = "1234567890123456789" + std::to_string(r % 3);  // past 18 digits: a string
+    if (r % 107 == 0) u = "-0";
     std::string i = r % 5 == 0 ? "\"it, " + std::to_string(r % 97) + "\"" : std::to_string(int64_t(r % 2000) - 1000);
+    const std::string ratings[] = {std::to_string(1 + r % 5), "4.5", "+3", "1e0", " 2 ", "0.25"};
+    std::string rating = ratings[(r >> 8) % 17 < 12 ? 0 : 1 + (r >> 8) % 5];
+    std::string end = r % 13 == 0 ? "\r\n" : "\n";
     if (bad_line > 0 && l >= bad_line) {
       bad_line = -1;
-      text += u + "," + i + ",oops,1\n";
+      text += u + sep + i + sep + "oops" + sep + "1" + end;
     } else {
-      text += u + "," + i + "," + std::to_string(1 + r % 5) + "," + std::to_string(r % 100000) + "\n";
+      text += u + sep + i + sep + rating + sep + std::to_string(r % 100000) + (r % 17 == 0 ? sep + "extra" : "") + end;
     }
     if (r % 1000 == 0) text += "\n", ++l;
   }
@@ -138,6 +145,32 @@ TEST(LoadRatings, PiecesInParallelGiveTheSameMatrixAndIdsAsOneThread) {
   EXPECT_GE(b.data.item_ids()->find("it, 5"), 0);
   EXPECT_GE(b.data.item_ids()->find("-999"), 0);
   EXPECT_GT(b.data.duplicates_merged(), 0);
+}
+
+// A one-byte separator takes the reader that reads fields in place (the general one takes the
+// lines it cannot); "::" takes the general reader for every line. Both give the same matrix.
+TEST(LoadRatings, InPlaceReaderAgreesWithTheGeneralOne) {
+  test::TempDir d;
+  std::string fast_path = d.file("a.csv", mixed_file(60000)), general_path = d.file("b.txt", mixed_file(60000, -1, "::"));
+  Format fast = parse_format("user,item,rating,timestamp", ",", true), general = parse_format("user,item,rating,timestamp", "::", true);
+  fast.quoted = general.quoted = true;
+  for (int threads : {1, 3}) {
+    LoadOptions o;
+    o.threads = threads;
+    LoadResult a = load_ratings(fast_path, fast, o), b = load_ratings(general_path, general, o);
+    EXPECT_EQ(a.lines, b.lines);
+    EXPECT_EQ(a.data.user_ids()->names(), b.data.user_ids()->names());
+    EXPECT_EQ(a.data.item_ids()->names(), b.data.item_ids()->names());
+    EXPECT_EQ(a.data.by_user().indptr, b.data.by_user().indptr);
+    EXPECT_EQ(a.data.by_user().indices, b.data.by_user().indices);
+    EXPECT_EQ(a.data.by_user().values, b.data.by_user().values);
+    EXPECT_EQ(a.data.by_user().times, b.data.by_user().times);
+    EXPECT_EQ(a.data.duplicates_merged(), b.data.duplicates_merged());
+    const IdMap& users = *a.data.user_ids();
+    EXPECT_GE(users.find("12345678901234567890"), 0);
+    EXPECT_GE(users.find("-0"), 0);
+    EXPECT_NE(users.find("-0"), users.find("0"));
+  }
 }
 
 TEST(LoadRatings, ALateBadLineIsNamedByItsLineInTheWholeFile) {
