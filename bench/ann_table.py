@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Approximate against exact top-N: recall@10 and queries/s per ef_search, from mfkit_bench_ann
+"""Approximate against exact top-N: recall@10 and queries/s per ef_search (HNSW) or nprobe (faiss IVF), from mfkit_bench_ann
 JSON files (and the serve benchmark's, when given). Writes a markdown table (stdout) and a PNG.
 
     python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_*.json \\
@@ -24,12 +24,23 @@ def main():
         print(f"## {r['items']:,} items, {r['factors']} factors, {r['threads']} threads, {r['queries']} queries\n")
         print(f"`{r['command']}`\n")
         print(f"Exact scan: {r['exact_qps']:.0f} queries/s.\n")
-        print("| metric | M | ef_construction | build s | ef_search | recall@10 | queries/s | x exact |")
-        print("|---|---|---|---|---|---|---|---|")
-        for x in r["runs"]:
-            print(f"| {x['metric']} | {x['M']} | {x['ef_construction']} | {x['build_seconds']:.1f} | {x['ef_search']} | "
-                  f"{x['recall_at_10']:.4f} | {x['qps']:.0f} | {x['speedup']:.1f} |")
-        print()
+        hnsw = [x for x in r["runs"] if "ef_search" in x]
+        ivf = [x for x in r["runs"] if "nprobe" in x]
+        if hnsw:
+            print("| metric | M | ef_construction | build s | ef_search | recall@10 | queries/s | x exact |")
+            print("|---|---|---|---|---|---|---|---|")
+            for x in hnsw:
+                print(f"| {x['metric']} | {x['M']} | {x['ef_construction']} | {x['build_seconds']:.1f} | {x['ef_search']} | "
+                      f"{x['recall_at_10']:.4f} | {x['qps']:.0f} | {x['speedup']:.1f} |")
+            print()
+        if ivf:
+            print("faiss 1.7.3 (Debian's libfaiss-dev) IndexIVFFlat on the same factors and queries, in the same run:\n")
+            print("| index | lists | build s | nprobe | recall@10 | queries/s | x exact |")
+            print("|---|---|---|---|---|---|---|")
+            for x in ivf:
+                print(f"| {x['metric']} | {x['nlist']} | {x['build_seconds']:.1f} | {x['nprobe']} | "
+                      f"{x['recall_at_10']:.4f} | {x['qps']:.0f} | {x['speedup']:.1f} |")
+            print()
     if args.serve:
         s = json.load(open(args.serve))
         st, su = s["steady"], s["setup"]
@@ -47,19 +58,22 @@ def main():
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in reports:
+        with_faiss = any("nprobe" in x for x in r["runs"])
         for metric in sorted({x["metric"] for x in r["runs"]}):
             runs = [x for x in r["runs"] if x["metric"] == metric]
+            if with_faiss and "ef_search" in runs[0]:
+                continue  # the HNSW rows of the faiss run repeat the other file's
             ax.plot([x["recall_at_10"] for x in runs], [x["speedup"] for x in runs], marker="o",
-                    label=f"{r['items']:,} items, {metric}")
+                    ls="--" if "nprobe" in runs[0] else "-", label=f"{r['items']:,} items, {metric}")
             for x in runs:
-                ax.annotate(str(x["ef_search"]), (x["recall_at_10"], x["speedup"]), fontsize=7,
+                ax.annotate(str(x.get("ef_search", x.get("nprobe"))), (x["recall_at_10"], x["speedup"]), fontsize=7,
                             textcoords="offset points", xytext=(3, 3))
     ax.set_xlabel("recall@10 against the exact top 10")
     ax.set_ylabel("queries/s relative to the exact scan")
     ax.set_yscale("log")
     ax.axvline(0.95, color="grey", lw=0.5, ls="--")
     ax.axhline(10, color="grey", lw=0.5, ls="--")
-    ax.set_title("HNSW top-10 (labels: ef_search)")
+    ax.set_title("top-10: HNSW (labels: ef_search), faiss IVF dashed (labels: nprobe)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.png, dpi=110)

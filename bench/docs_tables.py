@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Pages generated whole (their plots are drawn by the same scripts with --png: bench/run_all.sh).
 WHOLE = {
     "docs/ann_results.md": "python3 bench/ann_table.py bench/results/ann_100k.json bench/results/ann_1m.json "
-                           "bench/results/ann_10m.json --serve bench/results/serve_1m_hnsw.json",
+                           "bench/results/ann_10m.json bench/results/ann_faiss_1m.json --serve bench/results/serve_1m_hnsw.json",
     "docs/scale.md": "python3 bench/scale_table.py bench/results/scale.json",
     "docs/time_to_quality.md": "python3 bench/curve.py bench/results/curve_ml1m.json bench/results/curve_ml1m_blend.json",
 }

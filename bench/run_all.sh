@@ -84,9 +84,12 @@ $B/mfkit_bench_ann --items 1000000 --users 50000 --queries 2000 --metrics ip --e
   --out bench/results/ann_1m.json
 $B/mfkit_bench_ann --items 10000000 --users 50000 --queries 1000 --metrics ip --ef 20 40 80 160 320 \
   --out bench/results/ann_10m.json
+# faiss's IVF beside HNSW on the same factors (needs libfaiss-dev at configure time)
+$B/mfkit_bench_ann --items 1000000 --users 50000 --queries 2000 --metrics ip faiss-ivf faiss-ivf-l2-transform \
+  --ef 20 40 80 160 --nprobe 4 16 64 256 512 --out bench/results/ann_faiss_1m.json
 $B/mfkit_bench_serve --items 1000000 --users 20000 --index --no-reloads --seconds 10 --out bench/results/serve_1m_hnsw.json
 python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_100k.json bench/results/ann_1m.json \
-  bench/results/ann_10m.json --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
+  bench/results/ann_10m.json bench/results/ann_faiss_1m.json --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
 # growth with the data: 1M, 10M, 100M lines (about 30 minutes; the files are kept in /tmp/mfkit-scale)
 python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
 python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md

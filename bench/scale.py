@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How load, fit and memory grow with the data: synthetic `user,item,count` files of 1M, 10M and
-100M lines (bench/synthetic_csv.py), each loaded by `mfkit data info` and fitted on everything by
-implicit-als (CG) and biased-mf (SGD) for a few iterations, each run under /usr/bin/time for its
-peak RSS. Writes JSON with every command; bench/scale_table.py makes the table and plot.
+100M lines (bench/synthetic_csv.py), each loaded by `mfkit data info` (--load-runs times, the
+median reported) and fitted on everything by implicit-als (CG) and biased-mf (SGD) for a few
+iterations, each run under /usr/bin/time for its peak RSS. Writes JSON with every command; bench/scale_table.py makes the table and plot.
 
     python3 bench/scale.py --dir /tmp/mfkit-scale --sizes 1000000 10000000 100000000 \\
         --out bench/results/scale.json
@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--mfkit", default=str(ROOT / "build" / "mfkit"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--load-runs", type=int, default=5, help="loads per size (the median is reported: a shared machine is noisy)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
@@ -48,13 +50,17 @@ def main():
                 "--threads", str(a.threads)]
         row = {"lines": n, "file_bytes": os.path.getsize(path)}
         info_cmd = [a.mfkit, "data", "info", "--json"] + data
-        info, rss, wall = timed(info_cmd)
+        loads = [timed(info_cmd) for _ in range(a.load_runs)]
+        info = loads[0][0]
+        load_seconds = [x[0]["load_seconds"] for x in loads]
+        rss = max(x[1] for x in loads)
+        wall = statistics.median(x[2] for x in loads)
         nnz = info["interactions"]
         # The two CSR layouts: indices and values (4 + 4 bytes per entry each) and the row pointers.
         csr = 2 * nnz * 8 + 8 * (info["users"] + info["items"] + 2)
         row.update({"users": info["users"], "items": info["items"], "interactions": nnz, "csr_bytes": csr,
-                    "load": {"command": " ".join(info_cmd), "seconds": info["load_seconds"], "peak_rss": rss,
-                             "wall_seconds": wall}})
+                    "load": {"command": " ".join(info_cmd), "seconds": statistics.median(load_seconds),
+                             "runs_seconds": load_seconds, "peak_rss": rss, "wall_seconds": wall}})
         for model, sets in (("implicit-als", [f"iterations={a.iterations}", "factors=64"]),
                             ("biased-mf", [f"epochs={a.iterations}", "factors=64"])):
             cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q"] + data

@@ -9,7 +9,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhnswlib-dev iso-codes python3
+  libhnswlib-dev libfaiss-dev iso-codes python3
   chromium nodejs
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pandas python3-pytest
   python3-tqdm python3-optuna python3-setuptools python3-wheel python3-pip python3-matplotlib

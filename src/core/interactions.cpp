@@ -146,11 +146,31 @@ std::vector<Span> cut_spans(const std::vector<Span>& in, int threads) {
   return out;
 }
 
+// A Csr of `rows` rows sized for n entries, its indptr from each thread's count per row; the
+// counts become each thread's first free place in the row (threads in order: a stable sort).
+Csr rows_from_counts(int32_t rows, std::vector<std::vector<int64_t>>& next, size_t n, bool timed) {
+  Csr c;
+  c.indptr.assign(static_cast<size_t>(rows) + 1, 0);
+  int64_t at = 0;
+  for (int32_t r = 0; r < rows; ++r) {
+    c.indptr[r] = at;
+    for (auto& counts : next) {
+      const int64_t count = counts[r];
+      counts[r] = at;
+      at += count;
+    }
+  }
+  c.indptr[rows] = at;
+  resize_huge(c.indices, n);
+  resize_huge(c.values, n);
+  if (timed) resize_huge(c.times, n);
+  return c;
+}
+
 // Stable counting sort of the spans' entries into rows: within a row the entries keep their
 // order (span by span). O(n + rows); each span is scattered by its own thread to the places that
 // the counts of the spans before it leave free.
 Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
-  Csr c;
   size_t n = 0;
   for (const Span& s : in) n += s.n;
   const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
@@ -164,20 +184,7 @@ Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
     next[t].assign(static_cast<size_t>(rows), 0);
     for (size_t k = 0; k < spans[t].n; ++k) next[t][spans[t].row[k]]++;
   }
-  c.indptr.assign(static_cast<size_t>(rows) + 1, 0);
-  int64_t at = 0;
-  for (int32_t r = 0; r < rows; ++r) {
-    c.indptr[r] = at;
-    for (int t = 0; t < ns; ++t) {
-      int64_t count = next[t][r];
-      next[t][r] = at;
-      at += count;
-    }
-  }
-  c.indptr[rows] = at;
-  resize_huge(c.indices, n);
-  resize_huge(c.values, n);
-  if (timed) resize_huge(c.times, n);
+  Csr c = rows_from_counts(rows, next, n, timed);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int t = 0; t < ns; ++t) {
     const Span& s = spans[t];
@@ -210,21 +217,7 @@ Csr transpose(const Csr& c, int32_t cols) {
     next[t].assign(static_cast<size_t>(cols), 0);
     for (int64_t e = c.indptr[first[t]]; e < c.indptr[first[t + 1]]; ++e) next[t][c.indices[e]]++;
   }
-  Csr out;
-  out.indptr.assign(static_cast<size_t>(cols) + 1, 0);
-  int64_t at = 0;
-  for (int32_t r = 0; r < cols; ++r) {
-    out.indptr[r] = at;
-    for (int t = 0; t < threads; ++t) {
-      const int64_t count = next[t][r];
-      next[t][r] = at;
-      at += count;
-    }
-  }
-  out.indptr[cols] = at;
-  resize_huge(out.indices, n);
-  resize_huge(out.values, n);
-  if (timed) resize_huge(out.times, n);
+  Csr out = rows_from_counts(cols, next, n, timed);
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
   for (int t = 0; t < threads; ++t) {
     int64_t* slot = next[t].data();

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -117,7 +118,10 @@ class FastLine {
   FastLine(const Format& f, bool binarize, float implicit_value)
       : cols_(f.columns), sep_(f.sep.size() == 1 ? f.sep[0] : '\0'), quote_(f.quoted),
         binarize_(binarize), implicit_value_(implicit_value) {}
-  bool usable() const { return sep_ != '\0' && sep_ != '\n' && sep_ != '\r' && sep_ != '"'; }
+  // Not for separators that can be part of a number or an id's first byte ("1-2-5" with '-').
+  bool usable() const {
+    return sep_ != '\0' && !std::strchr("\n\r\"+-.", sep_) && !std::isalnum(static_cast<unsigned char>(sep_));
+  }
 
   bool parse(const char*& p, const char* end, ParsedLine& out) {
     RawId u, it;

@@ -170,7 +170,7 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
                          {"k", job.k},
                          {"top_n", opt.top_n}};
   comm->check_same("settings", same.dump());
-  const int P = comm->size(), me = comm->rank();
+  const int P = comm->size();
 
   auto t_load = Clock::now();
   LoadOptions lo = job.load;

@@ -122,6 +122,18 @@ std::string mixed_file(int lines, int bad_line = -1, const std::string& sep = ",
   return text;
 }
 
+void expect_same_load(const LoadResult& a, const LoadResult& b) {
+  EXPECT_EQ(a.lines, b.lines);
+  EXPECT_EQ(a.data.user_ids()->names(), b.data.user_ids()->names());
+  EXPECT_EQ(a.data.item_ids()->names(), b.data.item_ids()->names());
+  EXPECT_EQ(a.data.by_user().indptr, b.data.by_user().indptr);
+  EXPECT_EQ(a.data.by_user().indices, b.data.by_user().indices);
+  EXPECT_EQ(a.data.by_user().values, b.data.by_user().values);
+  EXPECT_EQ(a.data.by_user().times, b.data.by_user().times);
+  EXPECT_EQ(a.data.by_item().times, b.data.by_item().times);
+  EXPECT_EQ(a.data.duplicates_merged(), b.data.duplicates_merged());
+}
+
 TEST(LoadRatings, PiecesInParallelGiveTheSameMatrixAndIdsAsOneThread) {
   test::TempDir d;
   std::string path = d.file("m.csv", mixed_file(120000));
@@ -131,13 +143,7 @@ TEST(LoadRatings, PiecesInParallelGiveTheSameMatrixAndIdsAsOneThread) {
   one.threads = 1;
   four.threads = 4;
   LoadResult a = load_ratings(path, f, one), b = load_ratings(path, f, four);
-  EXPECT_EQ(a.lines, b.lines);
-  EXPECT_EQ(a.data.user_ids()->names(), b.data.user_ids()->names());
-  EXPECT_EQ(a.data.item_ids()->names(), b.data.item_ids()->names());
-  EXPECT_EQ(a.data.by_user().indptr, b.data.by_user().indptr);
-  EXPECT_EQ(a.data.by_user().indices, b.data.by_user().indices);
-  EXPECT_EQ(a.data.by_user().values, b.data.by_user().values);
-  EXPECT_EQ(a.data.by_item().times, b.data.by_item().times);
+  expect_same_load(a, b);
   // Zero-padded ids are strings of their own, and every kind of id is found again.
   const IdMap& users = *b.data.user_ids();
   ASSERT_GE(users.find("07"), 0);
@@ -158,14 +164,7 @@ TEST(LoadRatings, InPlaceReaderAgreesWithTheGeneralOne) {
     LoadOptions o;
     o.threads = threads;
     LoadResult a = load_ratings(fast_path, fast, o), b = load_ratings(general_path, general, o);
-    EXPECT_EQ(a.lines, b.lines);
-    EXPECT_EQ(a.data.user_ids()->names(), b.data.user_ids()->names());
-    EXPECT_EQ(a.data.item_ids()->names(), b.data.item_ids()->names());
-    EXPECT_EQ(a.data.by_user().indptr, b.data.by_user().indptr);
-    EXPECT_EQ(a.data.by_user().indices, b.data.by_user().indices);
-    EXPECT_EQ(a.data.by_user().values, b.data.by_user().values);
-    EXPECT_EQ(a.data.by_user().times, b.data.by_user().times);
-    EXPECT_EQ(a.data.duplicates_merged(), b.data.duplicates_merged());
+    expect_same_load(a, b);
     const IdMap& users = *a.data.user_ids();
     EXPECT_GE(users.find("12345678901234567890"), 0);
     EXPECT_GE(users.find("-0"), 0);
