@@ -67,7 +67,8 @@ std::unique_ptr<Model> synthetic_model(int32_t users, int32_t items, int k, uint
 
 #ifdef MFKIT_BENCH_FAISS
 // faiss's IndexIVFFlat over the same item vectors, by inner product: a row per run of nprobe.
-json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q, const std::vector<std::vector<Scored>>& truth,
+json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q,
+               const std::vector<std::vector<Scored>>& truth,
                const std::vector<int>& nprobes, int nlist, int top, const Context& ctx,
                const std::function<double()>& exact_beside, double (*recall)(const std::vector<std::vector<Scored>>&,
                                                                             const std::vector<std::vector<Scored>>&)) {

@@ -68,6 +68,11 @@ def main():
     dsgd = next(x for x in load("dsgd_ml1m.json")["summary"] if x["ranks"] == 4)
     rows.append(("biased-mf by DSGD on 4 ranks, ML-1M held-out RMSE", f"**{dsgd['test_rmse_mean']:.4f}**, "
                  f"within {dsgd['minus_one_process_max_abs']:.4f} of one process on every seed", "", "docs/distributed.md"))
+    big = load("scale.json")["rows"][-1]
+    peak = max(big[k]["peak_rss"] for k in ("load", "implicit-als", "biased-mf"))
+    rows.append((f"{big['lines'] / 1e6:.0f}M-line file (integer ids): load, implicit-als iteration, biased-mf epoch",
+                 f"**{big['load']['seconds']:.1f} s**, {big['implicit-als']['seconds_per_iteration']:.1f} s, "
+                 f"{big['biased-mf']['seconds_per_iteration']:.1f} s; peak {peak / 2**30:.1f} GB", "", "docs/scale.md"))
     ann = load("ann_1m.json")
     run = max((r for r in ann["runs"] if r["recall_at_10"] >= 0.95), key=lambda r: r["speedup"])
     rows.append((f"top-10 over {ann['items']:,} items with the HNSW index",

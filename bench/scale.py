@@ -2,7 +2,8 @@
 """How load, fit and memory grow with the data: synthetic `user,item,count` files of 1M, 10M and
 100M lines (bench/synthetic_csv.py), each loaded by `mfkit data info` (--load-runs times, the
 median reported) and fitted on everything by implicit-als (CG) and biased-mf (SGD) for a few
-iterations, each run under /usr/bin/time for its peak RSS. Writes JSON with every command; bench/scale_table.py makes the table and plot.
+iterations and saved, each run under /usr/bin/time for its peak RSS (and mfkit's own high-water
+mark after each stage: load, split, fit, save). Writes JSON with every command; bench/scale_table.py makes the table and plot.
 
     python3 bench/scale.py --dir /tmp/mfkit-scale --sizes 1000000 10000000 100000000 \\
         --out bench/results/scale.json
@@ -63,14 +64,16 @@ def main():
                              "runs_seconds": load_seconds, "peak_rss": rss, "wall_seconds": wall}})
         for model, sets in (("implicit-als", [f"iterations={a.iterations}", "factors=64"]),
                             ("biased-mf", [f"epochs={a.iterations}", "factors=64"])):
-            cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q"] + data
+            out = os.path.join(a.dir, f"model_{n}.mfk")
+            cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q", "-o", out] + data
             for s in sets:
                 cmd += ["--set", s]
             rep, rss, wall = timed(cmd)
             row[model] = {"command": " ".join(cmd), "load_seconds": rep["load_seconds"],
                           "train_seconds": rep["train_seconds"], "epochs": rep["epochs"],
                           "seconds_per_iteration": rep["train_seconds"] / max(1, rep["epochs"]),
-                          "peak_rss": rss, "wall_seconds": wall}
+                          "peak_rss": rss, "peak_rss_by_stage": rep["peak_rss_bytes"], "wall_seconds": wall}
+            os.remove(out)
         rows.append(row)
         print(json.dumps(row), flush=True)
     report = {"command": " ".join([sys.executable] + sys.argv), "threads": a.threads, "rows": rows}

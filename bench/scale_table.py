@@ -46,6 +46,16 @@ def main():
         print(f"\nAt {big['lines']:,} lines the largest peak RSS is "
               f"{gb(max(big[k]['peak_rss'] for k in ('load', 'implicit-als', 'biased-mf')))} GB of the machine's 24 "
               f"(the process's own ~0.2 GB of libraries included), {max(big[k]['peak_rss'] for k in ('load', 'implicit-als', 'biased-mf')) / big['csr_bytes']:.1f}x the two CSR layouts.")
+    if all("peak_rss_by_stage" in x[m] for x in rows for m in ("implicit-als", "biased-mf")):
+        print("\nPeak RSS by stage (GB): the process's high-water mark after each stage of `mfkit train`")
+        print("(load = parse, id maps and both CSR layouts; split; fit; save), beside the two CSR layouts:\n")
+        print("| lines | CSR GB | model | load | split | fit | save |")
+        print("|---|---|---|---|---|---|---|")
+        for x in rows:
+            for m in ("implicit-als", "biased-mf"):
+                st = x[m]["peak_rss_by_stage"]
+                print(f"| {x['lines']:,} | {gb(x['csr_bytes'])} | {m} | " +
+                      " | ".join(gb(st[k]) for k in ("load", "split", "fit", "save")) + " |")
     print("\nCommands of the largest row:\n")
     big = rows[-1]
     for key in ("load", "implicit-als", "biased-mf"):

@@ -45,6 +45,9 @@ Split canonical_ml100k_split(const Interactions& data, const std::string& folder
 /// Parses a spec (see the header comment) and runs it. `folder` is the dataset's folder.
 Split make_split(const Interactions& data, const std::string& spec, uint64_t seed,
                  const std::string& folder = "");
+/// The same, taking the data: `none` (and `random:1`) moves it into the training part instead of
+/// copying it, so a fit on everything holds one copy of a large matrix, not two.
+Split make_split(Interactions&& data, const std::string& spec, uint64_t seed, const std::string& folder = "");
 
 /// Moves `fraction` of `train`'s entries (random, seeded) into a validation matrix.
 std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction,

@@ -187,7 +187,8 @@ class FastLine {
     if (neg) ++q;
     const char* d = q;
     uint64_t v = 0;
-    while (q < end && static_cast<unsigned>(*q - '0') < 10 && q - d < 19) v = v * 10 + static_cast<unsigned>(*q++ - '0');
+    while (q < end && static_cast<unsigned>(*q - '0') < 10 && q - d < 19)
+      v = v * 10 + static_cast<unsigned>(*q++ - '0');
     const bool at_end = q == end || *q == sep_ || *q == '\n' || *q == '\r';
     const size_t digits = static_cast<size_t>(q - d);
     if (at_end && digits >= 1 && digits <= 18 && !(*d == '0' && (digits > 1 || neg))) {

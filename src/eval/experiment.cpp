@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/peak_rss.h"
 #include "mfkit/error.h"
 #include "mfkit/evaluate.h"
 #include "mfkit/index.h"
@@ -40,10 +41,15 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   auto t_load = std::chrono::steady_clock::now();
   LoadResult loaded = load_job_data(job);
   const double load_seconds = since(t_load);
+  // The process's high-water mark of resident memory after each stage (a stage that raised it is
+  // where the peak was).
+  nlohmann::json peak_rss = {{"load", peak_rss_bytes()}};
   std::string folder = job.data == "synthetic" ? "" : dataset_folder(job.data);
-  Split split = make_split(loaded.data, job.split, job.ctx.seed, folder);
   const int32_t n_users = loaded.data.n_users(), n_items = loaded.data.n_items();
-  loaded.data = Interactions();  // the split holds what is needed: no third copy during the fit
+  // The split takes the data: a fit on everything keeps one copy, other splits drop it after.
+  Split split = make_split(std::move(loaded.data), job.split, job.ctx.seed, folder);
+  peak_rss["split"] = peak_rss_bytes();
+  loaded.data = Interactions();
   Interactions train = std::move(split.train), valid;
   if (job.valid > 0) std::tie(train, valid) = carve_validation(train, job.valid, job.ctx.seed);
 
@@ -65,11 +71,13 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   };
   model->fit(train, fo);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  peak_rss["fit"] = peak_rss_bytes();
   double index_seconds = 0;
   if (job.index) {
     auto t_index = std::chrono::steady_clock::now();
     model->set_index(ItemIndex::build(*model, ip, job.ctx));
     index_seconds = since(t_index);
+    peak_rss["index"] = peak_rss_bytes();
   }
 
   nlohmann::json test;
@@ -84,6 +92,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
     test = evaluate_rating(*model, split.test);
   }
   const double eval_seconds = since(t_eval);
+  if (!test.is_null()) peak_rss["eval"] = peak_rss_bytes();
   nlohmann::json report;
   report["model"] = job.model;
   if (!job.preset.empty()) report["preset"] = job.preset;
@@ -111,7 +120,9 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   if (!job.out.empty()) {
     save_model(*model, job.out, {{"dataset", job.data}, {"split", split.description}, {"test", test}});
     report["saved"] = job.out;
+    peak_rss["save"] = peak_rss_bytes();
   }
+  report["peak_rss_bytes"] = peak_rss;
   if (trained) *trained = std::move(model);
   return report;
 }

@@ -169,6 +169,24 @@ Split canonical_ml100k_split(const Interactions& data, const std::string& folder
   return s;
 }
 
+namespace {
+
+// `none`: all of the data trains, the test part is empty (same id maps).
+Split everything_trains(Interactions data) {
+  Split all;
+  all.test = data.subset({});
+  all.train = std::move(data);
+  all.description = "none (all data trains; nothing is held out)";
+  return all;
+}
+
+}  // namespace
+
+Split make_split(Interactions&& data, const std::string& spec, uint64_t seed, const std::string& folder) {
+  if (spec == "none" || spec == "random:1" || spec == "random:1.0") return everything_trains(std::move(data));
+  return make_split(static_cast<const Interactions&>(data), spec, seed, folder);
+}
+
 Split make_split(const Interactions& data, const std::string& spec, uint64_t seed, const std::string& folder) {
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
@@ -191,11 +209,7 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
   };
   if (kind == "none" || (kind == "random" && args.size() == 1 && num(0, "train fraction") == 1.0)) {
     if (kind == "none" && !args.empty()) throw ParamError("--split none takes no arguments");
-    Split all;
-    all.train = data;
-    all.test = data.subset({});
-    all.description = "none (all data trains; nothing is held out)";
-    return all;
+    return everything_trains(data);
   }
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "hash") return keyed_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);

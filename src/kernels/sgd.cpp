@@ -71,7 +71,8 @@ void SgdState::init(const Factors& f) {
   users = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
   items = users + static_cast<size_t>(n_users) * row.stride;
   auto fill = [&](float* rows, int32_t n, const std::vector<float>& F, const std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r) row.put(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k, b[r]);
+    for (int32_t r = 0; r < n; ++r)
+      row.put(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k, b[r]);
   };
   fill(users, n_users, f.P, f.bu);
   fill(items, n_items, f.Q, f.bi);
@@ -79,7 +80,8 @@ void SgdState::init(const Factors& f) {
 
 void SgdState::export_to(Factors& f) const {
   auto take = [&](const float* rows, int32_t n, std::vector<float>& F, std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r) b[r] = row.get(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k);
+    for (int32_t r = 0; r < n; ++r)
+      b[r] = row.get(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k);
   };
   take(users, n_users, f.P, f.bu);
   take(items, n_items, f.Q, f.bi);
@@ -125,7 +127,7 @@ inline double step(const Rating* const* x, SgdState& s, const SgdConfig& c) {
     Q[n] = reinterpret_cast<V*>(q[n]);
   }
   for (int n = 0; n < N; ++n) {
-    V d0 = P[n][0] * Q[n][0], d1 = V{} ;
+    V d0 = P[n][0] * Q[n][0], d1{};
 #pragma GCC unroll 8
     for (int v = 1; v < nv; ++v) {
       if (v % 2) d1 += P[n][v] * Q[n][v];

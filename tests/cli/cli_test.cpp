@@ -104,6 +104,17 @@ TEST(Cli, IndexBuildsIntoTheFileAndTrainCanFitOnEverything) {
   EXPECT_EQ(j["n_test"], 0);
   EXPECT_EQ(j["n_train"], 400);
   EXPECT_TRUE(j.contains("index_seconds"));
+  // The memory high-water mark after each stage that ran (never falling), and none for eval.
+  const auto& rss = j["peak_rss_bytes"];
+  ASSERT_TRUE(rss.is_object()) << t.out;
+  EXPECT_FALSE(rss.contains("eval"));
+  EXPECT_GT(rss["load"].get<int64_t>(), 0);
+  int64_t last = 0;
+  for (const char* stage : {"load", "split", "fit", "index", "save"}) {
+    ASSERT_TRUE(rss.contains(stage)) << stage;
+    EXPECT_GE(rss[stage].get<int64_t>(), last) << stage;
+    last = rss[stage].get<int64_t>();
+  }
   CliRun x = run("index -f " + all + " --drop --json");
   EXPECT_EQ(x.code, 0) << x.out;
   CliRun y = run("train -m bpr --data " + data + " --format user,item,rating --set index.M=6 -q");

@@ -157,8 +157,10 @@ TEST(LoadRatings, PiecesInParallelGiveTheSameMatrixAndIdsAsOneThread) {
 // lines it cannot); "::" takes the general reader for every line. Both give the same matrix.
 TEST(LoadRatings, InPlaceReaderAgreesWithTheGeneralOne) {
   test::TempDir d;
-  std::string fast_path = d.file("a.csv", mixed_file(60000)), general_path = d.file("b.txt", mixed_file(60000, -1, "::"));
-  Format fast = parse_format("user,item,rating,timestamp", ",", true), general = parse_format("user,item,rating,timestamp", "::", true);
+  std::string fast_path = d.file("a.csv", mixed_file(60000));
+  std::string general_path = d.file("b.txt", mixed_file(60000, -1, "::"));
+  Format fast = parse_format("user,item,rating,timestamp", ",", true);
+  Format general = parse_format("user,item,rating,timestamp", "::", true);
   fast.quoted = general.quoted = true;
   for (int threads : {1, 3}) {
     LoadOptions o;

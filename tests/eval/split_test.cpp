@@ -152,6 +152,15 @@ TEST(Split, SpecsParseAndBadOnesAreNamed) {
   }
   EXPECT_THROW(make_split(m, "none:0.5", 1), ParamError);
   EXPECT_THROW(make_split(m, "random:1.5", 1), ParamError);
+  // Handed over, the data becomes the training part itself (no copy); other specs still split.
+  Interactions copy = m;
+  const int32_t* entries = copy.by_user().indices.data();
+  Split moved = make_split(std::move(copy), "none", 1);
+  EXPECT_EQ(moved.train.by_user().indices.data(), entries);
+  EXPECT_EQ(moved.train.by_user().values, m.by_user().values);
+  EXPECT_EQ(moved.test.nnz(), 0);
+  EXPECT_EQ(make_split(Interactions(m), "random:0.8", 1).test.nnz(), make_split(m, "random:0.8", 1).test.nnz());
+  EXPECT_THROW(make_split(Interactions(m), "none:0.5", 1), ParamError);
   auto [train, valid] = carve_validation(m, 0.1, 1);
   EXPECT_EQ(train.nnz() + valid.nnz(), m.nnz());
 }
