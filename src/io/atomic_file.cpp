@@ -12,6 +12,10 @@
 namespace mfkit {
 
 void write_file_atomically(const std::string& path, std::string_view bytes, const char* what) {
+  write_file_atomically(path, std::vector<std::string_view>{bytes}, what);
+}
+
+void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces, const char* what) {
   std::random_device rd;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
   auto fail = [&](const char* doing, int e) {
@@ -20,16 +24,17 @@ void write_file_atomically(const std::string& path, std::string_view bytes, cons
   };
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) throw Error(std::string("cannot write ") + what + " " + path + ": " + std::strerror(errno));
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      const int e = errno;
-      ::close(fd);
-      fail("write", e);
+  for (std::string_view bytes : pieces)
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const int e = errno;
+        ::close(fd);
+        fail("write", e);
+      }
+      done += static_cast<size_t>(w);
     }
-    done += static_cast<size_t>(w);
-  }
   if (::fsync(fd) != 0 || ::close(fd) != 0) fail("flush", errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail("move into place", errno);
   const auto slash = path.find_last_of('/');

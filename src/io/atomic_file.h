@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mfkit {
 
@@ -10,5 +11,8 @@ namespace mfkit {
 /// the folder: readers see the old file or the new one, never a part. Error names `what` and
 /// `path` with the system's reason.
 void write_file_atomically(const std::string& path, std::string_view bytes, const char* what = "file");
+/// The same for a file made of `pieces` one after the other (never joined in memory).
+void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces,
+                           const char* what = "file");
 
 }  // namespace mfkit

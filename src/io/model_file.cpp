@@ -139,20 +139,26 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   }
   header["tensors"] = dir;
   std::string h = header.dump();
-  std::string out;
-  out.reserve(kPrefix + h.size() + offset + kTrailer);
-  out.append(kMagic, 8);
-  put<uint32_t>(out, kModelFormatVersion);
-  put<uint32_t>(out, 0);
-  put<uint64_t>(out, h.size());
-  out += h;
-  for (const auto& [name, t] : file.tensors) out.append(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
-  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
-  put<uint32_t>(out, crc);
-  out.append(kEnd, 8);
-
-  write_file_atomically(path, out, "model file");
-  return crc;
+  std::string head;
+  head.reserve(kPrefix + h.size());
+  head.append(kMagic, 8);
+  put<uint32_t>(head, kModelFormatVersion);
+  put<uint32_t>(head, 0);
+  put<uint64_t>(head, h.size());
+  head += h;
+  // The tensors are written from where they are (a large model is not copied into one buffer);
+  // the checksum runs over the same pieces.
+  std::vector<std::string_view> pieces{head};
+  for (const auto& [name, t] : file.tensors)
+    pieces.emplace_back(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  for (std::string_view p : pieces) crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p.data()), p.size());
+  std::string tail;
+  put<uint32_t>(tail, static_cast<uint32_t>(crc));
+  tail.append(kEnd, 8);
+  pieces.push_back(tail);
+  write_file_atomically(path, pieces, "model file");
+  return static_cast<uint32_t>(crc);
 }
 
 ModelFile read_model_file(const std::string& path) {
@@ -172,7 +178,7 @@ ModelFile read_model_file(const std::string& path) {
   if (std::memcmp(s.data() + s.size() - 8, kEnd, 8) != 0)
     throw ModelFileError(path, "truncated (end marker missing)");
   uint32_t stored = get<uint32_t>(s, s.size() - kTrailer);
-  uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), s.size() - kTrailer));
+  uint32_t crc = static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(s.data()), s.size() - kTrailer));
   if (stored != crc) throw ModelFileError(path, "corrupted (checksum mismatch)");
   uint64_t hlen = get<uint64_t>(s, 16);
   if (hlen > s.size() - kPrefix - kTrailer) throw ModelFileError(path, "corrupted (header length)");
