@@ -65,13 +65,23 @@ std::unique_ptr<Model> synthetic_model(int32_t users, int32_t items, int k, uint
   return m;
 }
 
+double recall(const std::vector<std::vector<Scored>>& got, const std::vector<std::vector<Scored>>& want) {
+  double hit = 0, n = 0;
+  for (size_t r = 0; r < want.size(); ++r) {
+    std::set<int32_t> w;
+    for (const auto& s : want[r]) w.insert(s.index);
+    for (const auto& s : got[r]) hit += w.count(s.index);
+    n += static_cast<double>(w.size());
+  }
+  return hit / n;
+}
+
 #ifdef MFKIT_BENCH_FAISS
 // faiss's IndexIVFFlat over the same item vectors, by inner product: a row per run of nprobe.
 json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q,
                const std::vector<std::vector<Scored>>& truth,
                const std::vector<int>& nprobes, int nlist, int top, const Context& ctx,
-               const std::function<double()>& exact_beside, double (*recall)(const std::vector<std::vector<Scored>>&,
-                                                                            const std::vector<std::vector<Scored>>&)) {
+               const std::function<double()>& exact_beside) {
   // implicit-als scores x . y: inner product over its item vectors, its user vectors as queries.
   // With `transform`, Bachrach et al.'s extra dimension turns it into a nearest-neighbour search:
   // items [y, sqrt(m^2 - |y|^2)], queries [x, 0], L2 lists (what mfkit's l2-transform does).
@@ -138,16 +148,6 @@ json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q
 }
 #endif
 
-double recall(const std::vector<std::vector<Scored>>& got, const std::vector<std::vector<Scored>>& want) {
-  double hit = 0, n = 0;
-  for (size_t r = 0; r < want.size(); ++r) {
-    std::set<int32_t> w;
-    for (const auto& s : want[r]) w.insert(s.index);
-    for (const auto& s : got[r]) hit += w.count(s.index);
-    n += static_cast<double>(w.size());
-  }
-  return hit / n;
-}
 
 }  // namespace
 
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
     if (metric == "faiss-ivf" || metric == "faiss-ivf-l2-transform") {
 #ifdef MFKIT_BENCH_FAISS
       const int lists = nlist > 0 ? nlist : static_cast<int>(4 * std::sqrt(static_cast<double>(items)));
-      for (auto& row : faiss_ivf(*model, metric != "faiss-ivf", q, truth, nprobes, lists, top, ctx, exact_beside, recall))
+      for (auto& row : faiss_ivf(*model, metric != "faiss-ivf", q, truth, nprobes, lists, top, ctx, exact_beside))
         runs.push_back(row);
       continue;
 #else

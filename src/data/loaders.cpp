@@ -148,15 +148,11 @@ class FastLine {
             value = static_cast<float>(*f - '0');
             break;
           }
-          if (f == fe || *f == ' ' || fe[-1] == ' ') return false;
-          if (*f == '+') ++f;
-          auto r = std::from_chars(f, fe, value);
-          if (r.ec != std::errc() || r.ptr != fe || !std::isfinite(value)) return false;
+          if (!parse_float(std::string_view(f, fe - f), value) || !std::isfinite(value)) return false;
           break;
         }
         case Column::kTimestamp: {
-          auto r = std::from_chars(f, fe, ts);
-          if (f == fe || r.ec != std::errc() || r.ptr != fe) return false;
+          if (!parse_int64(std::string_view(f, fe - f), ts)) return false;
           break;
         }
         case Column::kSkip:

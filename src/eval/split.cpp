@@ -180,14 +180,10 @@ Split everything_trains(Interactions data) {
   return all;
 }
 
-}  // namespace
-
-Split make_split(Interactions&& data, const std::string& spec, uint64_t seed, const std::string& folder) {
-  if (spec == "none" || spec == "random:1" || spec == "random:1.0") return everything_trains(std::move(data));
-  return make_split(static_cast<const Interactions&>(data), spec, seed, folder);
-}
-
-Split make_split(const Interactions& data, const std::string& spec, uint64_t seed, const std::string& folder) {
+// Parses a spec and runs it; `owned`, when given, is `data` itself handed over: a split of
+// everything moves it into the training part instead of copying it.
+Split run_split(const Interactions& data, Interactions* owned, const std::string& spec, uint64_t seed,
+                const std::string& folder) {
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
   std::vector<std::string> args;
@@ -209,7 +205,7 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
   };
   if (kind == "none" || (kind == "random" && args.size() == 1 && num(0, "train fraction") == 1.0)) {
     if (kind == "none" && !args.empty()) throw ParamError("--split none takes no arguments");
-    return everything_trains(data);
+    return owned ? everything_trains(std::move(*owned)) : everything_trains(data);
   }
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "hash") return keyed_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
@@ -223,6 +219,16 @@ Split make_split(const Interactions& data, const std::string& spec, uint64_t see
   }
   throw ParamError("--split '" + spec + "': unknown kind '" + kind +
                    "' (none, random:F, hash:F, kfold:K:I, user:F[:MIN], loo[:N], u1..u5|ua|ub)");
+}
+
+}  // namespace
+
+Split make_split(const Interactions& data, const std::string& spec, uint64_t seed, const std::string& folder) {
+  return run_split(data, nullptr, spec, seed, folder);
+}
+
+Split make_split(Interactions&& data, const std::string& spec, uint64_t seed, const std::string& folder) {
+  return run_split(data, &data, spec, seed, folder);
 }
 
 std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed) {
