@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""How load, fit and memory grow with the data: synthetic `user,item,count` files of 1M, 10M and
-100M lines (bench/synthetic_csv.py), each loaded by `mfkit data info` (--load-runs times, the
-median reported) and fitted on everything by implicit-als (CG) and biased-mf (SGD) for a few
-iterations and saved, each run under /usr/bin/time for its peak RSS (and mfkit's own high-water
-mark after each stage: load, split, fit, save). Writes JSON with every command; bench/scale_table.py makes the table and plot.
+"""How load, fit and memory grow with the data: synthetic `user,item,count` files of 1M to 100M
+lines (bench/synthetic_csv.py), each loaded by `mfkit data info` (--load-runs times per round) and
+fitted on everything by implicit-als (CG) and biased-mf (SGD) for a few iterations and saved, each
+run under /usr/bin/time for its peak RSS (and mfkit's own high-water mark after each stage: load,
+split, fit, save). An iteration's time is the median of the epochs' own times; the rest of the fit
+is its set-up. The sizes run one after the other in each of --rounds rounds, so that the growth
+from one size to the next is also taken within each round (the median of those ratios reported):
+this machine's speed drifts by tens of percent over minutes, and sizes measured minutes apart
+would carry that drift into the growth. Writes JSON with every command; bench/scale_table.py
+makes the table and plot.
 
-    python3 bench/scale.py --dir /tmp/mfkit-scale --sizes 1000000 10000000 100000000 \\
-        --out bench/results/scale.json
+    python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
 """
 import argparse
 import json
@@ -17,7 +21,9 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHAPES = {1_000_000: (15_000, 3_000), 10_000_000: (150_000, 30_000), 100_000_000: (1_500_000, 300_000)}
+MODELS = ("implicit-als", "biased-mf")
+SHAPES = {1_000_000: (15_000, 3_000), 10_000_000: (150_000, 30_000), 30_000_000: (450_000, 90_000),
+          100_000_000: (1_500_000, 300_000)}
 
 
 def timed(cmd):
@@ -29,6 +35,39 @@ def timed(cmd):
     return json.loads(r.stdout), int(tail[1]) * 1024, float(tail[2])
 
 
+def run_size(a, n):
+    """One round at n lines: the loads, then each model's fit."""
+    users, items = SHAPES.get(n, (max(1000, n // 66), max(300, n // 330)))
+    path = os.path.join(a.dir, f"synthetic_{n}.csv")
+    if not os.path.exists(path):
+        subprocess.run([sys.executable, str(ROOT / "bench" / "synthetic_csv.py"), "--lines", str(n), "--users",
+                        str(users), "--items", str(items), "--out", path], check=True)
+    data = ["--data", path, "--format", "user,item,rating", "--sep", ",", "--duplicates", "sum",
+            "--threads", str(a.threads)]
+    info_cmd = [a.mfkit, "data", "info", "--json"] + data
+    loads = [timed(info_cmd) for _ in range(a.load_runs)]
+    info = loads[0][0]
+    run = {"file_bytes": os.path.getsize(path), "users": info["users"], "items": info["items"],
+           "interactions": info["interactions"],
+           "load": {"command": " ".join(info_cmd), "seconds": [x[0]["load_seconds"] for x in loads],
+                    "peak_rss": max(x[1] for x in loads), "wall_seconds": [x[2] for x in loads]}}
+    for model, sets in (("implicit-als", [f"iterations={a.iterations}", "factors=64"]),
+                        ("biased-mf", [f"epochs={a.iterations}", "factors=64"])):
+        out = os.path.join(a.dir, f"model_{n}.mfk")
+        cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q", "-o", out] + data
+        for s in sets:
+            cmd += ["--set", s]
+        rep, rss, wall = timed(cmd)
+        per_epoch = rep["epoch_seconds"]
+        run[model] = {"command": " ".join(cmd), "load_seconds": rep["load_seconds"],
+                      "train_seconds": rep["train_seconds"], "epoch_seconds": per_epoch,
+                      "seconds_per_iteration": statistics.median(per_epoch),
+                      "setup_seconds": rep["train_seconds"] - sum(per_epoch),
+                      "peak_rss": rss, "peak_rss_by_stage": rep["peak_rss_bytes"], "wall_seconds": wall}
+        os.remove(out)
+    return run
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="where the synthetic files are written (kept between runs)")
@@ -36,47 +75,54 @@ def main():
     ap.add_argument("--mfkit", default=str(ROOT / "build" / "mfkit"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--load-runs", type=int, default=5, help="loads per size (the median is reported: a shared machine is noisy)")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds over all sizes")
+    ap.add_argument("--load-runs", type=int, default=3, help="loads per size and round")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
+    sizes = sorted(a.sizes)
+    runs = {n: [] for n in sizes}  # runs[n][round]
+    for r in range(a.rounds):
+        for n in sizes:
+            runs[n].append(run_size(a, n))
+            x = runs[n][-1]
+            print(json.dumps({"round": r, "lines": n, "load": x["load"]["seconds"],
+                              **{m: [x[m]["seconds_per_iteration"], x[m]["setup_seconds"]] for m in MODELS}}), flush=True)
     rows = []
-    for n in a.sizes:
-        users, items = SHAPES.get(n, (max(1000, n // 66), max(300, n // 330)))
-        path = os.path.join(a.dir, f"synthetic_{n}.csv")
-        if not os.path.exists(path):
-            subprocess.run([sys.executable, str(ROOT / "bench" / "synthetic_csv.py"), "--lines", str(n), "--users",
-                            str(users), "--items", str(items), "--out", path], check=True)
-        data = ["--data", path, "--format", "user,item,rating", "--sep", ",", "--duplicates", "sum",
-                "--threads", str(a.threads)]
-        row = {"lines": n, "file_bytes": os.path.getsize(path)}
-        info_cmd = [a.mfkit, "data", "info", "--json"] + data
-        loads = [timed(info_cmd) for _ in range(a.load_runs)]
-        info = loads[0][0]
-        load_seconds = [x[0]["load_seconds"] for x in loads]
-        rss = max(x[1] for x in loads)
-        wall = statistics.median(x[2] for x in loads)
-        nnz = info["interactions"]
+    for n in sizes:
+        rs = runs[n]
+        first = rs[0]
+        nnz = first["interactions"]
         # The two CSR layouts: indices and values (4 + 4 bytes per entry each) and the row pointers.
-        csr = 2 * nnz * 8 + 8 * (info["users"] + info["items"] + 2)
-        row.update({"users": info["users"], "items": info["items"], "interactions": nnz, "csr_bytes": csr,
-                    "load": {"command": " ".join(info_cmd), "seconds": statistics.median(load_seconds),
-                             "runs_seconds": load_seconds, "peak_rss": rss, "wall_seconds": wall}})
-        for model, sets in (("implicit-als", [f"iterations={a.iterations}", "factors=64"]),
-                            ("biased-mf", [f"epochs={a.iterations}", "factors=64"])):
-            out = os.path.join(a.dir, f"model_{n}.mfk")
-            cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q", "-o", out] + data
-            for s in sets:
-                cmd += ["--set", s]
-            rep, rss, wall = timed(cmd)
-            row[model] = {"command": " ".join(cmd), "load_seconds": rep["load_seconds"],
-                          "train_seconds": rep["train_seconds"], "epochs": rep["epochs"],
-                          "seconds_per_iteration": rep["train_seconds"] / max(1, rep["epochs"]),
-                          "peak_rss": rss, "peak_rss_by_stage": rep["peak_rss_bytes"], "wall_seconds": wall}
-            os.remove(out)
+        csr = 2 * nnz * 8 + 8 * (first["users"] + first["items"] + 2)
+        loads = [t for x in rs for t in x["load"]["seconds"]]
+        row = {"lines": n, "file_bytes": first["file_bytes"], "users": first["users"], "items": first["items"],
+               "interactions": nnz, "csr_bytes": csr,
+               "load": {"command": first["load"]["command"], "seconds": statistics.median(loads),
+                        "runs_seconds": loads, "peak_rss": max(x["load"]["peak_rss"] for x in rs)}}
+        for m in MODELS:
+            per_round = [x[m] for x in rs]
+            row[m] = {"command": per_round[0]["command"],
+                      "seconds_per_iteration": statistics.median(y["seconds_per_iteration"] for y in per_round),
+                      "setup_seconds": statistics.median(y["setup_seconds"] for y in per_round),
+                      "peak_rss": max(y["peak_rss"] for y in per_round),
+                      "peak_rss_by_stage": per_round[0]["peak_rss_by_stage"], "rounds": per_round}
         rows.append(row)
-        print(json.dumps(row), flush=True)
-    report = {"command": " ".join([sys.executable] + sys.argv), "threads": a.threads, "rows": rows}
+    # Growth from each size to the next, taken within each round.
+    growth = []
+    for lo, hi in zip(sizes, sizes[1:]):
+        def ratio(key):
+            if key == "load":
+                v = [statistics.median(runs[hi][r]["load"]["seconds"]) / statistics.median(runs[lo][r]["load"]["seconds"])
+                     for r in range(a.rounds)]
+            else:
+                v = [runs[hi][r][key]["seconds_per_iteration"] / runs[lo][r][key]["seconds_per_iteration"]
+                     for r in range(a.rounds)]
+            return {"median": statistics.median(v), "rounds": v}
+        growth.append({"from": lo, "to": hi, "interactions": runs[hi][0]["interactions"] / runs[lo][0]["interactions"],
+                       **{k: ratio(k) for k in ("load",) + MODELS}})
+    report = {"command": " ".join([sys.executable] + sys.argv), "threads": a.threads, "rounds": a.rounds,
+              "rows": rows, "growth": growth}
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(report, f, indent=2)

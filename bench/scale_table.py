@@ -24,24 +24,27 @@ def main():
     print(f"activity, lines in random order), {r['threads']} threads, integer ids. Load = `mfkit data info`")
     runs = len(rows[0]["load"].get("runs_seconds", [0]))
     print(f"(parse, id maps, both CSR layouts; the median of {runs} runs, each run's figure in the JSON); fits are")
-    print("on all data (`--split none`), 64 factors, one run each.")
+    print(f"on all data (`--split none`), 64 factors, one run per round ({r['rounds']} rounds; medians); s/iter is the median iteration, set-up the rest")
+    print("of the fit (initial factors, confidences or the SGD grid, the model's copy of the seen items).")
     print("Peak RSS is the whole process's (/usr/bin/time), beside the two CSR layouts' own size.\n")
     print(f"`{r['command']}`\n")
-    print("| lines | users | items | interactions | CSR GB | load s | load peak GB | implicit-als s/iter | "
-          "its peak GB | biased-mf s/epoch | its peak GB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| lines | users | items | interactions | CSR GB | load s | load peak GB | implicit-als s/iter | set-up s | "
+          "its peak GB | biased-mf s/epoch | set-up s | its peak GB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for x in rows:
         ia, bm = x["implicit-als"], x["biased-mf"]
         print(f"| {x['lines']:,} | {x['users']:,} | {x['items']:,} | {x['interactions']:,} | {gb(x['csr_bytes'])} | "
               f"{x['load']['seconds']:.2f} | {gb(x['load']['peak_rss'])} | {ia['seconds_per_iteration']:.2f} | "
-              f"{gb(ia['peak_rss'])} | {bm['seconds_per_iteration']:.2f} | {gb(bm['peak_rss'])} |")
+              f"{ia['setup_seconds']:.2f} | {gb(ia['peak_rss'])} | {bm['seconds_per_iteration']:.2f} | "
+              f"{bm['setup_seconds']:.2f} | {gb(bm['peak_rss'])} |")
     if len(rows) > 1:
-        for a_, b_ in zip(rows, rows[1:]):
-            g = b_["interactions"] / a_["interactions"]
-            print(f"\nFrom {a_['lines']:,} to {b_['lines']:,} lines the interactions grow {g:.1f}x; load time "
-                  f"{b_['load']['seconds'] / a_['load']['seconds']:.1f}x, implicit-als per iteration "
-                  f"{b_['implicit-als']['seconds_per_iteration'] / a_['implicit-als']['seconds_per_iteration']:.1f}x, "
-                  f"biased-mf per epoch {b_['biased-mf']['seconds_per_iteration'] / a_['biased-mf']['seconds_per_iteration']:.1f}x.")
+        print(f"\nGrowth from each size to the next, taken within each of the {r['rounds']} rounds (the sizes run one")
+        print("after the other in every round) and the median of the rounds given:\n")
+        print("| from | to | interactions | load | implicit-als per iteration | biased-mf per epoch |")
+        print("|---|---|---|---|---|---|")
+        for g in r["growth"]:
+            cells = " | ".join(f"{g[k]['median']:.1f}x" for k in ("load", "implicit-als", "biased-mf"))
+            print(f"| {g['from']:,} | {g['to']:,} | {g['interactions']:.1f}x | {cells} |")
         big = rows[-1]
         print(f"\nAt {big['lines']:,} lines the largest peak RSS is "
               f"{gb(max(big[k]['peak_rss'] for k in ('load', 'implicit-als', 'biased-mf')))} GB of the machine's 24 "

@@ -409,14 +409,16 @@ Coo Interactions::to_coo() const {
 }
 
 Interactions Interactions::subset(const std::vector<int64_t>& entries) const {
-  Coo all = to_coo();
+  // Entries number the by-user layout; each one's user found by its row pointers, so a small
+  // subset of a large matrix costs its own size, not a copy of everything.
+  const auto& ip = by_user_.indptr;
   Coo c;
   c.reserve(entries.size());
   for (int64_t e : entries) {
-    c.users.push_back(all.users[e]);
-    c.items.push_back(all.items[e]);
-    c.values.push_back(all.values[e]);
-    if (has_times()) c.times.push_back(all.times[e]);
+    c.users.push_back(static_cast<int32_t>(std::upper_bound(ip.begin(), ip.end(), e) - ip.begin() - 1));
+    c.items.push_back(by_user_.indices[e]);
+    c.values.push_back(by_user_.values[e]);
+    if (has_times()) c.times.push_back(by_user_.times[e]);
   }
   return from_coo(c, users_, items_, DuplicatePolicy::kError);
 }

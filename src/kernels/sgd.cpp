@@ -9,15 +9,16 @@
 #include <numeric>
 #include <random>
 
+#include "core/huge_pages.h"
 #include "kernels/simd.h"
 
 namespace mfkit {
 
-FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed) {
-  return build(train.by_user(), train.n_items(), nb, seed);
+FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed, int threads) {
+  return build(train.by_user(), train.n_items(), nb, seed, threads);
 }
 
-FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed) {
+FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed, int threads) {
   FpsgGrid g;
   g.nb = nb;
   std::mt19937_64 rng(seed);
@@ -29,21 +30,44 @@ FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed) {
   };
   const int32_t nu = c.rows();
   std::vector<int32_t> pu = perm(nu), pi = perm(ni);
-  auto band_u = [&](int32_t u) { return static_cast<int>(static_cast<int64_t>(pu[u]) * nb / nu); };
-  auto band_i = [&](int32_t i) { return static_cast<int>(static_cast<int64_t>(pi[i]) * nb / ni); };
-  g.block_start.assign(static_cast<size_t>(nb) * nb + 1, 0);
-  for (int32_t u = 0; u < nu; ++u)
-    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e)
-      g.block_start[band_u(u) * nb + band_i(c.indices[e]) + 1]++;
-  for (size_t b = 0; b + 1 < g.block_start.size(); ++b) g.block_start[b + 1] += g.block_start[b];
-  g.entries.resize(c.indices.size());
-  std::vector<int64_t> fill(g.block_start.begin(), g.block_start.end() - 1);
-  // Users in CSR order, so each block ends up sorted by user.
-  for (int32_t u = 0; u < nu; ++u)
-    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
-      int32_t i = c.indices[e];
-      g.entries[fill[band_u(u) * nb + band_i(i)]++] = {u, i, c.values[e]};
+  // The first block of each user's band row and the band of each item.
+  for (int32_t u = 0; u < nu; ++u) pu[u] = static_cast<int32_t>(static_cast<int64_t>(pu[u]) * nb / nu) * nb;
+  for (int32_t i = 0; i < ni; ++i) pi[i] = static_cast<int32_t>(static_cast<int64_t>(pi[i]) * nb / ni);
+  // Worker t takes the users of about 1/T of the entries and counts, then fills, its share of
+  // every block; its shares come after those of workers before it, so each block stays sorted
+  // by user whatever T is.
+  const size_t blocks = static_cast<size_t>(nb) * nb;
+  const int64_t nnz = c.indptr[nu];
+  const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, nnz / 65536)));
+  std::vector<int32_t> first(T + 1, nu);
+  for (int t = 0; t < T; ++t)
+    first[t] = static_cast<int32_t>(std::lower_bound(c.indptr.begin(), c.indptr.end() - 1, nnz * t / T) - c.indptr.begin());
+  std::vector<int64_t> at(static_cast<size_t>(T) * blocks, 0);
+  auto each = [&](int t, auto&& f) {
+    for (int32_t u = first[t]; u < first[t + 1]; ++u)
+      for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) f(u, e, pu[u] + pi[c.indices[e]]);
+  };
+#pragma omp parallel for num_threads(T) schedule(static, 1)
+  for (int t = 0; t < T; ++t) {
+    int64_t* n = at.data() + t * blocks;
+    each(t, [&](int32_t, int64_t, int32_t b) { ++n[b]; });
+  }
+  g.block_start.assign(blocks + 1, 0);
+  for (size_t b = 0; b < blocks; ++b) {
+    int64_t pos = g.block_start[b];
+    for (int t = 0; t < T; ++t) {
+      const int64_t n = at[t * blocks + b];
+      at[t * blocks + b] = pos;
+      pos += n;
     }
+    g.block_start[b + 1] = pos;
+  }
+  resize_huge(g.entries, static_cast<size_t>(nnz));
+#pragma omp parallel for num_threads(T) schedule(static, 1)
+  for (int t = 0; t < T; ++t) {
+    int64_t* fill = at.data() + t * blocks;
+    each(t, [&](int32_t u, int64_t e, int32_t b) { g.entries[fill[b]++] = {u, c.indices[e], c.values[e]}; });
+  }
   return g;
 }
 
@@ -60,31 +84,36 @@ float SgdRow::get(const float* r, float* factors) const {
   return r[bias()];
 }
 
-void SgdState::init(const Factors& f) {
+void SgdState::init(const Factors& f, int threads) {
   row = SgdRow(f.k);
   mu = f.mu;
   n_users = f.n_users();
   n_items = f.n_items();
   // 16 floats of slack so the first row can start on a 64-byte boundary.
-  storage.assign(static_cast<size_t>(n_users + n_items) * row.stride + 16, 0.0f);
+  storage.clear();
+  resize_huge(storage, static_cast<size_t>(n_users + n_items) * row.stride + 16);
   auto addr = reinterpret_cast<uintptr_t>(storage.data());
   users = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
   items = users + static_cast<size_t>(n_users) * row.stride;
-  auto fill = [&](float* rows, int32_t n, const std::vector<float>& F, const std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r)
-      row.put(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k, b[r]);
-  };
-  fill(users, n_users, f.P, f.bu);
-  fill(items, n_items, f.Q, f.bi);
+  const int32_t n = n_users + n_items;
+#pragma omp parallel for num_threads(threads) schedule(static, 4096)
+  for (int32_t r = 0; r < n; ++r) {
+    const bool user = r < n_users;
+    const int32_t j = user ? r : r - n_users;
+    row.put(users + static_cast<size_t>(r) * row.stride, (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k,
+            (user ? f.bu : f.bi)[j]);
+  }
 }
 
-void SgdState::export_to(Factors& f) const {
-  auto take = [&](const float* rows, int32_t n, std::vector<float>& F, std::vector<float>& b) {
-    for (int32_t r = 0; r < n; ++r)
-      b[r] = row.get(rows + static_cast<size_t>(r) * row.stride, F.data() + static_cast<size_t>(r) * f.k);
-  };
-  take(users, n_users, f.P, f.bu);
-  take(items, n_items, f.Q, f.bi);
+void SgdState::export_to(Factors& f, int threads) const {
+  const int32_t n = n_users + n_items;
+#pragma omp parallel for num_threads(threads) schedule(static, 4096)
+  for (int32_t r = 0; r < n; ++r) {
+    const bool user = r < n_users;
+    const int32_t j = user ? r : r - n_users;
+    (user ? f.bu : f.bi)[j] = row.get((user ? users : items) + static_cast<size_t>(j) * row.stride,
+                                      (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k);
+  }
 }
 
 namespace {

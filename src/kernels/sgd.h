@@ -30,9 +30,10 @@ struct FpsgGrid {
   int nb = 0;
   std::vector<Rating> entries;
   std::vector<int64_t> block_start;  // nb*nb + 1
-  static FpsgGrid build(const Interactions& train, int nb, uint64_t seed);
+  /// Built by `threads` workers over ranges of users; the grid does not depend on `threads`.
+  static FpsgGrid build(const Interactions& train, int nb, uint64_t seed, int threads = 1);
   /// The same from a by-user matrix whose columns are [0, n_items) (a stratum of DSGD).
-  static FpsgGrid build(const Csr& by_user, int32_t n_items, int nb, uint64_t seed);
+  static FpsgGrid build(const Csr& by_user, int32_t n_items, int nb, uint64_t seed, int threads = 1);
 };
 
 /// Where things sit in a row of SgdState: the k factors zero-padded to `width` (a multiple of 16),
@@ -60,10 +61,10 @@ struct SgdState {
   float* users = nullptr;  // n_users rows
   float* items = nullptr;  // n_items rows
   int32_t n_users = 0, n_items = 0;
-  /// Copies f into the padded rows.
-  void init(const Factors& f);
+  /// Copies f into the padded rows (rows shared among `threads`).
+  void init(const Factors& f, int threads = 1);
   /// Copies factors and biases back into f.
-  void export_to(Factors& f) const;
+  void export_to(Factors& f, int threads = 1) const;
 };
 
 /// Runs the update rule over entries [begin, end); returns the sum of squared errors seen.

@@ -36,9 +36,9 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   if (nb < 2 * threads + 1 && threads > 1)
     throw ParamError("biased-mf: blocks = " + std::to_string(nb) + " must be at least 2*threads+1 = " +
                      std::to_string(2 * threads + 1));
-  FpsgGrid grid = FpsgGrid::build(train, nb, opt.ctx.seed + 1);
+  FpsgGrid grid = FpsgGrid::build(train, nb, opt.ctx.seed + 1, threads);
   SgdState state;
-  state.init(f_);
+  state.init(f_, threads);
   SgdConfig cfg;
   cfg.lr = static_cast<float>(p.learning_rate);
   cfg.reg = static_cast<float>(p.reg);
@@ -47,7 +47,7 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   cfg.biases = p.biases;
   run_epochs(type(), p.epochs, p.patience, &f_, opt, [&](int ep) {
     double sse = run_sgd_epoch(grid, state, cfg, threads, opt.ctx.seed * 1000003ULL + ep);
-    state.export_to(f_);
+    state.export_to(f_, threads);
     if (!p.adaptive) cfg.lr *= static_cast<float>(p.lr_decay);
     return std::sqrt(sse / static_cast<double>(train.nnz()));
   });

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/hash.h"
+#include "core/huge_pages.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
@@ -66,8 +67,10 @@ void Factors::init(const Interactions& train, int k_, double std, uint64_t seed,
   bi.assign(train.n_items(), 0.0f);
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> dist(0.0f, static_cast<float>(std));
-  P.resize(static_cast<size_t>(train.n_users()) * k);
-  Q.resize(static_cast<size_t>(train.n_items()) * k);
+  P.clear();
+  Q.clear();
+  resize_huge(P, static_cast<size_t>(train.n_users()) * k);
+  resize_huge(Q, static_cast<size_t>(train.n_items()) * k);
   for (auto& x : P) x = dist(rng);
   for (auto& x : Q) x = dist(rng);
 }

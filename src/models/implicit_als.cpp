@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/huge_pages.h"
 #include "kernels/als_implicit.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
@@ -33,44 +34,72 @@ void ImplicitAlsParams::visit(ParamVisitor& v) {
 
 void ImplicitAlsParams::validate() const {}
 
-float implicit_confidence(const ImplicitAlsParams& p, float r) {
-  if (p.confidence == "log") return 1.0f + static_cast<float>(p.alpha * std::log1p(r / p.epsilon));
-  if (p.confidence == "implicit") return static_cast<float>(p.alpha * r);
+namespace {
+
+enum class Scheme { kLinear, kLog, kImplicit };
+
+Scheme scheme_of(const ImplicitAlsParams& p) {
+  return p.confidence == "log" ? Scheme::kLog : p.confidence == "implicit" ? Scheme::kImplicit : Scheme::kLinear;
+}
+
+float confidence(Scheme s, const ImplicitAlsParams& p, float r) {
+  if (s == Scheme::kLog) return 1.0f + static_cast<float>(p.alpha * std::log1p(r / p.epsilon));
+  if (s == Scheme::kImplicit) return static_cast<float>(p.alpha * r);
   return 1.0f + static_cast<float>(p.alpha * r);
 }
 
-Csr implicit_confidences(const ImplicitAlsParams& p, const Csr& m) {
-  Csr c{m.indptr, m.indices, m.values, {}};
-  for (float& v : c.values) {
-    v = implicit_confidence(p, v);
-    if (!(v > 0) || !std::isfinite(v))
-      throw ParamError("implicit-als: a confidence is not positive (values must be > 0; check alpha and the data)");
+}  // namespace
+
+float implicit_confidence(const ImplicitAlsParams& p, float r) { return confidence(scheme_of(p), p, r); }
+
+std::vector<float> implicit_confidence_values(const ImplicitAlsParams& p, const std::vector<float>& values,
+                                              int threads) {
+  const Scheme s = scheme_of(p);
+  const int64_t n = static_cast<int64_t>(values.size());
+  std::vector<float> c;
+  resize_huge(c, values.size());
+  int64_t bad = n;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : bad) if (n > 100000)
+  for (int64_t e = 0; e < n; ++e) {
+    c[e] = confidence(s, p, values[e]);
+    if (!(c[e] > 0) || !std::isfinite(c[e])) bad = std::min(bad, e);
   }
+  if (bad < n)
+    throw ParamError("implicit-als: a confidence is not positive (values must be > 0; check alpha and the data)");
   return c;
+}
+
+Csr implicit_confidences(const ImplicitAlsParams& p, const Csr& m) {
+  return Csr{m.indptr, m.indices, implicit_confidence_values(p, m.values, 1), {}};
 }
 
 void ImplicitAls::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   const int f = p.factors;
   const int32_t nu = train.n_users(), ni = train.n_items();
-  Csr cu = confidences(train.by_user()), ci = confidences(train.by_item());
-  X_.resize(static_cast<size_t>(nu) * f);
-  Y_.resize(static_cast<size_t>(ni) * f);
+  const int threads = opt.ctx.threads;
+  // The confidences beside the training matrix's own structure (no copy of its indices).
+  const Csr &bu = train.by_user(), &bi = train.by_item();
+  const std::vector<float> cu = implicit_confidence_values(p, bu.values, threads),
+                           ci = implicit_confidence_values(p, bi.values, threads);
+  X_.clear();
+  Y_.clear();
+  resize_huge(X_, static_cast<size_t>(nu) * f);
+  resize_huge(Y_, static_cast<size_t>(ni) * f);
   keyed_normal_rows(train.user_ids()->names(), f, p.init_std, opt.ctx.seed, X_.data());
   keyed_normal_rows(train.item_ids()->names(), f, p.init_std, opt.ctx.seed, Y_.data());
   f_ = f;
   std::vector<float> G(static_cast<size_t>(f) * f);
   const int steps = p.solver == "cg" ? p.cg_steps : 0;
   const float reg = static_cast<float>(p.reg);
-  const int threads = opt.ctx.threads;
-  train_values_ = train.by_user().values;
+  train_values_ = copy_huge(bu.values);
   run_epochs(type(), p.iterations, 0, nullptr, opt, [&](int) {
     gram(Y_.data(), ni, f, reg, G.data());
-    implicit_half_sweep(cu, Y_.data(), G.data(), f, steps, X_.data(), threads);
+    implicit_half_sweep(bu, cu.data(), Y_.data(), G.data(), f, steps, X_.data(), threads);
     gram(X_.data(), nu, f, reg, G.data());
-    implicit_half_sweep(ci, X_.data(), G.data(), f, steps, Y_.data(), threads);
+    implicit_half_sweep(bi, ci.data(), X_.data(), G.data(), f, steps, Y_.data(), threads);
     if (!std::all_of(X_.begin(), X_.end(), [](float v) { return std::isfinite(v); })) return double(NAN);
-    return p.compute_loss ? implicit_loss(cu, X_.data(), nu, Y_.data(), ni, f, reg, threads) : 0.0;
+    return p.compute_loss ? implicit_loss(bu, cu.data(), X_.data(), nu, Y_.data(), ni, f, reg, threads) : 0.0;
   });
 }
 

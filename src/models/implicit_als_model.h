@@ -7,9 +7,11 @@
 
 namespace mfkit {
 
-/// The confidence of an observed value r, and a CSR's values turned into confidences (ParamError
-/// when one is not positive).
+/// The confidence of an observed value r; values turned into confidences by `threads` workers,
+/// and a CSR with its values so turned (ParamError when one is not positive).
 float implicit_confidence(const ImplicitAlsParams& p, float r);
+std::vector<float> implicit_confidence_values(const ImplicitAlsParams& p, const std::vector<float>& values,
+                                              int threads);
 Csr implicit_confidences(const ImplicitAlsParams& p, const Csr& m);
 
 class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {

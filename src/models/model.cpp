@@ -5,6 +5,7 @@
 #include <exception>
 #include <numeric>
 
+#include "core/huge_pages.h"
 #include "mfkit/error.h"
 #include "mfkit/index.h"
 #include "mfkit/recommend.h"
@@ -29,7 +30,7 @@ void Model::fit(const Interactions& train, const FitOptions& opt) {
   do_fit(train, opt);
   users_ = train.user_ids();
   items_ = train.item_ids();
-  seen_ = Csr{train.by_user().indptr, train.by_user().indices, {}, {}};
+  seen_ = Csr{copy_huge(train.by_user().indptr), copy_huge(train.by_user().indices), {}, {}};
   tie_rank_ = popularity_rank(seen_, n_items());
   if (opt.labels) labels_ = *opt.labels;
 }

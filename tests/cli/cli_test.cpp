@@ -58,6 +58,12 @@ TEST(Cli, TrainSaveEvalPredictRecommendSimilar) {
   EXPECT_TRUE(j["test"].contains("rmse"));
   EXPECT_TRUE(j["test"].contains("mae"));
   EXPECT_TRUE(j.contains("train_seconds"));
+  // One time per epoch run, together within the fit's time.
+  ASSERT_EQ(j["epoch_seconds"].size(), 5u);
+  double epochs = 0;
+  for (const auto& s : j["epoch_seconds"]) epochs += s.get<double>();
+  EXPECT_GT(epochs, 0.0);
+  EXPECT_LE(epochs, j["train_seconds"].get<double>());
   CliRun e = run("eval -f " + m + " --data " + data + " --format user,item,rating --json");
   ASSERT_EQ(e.code, 0) << e.out;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(e.out)["test"]["rmse"].get<double>(), j["test"]["rmse"].get<double>());

@@ -147,11 +147,62 @@ TEST(FpsgGrid, EveryEntryLandsInExactlyOneBlockSortedByUser) {
   std::vector<int> band_of_user(m.n_users(), -1);
   for (int b = 0; b < 49; ++b)
     for (int64_t e = g.block_start[b]; e < g.block_start[b + 1]; ++e) {
-      if (e > g.block_start[b]) EXPECT_LE(g.entries[e - 1].u, g.entries[e].u);
+      if (e > g.block_start[b]) {
+        EXPECT_LE(g.entries[e - 1].u, g.entries[e].u);
+      }
       int& band = band_of_user[g.entries[e].u];
       if (band < 0) band = b / 7;
       EXPECT_EQ(band, b / 7);
     }
+}
+
+TEST(FpsgGrid, IsTheSameGridWhateverTheNumberOfWorkers) {
+  // Large enough (300k entries) for three workers; rows of uneven length.
+  Csr c;
+  c.indptr.push_back(0);
+  std::mt19937 rng(5);
+  const int32_t ni = 2000;
+  for (int32_t u = 0; c.indptr.back() < 300000; ++u) {
+    std::vector<int32_t> row(1 + rng() % 400);
+    for (auto& i : row) i = static_cast<int32_t>(rng() % ni);
+    std::sort(row.begin(), row.end());
+    row.erase(std::unique(row.begin(), row.end()), row.end());
+    for (int32_t i : row) {
+      c.indices.push_back(i);
+      c.values.push_back(static_cast<float>(u % 5 + i % 3));
+    }
+    c.indptr.push_back(static_cast<int64_t>(c.indices.size()));
+  }
+  FpsgGrid one = FpsgGrid::build(c, ni, 11, 4, 1), three = FpsgGrid::build(c, ni, 11, 4, 3);
+  ASSERT_EQ(one.block_start, three.block_start);
+  ASSERT_EQ(one.entries.size(), c.indices.size());
+  for (size_t e = 0; e < one.entries.size(); ++e) {
+    ASSERT_EQ(one.entries[e].u, three.entries[e].u) << e;
+    ASSERT_EQ(one.entries[e].i, three.entries[e].i) << e;
+    ASSERT_EQ(one.entries[e].r, three.entries[e].r) << e;
+  }
+}
+
+TEST(SgdState, CopiesInAndOutOnSeveralThreads) {
+  auto m = synthetic_ratings();
+  Factors f;
+  f.init(m, 20, 0.1, 4, false);
+  for (size_t j = 0; j < f.bu.size(); ++j) f.bu[j] = 0.5f * j;
+  for (size_t j = 0; j < f.bi.size(); ++j) f.bi[j] = -0.25f * j;
+  SgdState s;
+  s.init(f, 3);
+  EXPECT_EQ(s.users[s.row.bias()], f.bu[0]);
+  EXPECT_EQ(s.items[static_cast<size_t>(1) * s.row.stride + 2], f.Q[static_cast<size_t>(1) * f.k + 2]);
+  Factors back = f;
+  std::fill(back.P.begin(), back.P.end(), 0.0f);
+  std::fill(back.Q.begin(), back.Q.end(), 0.0f);
+  std::fill(back.bu.begin(), back.bu.end(), 0.0f);
+  std::fill(back.bi.begin(), back.bi.end(), 0.0f);
+  s.export_to(back, 3);
+  EXPECT_EQ(back.P, f.P);
+  EXPECT_EQ(back.Q, f.Q);
+  EXPECT_EQ(back.bu, f.bu);
+  EXPECT_EQ(back.bi, f.bi);
 }
 
 TEST(SgdEpoch, TwoThreadsConvergeLikeOne) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
+
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -64,6 +67,56 @@ TEST(ImplicitHalfSweep, ConjugateGradientConvergesToTheExactSolution) {
   }
   EXPECT_LT(err_full, 2e-3);
   EXPECT_GT(err_one, err_full);
+}
+
+TEST(ImplicitHalfSweep, LongRowsTakeTheSameConjugateGradientSteps) {
+  // A short row (gathered vectors reused from cache) and a long one (past 1 MiB of vectors at f = 64:
+  // its normal equations are built instead), a few confidences below 1; two CG steps from a warm
+  // start against the same two steps in double precision on the dense normal equations.
+  const int f = 64, steps = 2;
+  const int32_t ni = 6000;
+  std::mt19937 rng(3);
+  Csr c;
+  c.indptr = {0};
+  for (int32_t n : {100, 5000}) {
+    std::vector<int32_t> items(ni);
+    std::iota(items.begin(), items.end(), 0);
+    std::shuffle(items.begin(), items.end(), rng);
+    items.resize(n);
+    std::sort(items.begin(), items.end());
+    for (int32_t i : items) {
+      c.indices.push_back(i);
+      c.values.push_back(i % 17 == 0 ? 0.5f : 1.0f + static_cast<float>(rng() % 40) / 10.0f);
+    }
+    c.indptr.push_back(static_cast<int64_t>(c.indices.size()));
+  }
+  auto Y = random_factors(ni, f, 4), X = random_factors(2, f, 5), start = X;
+  std::vector<float> G(f * f);
+  gram(Y.data(), ni, f, 0.1f, G.data());
+  implicit_half_sweep(c, Y.data(), G.data(), f, steps, X.data(), 1);
+  for (int32_t u = 0; u < 2; ++u) {
+    Eigen::MatrixXd A(f, f);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(f), x(f);
+    for (int i = 0; i < f * f; ++i) A(i / f, i % f) = G[i];
+    for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
+      Eigen::VectorXd y(f);
+      for (int d = 0; d < f; ++d) y[d] = Y[static_cast<size_t>(c.indices[e]) * f + d];
+      A += (c.values[e] - 1.0) * y * y.transpose();
+      b += c.values[e] * y;
+    }
+    for (int d = 0; d < f; ++d) x[d] = start[u * f + d];
+    Eigen::VectorXd r = b - A * x, p = r;
+    for (int it = 0; it < steps; ++it) {
+      Eigen::VectorXd ap = A * p;
+      const double step = r.squaredNorm() / p.dot(ap), rs = r.squaredNorm();
+      x += step * p;
+      r -= step * ap;
+      p = r + (r.squaredNorm() / rs) * p;
+    }
+    double err = 0;
+    for (int d = 0; d < f; ++d) err = std::max(err, std::fabs(X[u * f + d] - x[d]));
+    EXPECT_LT(err, 1e-3 * x.lpNorm<Eigen::Infinity>()) << "row of " << c.row_size(u) << " entries";
+  }
 }
 
 TEST(ImplicitAls, LossFallsAndFoldInAndExplainAgree) {
