@@ -62,7 +62,8 @@ def table(path):
     for s in r["results"]:
         print(f"| {s['solver']} | {s['implicit']:.3f} s | {s['mfkit']:.3f} s | {s['ratio']:.2f} |")
     print()
-    print(f"Seconds per iteration, medians of {r['pairs']} interleaved pairs of fresh processes, 2 threads; "
+    pairs = f"medians of {r['pairs']} interleaved pairs" if r["pairs"] > 1 else "one pair"
+    print(f"Seconds per iteration, {pairs} of fresh processes, 2 threads; "
           f"`{r['command']}`.")
 
 

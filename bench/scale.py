@@ -7,8 +7,11 @@ split, fit, save). An iteration's time is the median of the epochs' own times; t
 is its set-up. The sizes run one after the other in each of --rounds rounds, so that the growth
 from one size to the next is also taken within each round (the median of those ratios reported):
 this machine's speed drifts by tens of percent over minutes, and sizes measured minutes apart
-would carry that drift into the growth. Writes JSON with every command; bench/scale_table.py
-makes the table and plot.
+would carry that drift into the growth. This virtual machine also hands a process fresh memory
+slowly when the host has not backed it lately (numpy.ones of 0.8 GB: 1.61 s the first time, 0.09 s
+right after): each timed command runs right after a process that touched --warm-gb of memory, so
+that small and large runs pay the same for fresh memory (the kernel still zeroes every page).
+Writes JSON with every command; bench/scale_table.py makes the table and plot.
 
     python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
 """
@@ -26,8 +29,11 @@ SHAPES = {1_000_000: (15_000, 3_000), 10_000_000: (150_000, 30_000), 30_000_000:
           100_000_000: (1_500_000, 300_000)}
 
 
-def timed(cmd):
-    """(stdout JSON, peak RSS in bytes, wall seconds) of a command run under /usr/bin/time."""
+def timed(cmd, warm_gb):
+    """(stdout JSON, peak RSS in bytes, wall seconds) of a command run under /usr/bin/time, right
+    after a process that touched warm_gb of memory and let it go."""
+    if warm_gb > 0:
+        subprocess.run([sys.executable, "-c", f"import numpy; numpy.ones(int({warm_gb} * 2**30 / 8))"], check=True)
     r = subprocess.run(["/usr/bin/time", "-f", "@@ %M %e"] + cmd, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
@@ -45,7 +51,7 @@ def run_size(a, n):
     data = ["--data", path, "--format", "user,item,rating", "--sep", ",", "--duplicates", "sum",
             "--threads", str(a.threads)]
     info_cmd = [a.mfkit, "data", "info", "--json"] + data
-    loads = [timed(info_cmd) for _ in range(a.load_runs)]
+    loads = [timed(info_cmd, a.warm_gb) for _ in range(a.load_runs)]
     info = loads[0][0]
     run = {"file_bytes": os.path.getsize(path), "users": info["users"], "items": info["items"],
            "interactions": info["interactions"],
@@ -57,7 +63,7 @@ def run_size(a, n):
         cmd = [a.mfkit, "train", "-m", model, "--split", "none", "--json", "-q", "-o", out] + data
         for s in sets:
             cmd += ["--set", s]
-        rep, rss, wall = timed(cmd)
+        rep, rss, wall = timed(cmd, a.warm_gb)
         per_epoch = rep["epoch_seconds"]
         run[model] = {"command": " ".join(cmd), "load_seconds": rep["load_seconds"],
                       "train_seconds": rep["train_seconds"], "epoch_seconds": per_epoch,
@@ -75,8 +81,10 @@ def main():
     ap.add_argument("--mfkit", default=str(ROOT / "build" / "mfkit"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=2, help="rounds over all sizes")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over all sizes")
     ap.add_argument("--load-runs", type=int, default=3, help="loads per size and round")
+    ap.add_argument("--warm-gb", type=float, default=6.0,
+                    help="memory touched by a process of its own before each timed command (0: none)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
@@ -122,6 +130,7 @@ def main():
         growth.append({"from": lo, "to": hi, "interactions": runs[hi][0]["interactions"] / runs[lo][0]["interactions"],
                        **{k: ratio(k) for k in ("load",) + MODELS}})
     report = {"command": " ".join([sys.executable] + sys.argv), "threads": a.threads, "rounds": a.rounds,
+              "warm_gb": a.warm_gb,
               "rows": rows, "growth": growth}
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:

@@ -26,7 +26,12 @@ def main():
     print(f"(parse, id maps, both CSR layouts; the median of {runs} runs, each run's figure in the JSON); fits are")
     print(f"on all data (`--split none`), 64 factors, one run per round ({r['rounds']} rounds; medians); s/iter is the median iteration, set-up the rest")
     print("of the fit (initial factors, confidences or the SGD grid, the model's copy of the seen items).")
-    print("Peak RSS is the whole process's (/usr/bin/time), beside the two CSR layouts' own size.\n")
+    print("Peak RSS is the whole process's (/usr/bin/time), beside the two CSR layouts' own size.")
+    if r.get("warm_gb"):
+        print(f"Each timed command ran right after a process that touched {r['warm_gb']:g} GB of memory: this virtual")
+        print("machine hands out memory the host has not backed lately at up to 2 s per GB, which would")
+        print("otherwise fall on the largest runs (see bench/scale.py).")
+    print()
     print(f"`{r['command']}`\n")
     print("| lines | users | items | interactions | CSR GB | load s | load peak GB | implicit-als s/iter | set-up s | "
           "its peak GB | biased-mf s/epoch | set-up s | its peak GB |")
@@ -45,6 +50,12 @@ def main():
         for g in r["growth"]:
             cells = " | ".join(f"{g[k]['median']:.1f}x" for k in ("load", "implicit-als", "biased-mf"))
             print(f"| {g['from']:,} | {g['to']:,} | {g['interactions']:.1f}x | {cells} |")
+        print("\nWhere a fit grows faster than the data: the files keep each user's and item's mean degree as")
+        print("they grow, so the matrix grows sparser and the factor rows every rating gathers (64 floats of")
+        print("the other side for CG, a user and an item row for SGD) leave the caches between one size and")
+        print("the next: once they are all fetched from memory, time per interaction stops rising and growth")
+        print("is linear again. A CG row too long for its gathered vectors to stay in cache from one step")
+        print("to the next builds its normal equations in one pass instead (`kernels/als_implicit.cpp`).")
         big = rows[-1]
         print(f"\nAt {big['lines']:,} lines the largest peak RSS is "
               f"{gb(max(big[k]['peak_rss'] for k in ('load', 'implicit-als', 'biased-mf')))} GB of the machine's 24 "
