@@ -90,7 +90,8 @@ $B/mfkit_bench_ann --items 1000000 --users 50000 --queries 2000 --metrics ip fai
 $B/mfkit_bench_serve --items 1000000 --users 20000 --index --no-reloads --seconds 10 --out bench/results/serve_1m_hnsw.json
 python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_100k.json bench/results/ann_1m.json \
   bench/results/ann_10m.json bench/results/ann_faiss_1m.json --serve bench/results/serve_1m_hnsw.json > docs/ann_results.md
-# growth with the data: 1M, 10M, 100M lines (about 30 minutes; the files are kept in /tmp/mfkit-scale)
+# growth with the data: 1M, 10M, 30M, 100M lines in three rounds (about 20 minutes, 30 more to write the
+# files the first time; they are kept in /tmp/mfkit-scale)
 python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
 python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md
 python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
@@ -107,7 +108,9 @@ python3 bench/dsgd_bench.py --data $MFKIT_DATA_DIR/ml-1m/derived/ratings_user_it
 # implicit-als against implicit 0.7 on the same file (implicit built from its sources outside the project)
 if [ -n "${IMPLICIT_PATH:-}" ]; then
   PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s10m.csv \
-    --out bench/results/implicit_als_same_file.json
+    --pairs 3 --out bench/results/implicit_als_same_file.json
+  PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s100m.csv \
+    --pairs 1 --solvers cg --out bench/results/implicit_als_same_file_100m.json
 fi
 # every result table in README.md and docs/ from the JSON above
 python3 bench/docs_tables.py
