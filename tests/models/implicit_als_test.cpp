@@ -6,9 +6,11 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <string>
 
 #include "kernels/als_implicit.h"
 #include "mfkit/data.h"
+#include "mfkit/error.h"
 #include "mfkit/registry.h"
 #include "test_util.h"
 
@@ -116,6 +118,18 @@ TEST(ImplicitHalfSweep, LongRowsTakeTheSameConjugateGradientSteps) {
     double err = 0;
     for (int d = 0; d < f; ++d) err = std::max(err, std::fabs(X[u * f + d] - x[d]));
     EXPECT_LT(err, 1e-3 * x.lpNorm<Eigen::Infinity>()) << "row of " << c.row_size(u) << " entries";
+  }
+}
+
+TEST(ImplicitAls, AConfidenceThatIsNotPositiveIsRefused) {
+  auto data = synthetic_ratings();
+  auto m = create_model("implicit-als");
+  m->set_params({{"factors", 4}, {"iterations", 1}, {"confidence", "implicit"}, {"alpha", 0.0}});
+  try {
+    m->fit(data, {Context{2, 1}});
+    FAIL() << "a zero confidence was accepted";
+  } catch (const ParamError& e) {
+    EXPECT_NE(std::string(e.what()).find("confidence is not positive"), std::string::npos) << e.what();
   }
 }
 
