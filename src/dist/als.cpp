@@ -52,7 +52,10 @@ LocalModel fit_implicit_als(FitContext& fc) {
   const float reg = static_cast<float>(p.reg);
   const int steps = p.solver == "cg" ? p.cg_steps : 0;
   const int threads = fc.job.ctx.threads;
-  Csr cu = implicit_confidences(p, part.by_user.rows), ci = implicit_confidences(p, part.by_item.rows);
+  // Confidences beside the blocks' own structure (no copy of their indices).
+  const Csr &bu = part.by_user.rows, &bi = part.by_item.rows;
+  const std::vector<float> cu = implicit_confidence_values(p, bu.values, threads),
+                           ci = implicit_confidence_values(p, bi.values, threads);
   LocalModel m;
   m.k = f;
   m.P = keyed_rows(part.users, f, p.init_std, fc.job.ctx.seed);
@@ -62,22 +65,22 @@ LocalModel fit_implicit_als(FitContext& fc) {
   iterate(fc, p.iterations, {{"user_factors", X.data(), X.size()}, {"item_factors", Y.data(), Y.size()}}, [&](int) {
     std::vector<float> G = global_gram(comm, Y, f, reg, "item gram");
     std::vector<float> Yc = fetch_rows(comm, part.by_user.fetch, Y, f, "item factors");
-    implicit_half_sweep(cu, Yc.data(), G.data(), f, steps, X.data(), threads);
+    implicit_half_sweep(bu, cu.data(), Yc.data(), G.data(), f, steps, X.data(), threads);
     G = global_gram(comm, X, f, reg, "user gram");
     std::vector<float> Xc = fetch_rows(comm, part.by_item.fetch, X, f, "user factors");
-    implicit_half_sweep(ci, Xc.data(), G.data(), f, steps, Y.data(), threads);
+    implicit_half_sweep(bi, ci.data(), Xc.data(), G.data(), f, steps, Y.data(), threads);
     if (!all_finite(comm, X, Y)) return double(NAN);
     if (!p.compute_loss) return 0.0;
     // The objective over all cells, summed by items: y^T (X^T X) y + sum_u [(c-1) s^2 - 2 c s + c].
     Eigen::Map<const RowMat> Gm(G.data(), f, f);
     const Eigen::MatrixXf Gx = Gm - reg * Eigen::MatrixXf::Identity(f, f);
     std::vector<double> s(2, 0.0);  // loss, sum of (c - 1)
-    for (int32_t i = 0; i < ci.rows(); ++i) {
+    for (int32_t i = 0; i < bi.rows(); ++i) {
       Eigen::Map<const Eigen::VectorXf> y(Y.data() + static_cast<size_t>(i) * f, f);
       double l = y.dot(Gx * y) + reg * y.squaredNorm();
-      for (int64_t e = ci.indptr[i]; e < ci.indptr[i + 1]; ++e) {
-        const double c = ci.values[e];
-        const double sc = y.dot(Eigen::Map<const Eigen::VectorXf>(Xc.data() + static_cast<size_t>(ci.indices[e]) * f, f));
+      for (int64_t e = bi.indptr[i]; e < bi.indptr[i + 1]; ++e) {
+        const double c = ci[e];
+        const double sc = y.dot(Eigen::Map<const Eigen::VectorXf>(Xc.data() + static_cast<size_t>(bi.indices[e]) * f, f));
         l += (c - 1.0) * sc * sc - 2.0 * c * sc + c;
         s[1] += c - 1.0;
       }
