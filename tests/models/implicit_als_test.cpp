@@ -125,8 +125,10 @@ TEST(ImplicitAls, AConfidenceThatIsNotPositiveIsRefused) {
   auto data = synthetic_ratings();
   auto m = create_model("implicit-als");
   m->set_params({{"factors", 4}, {"iterations", 1}, {"confidence", "implicit"}, {"alpha", 0.0}});
+  FitOptions opt;
+  opt.ctx = Context{2, 1};
   try {
-    m->fit(data, {Context{2, 1}});
+    m->fit(data, opt);
     FAIL() << "a zero confidence was accepted";
   } catch (const ParamError& e) {
     EXPECT_NE(std::string(e.what()).find("confidence is not positive"), std::string::npos) << e.what();
