@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/counting_sort.h"
 #include "core/huge_pages.h"
 #include "mfkit/error.h"
 
@@ -150,17 +151,7 @@ std::vector<Span> cut_spans(const std::vector<Span>& in, int threads) {
 // counts become each thread's first free place in the row (threads in order: a stable sort).
 Csr rows_from_counts(int32_t rows, std::vector<std::vector<int64_t>>& next, size_t n, bool timed) {
   Csr c;
-  c.indptr.assign(static_cast<size_t>(rows) + 1, 0);
-  int64_t at = 0;
-  for (int32_t r = 0; r < rows; ++r) {
-    c.indptr[r] = at;
-    for (auto& counts : next) {
-      const int64_t count = counts[r];
-      counts[r] = at;
-      at += count;
-    }
-  }
-  c.indptr[rows] = at;
+  counts_to_places(next, static_cast<size_t>(rows), c.indptr);
   resize_huge(c.indices, n);
   resize_huge(c.values, n);
   if (timed) resize_huge(c.times, n);
@@ -202,15 +193,10 @@ Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
 // The other layout of `c` (columns become rows), rows ascending within each new row: a stable
 // counting sort by column of c's entries in row order, each thread taking a range of rows.
 Csr transpose(const Csr& c, int32_t cols) {
-  const int32_t rows = c.rows();
   const size_t n = c.indices.size();
   const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
   const bool timed = !c.times.empty();
-  std::vector<int32_t> first(threads + 1, rows);  // thread t takes rows [first[t], first[t + 1])
-  for (int t = 0; t < threads; ++t)
-    first[t] = static_cast<int32_t>(std::upper_bound(c.indptr.begin(), c.indptr.end() - 1,
-                                                      static_cast<int64_t>(n * t / threads)) - c.indptr.begin()) - 1;
-  first[0] = 0;
+  const std::vector<int32_t> first = row_ranges(c, threads);  // thread t takes rows [first[t], first[t + 1])
   std::vector<std::vector<int64_t>> next(threads);
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
   for (int t = 0; t < threads; ++t) {
@@ -257,11 +243,12 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
   const int32_t nu = users->size(), ni = items->size();
   size_t n = 0;
   std::vector<Span> spans;
+  const bool timed_parts = spans_timed(parts);
   for (const Coo* coo : parts) {
     const size_t m = coo->size();
     if (coo->items.size() != m || coo->values.size() != m || (!coo->times.empty() && coo->times.size() != m))
       throw Error("Interactions::from_coo: triplet arrays differ in length");
-    if (m > 0 && coo->times.empty() == spans_timed(parts))
+    if (m > 0 && coo->times.empty() == timed_parts)
       throw Error("Interactions::from_coo: some parts have timestamps and others not");
     for (size_t e = 0; e < m; ++e) {
       if (coo->users[e] < 0 || coo->users[e] >= nu || coo->items[e] < 0 || coo->items[e] >= ni)

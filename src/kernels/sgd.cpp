@@ -9,6 +9,7 @@
 #include <numeric>
 #include <random>
 
+#include "core/counting_sort.h"
 #include "core/huge_pages.h"
 #include "kernels/simd.h"
 
@@ -39,33 +40,23 @@ FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed, int th
   const size_t blocks = static_cast<size_t>(nb) * nb;
   const int64_t nnz = c.indptr[nu];
   const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, nnz / 65536)));
-  std::vector<int32_t> first(T + 1, nu);
-  for (int t = 0; t < T; ++t)
-    first[t] = static_cast<int32_t>(std::lower_bound(c.indptr.begin(), c.indptr.end() - 1, nnz * t / T) - c.indptr.begin());
-  std::vector<int64_t> at(static_cast<size_t>(T) * blocks, 0);
+  const std::vector<int32_t> first = row_ranges(c, T);
+  std::vector<std::vector<int64_t>> at(T);
   auto each = [&](int t, auto&& f) {
     for (int32_t u = first[t]; u < first[t + 1]; ++u)
       for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) f(u, e, pu[u] + pi[c.indices[e]]);
   };
 #pragma omp parallel for num_threads(T) schedule(static, 1)
   for (int t = 0; t < T; ++t) {
-    int64_t* n = at.data() + t * blocks;
+    at[t].assign(blocks, 0);
+    int64_t* n = at[t].data();
     each(t, [&](int32_t, int64_t, int32_t b) { ++n[b]; });
   }
-  g.block_start.assign(blocks + 1, 0);
-  for (size_t b = 0; b < blocks; ++b) {
-    int64_t pos = g.block_start[b];
-    for (int t = 0; t < T; ++t) {
-      const int64_t n = at[t * blocks + b];
-      at[t * blocks + b] = pos;
-      pos += n;
-    }
-    g.block_start[b + 1] = pos;
-  }
+  counts_to_places(at, blocks, g.block_start);
   resize_huge(g.entries, static_cast<size_t>(nnz));
 #pragma omp parallel for num_threads(T) schedule(static, 1)
   for (int t = 0; t < T; ++t) {
-    int64_t* fill = at.data() + t * blocks;
+    int64_t* fill = at[t].data();
     each(t, [&](int32_t u, int64_t e, int32_t b) { g.entries[fill[b]++] = {u, c.indices[e], c.values[e]}; });
   }
   return g;
