@@ -64,12 +64,51 @@ UserCells cells_at_user_owners(Communicator& comm, const Interactions& test) {
   return out;
 }
 
+// The cells of one (user, item) pair that came from several ranks (lines of it in several
+// shards; each shard merged its own) as one cell, by the policy the training blocks use: `last`
+// keeps the value from the highest rank (the latest line in the file), `sum` adds, `error`
+// refuses on every rank.
+void merge_duplicates(Communicator& comm, UserCells& cells, DuplicatePolicy dup) {
+  const size_t n = cells.values.size();
+  std::vector<size_t> order(n);
+  for (size_t e = 0; e < n; ++e) order[e] = e;
+  auto key = [&](size_t e) { return std::make_pair(cells.names[2 * e], cells.names[2 * e + 1]); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  std::vector<std::string_view> names;
+  std::vector<float> values;
+  names.reserve(2 * n);
+  values.reserve(n);
+  int64_t repeated = 0;
+  for (size_t j = 0; j < n; ++j) {
+    const size_t e = order[j];
+    if (j > 0 && key(order[j - 1]) == key(e)) {
+      ++repeated;
+      values.back() = dup == DuplicatePolicy::kSum ? values.back() + cells.values[e] : cells.values[e];
+      continue;
+    }
+    names.push_back(cells.names[2 * e]);
+    names.push_back(cells.names[2 * e + 1]);
+    values.push_back(cells.values[e]);
+  }
+  if (dup == DuplicatePolicy::kError) {
+    std::vector<double> all{static_cast<double>(repeated)};
+    comm.allreduce_sum(all, "duplicate test cells");
+    if (all[0] > 0)
+      throw Error(fmt::format("{} held-out (user, item) pairs appear on more than one line (use duplicates=last or sum)",
+                              static_cast<int64_t>(all[0])));
+  }
+  cells.names = std::move(names);
+  cells.values = std::move(values);
+}
+
 }  // namespace
 
-nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test) {
+nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test,
+                               DuplicatePolicy dup) {
   const int P = comm.size(), k = m.k;
-  // 1. Each cell to its user's owner.
-  const UserCells cells = cells_at_user_owners(comm, test);
+  // 1. Each cell to its user's owner, where lines of one pair read by several ranks become one.
+  UserCells cells = cells_at_user_owners(comm, test);
+  merge_duplicates(comm, cells, dup);
   const std::vector<std::string_view>& names = cells.names;
   const std::vector<float>& got_values = cells.values;
   // 2. At the user's owner: the user's row joins the cell, which goes on to the item's owner as
@@ -116,8 +155,9 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
 }
 
 nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
-                                const Interactions& test, int k) {
-  const UserCells cells = cells_at_user_owners(comm, test);
+                                const Interactions& test, DuplicatePolicy dup, int k) {
+  UserCells cells = cells_at_user_owners(comm, test);
+  merge_duplicates(comm, cells, dup);
   // Held-out items per owned user; item ids numbered per user (ranked ones too) for metrics.h.
   std::vector<std::vector<std::string_view>> held(lists.size());
   for (size_t e = 0; e < cells.values.size(); ++e) {

@@ -65,7 +65,9 @@ LocalModel fit_biased_mf(FitContext& fc);
 
 /// RMSE, MAE and count of `test` (this rank's held-out cells, raw ids in its id maps) over all
 /// ranks, scored as the saved model scores them: an id absent from training adds no factor term.
-nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test);
+/// Cells of one pair held by several ranks are merged by `dup` first, as the training blocks are.
+nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test,
+                               DuplicatePolicy dup);
 
 /// One entry of a top-N list: global item index, its raw id, the model's score.
 struct Ranked {
@@ -80,8 +82,9 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
 void write_top_n(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
                  const std::string& dir);
 /// Precision, recall, NDCG, MAP and hit rate at k of the lists against every rank's held-out cells
-/// (`test`, raw ids), averaged over the users with held-out items, as evaluate_ranking does.
+/// (`test`, raw ids, merged by `dup` as in evaluate_rating), averaged over the users with held-out
+/// items, as evaluate_ranking does.
 nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
-                                const Interactions& test, int k);
+                                const Interactions& test, DuplicatePolicy dup, int k);
 
 }  // namespace mfkit::dist

@@ -204,7 +204,10 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   std::vector<std::vector<Ranked>> lists;
   auto t_eval = Clock::now();
   if (!opt.top_n.empty() || (held_out && ranking)) lists = top_n(*comm, part, m, job.k, job.ctx.threads);
-  if (held_out) report["test"] = ranking ? evaluate_ranking(*comm, part, lists, split.test, job.k) : evaluate_rating(*comm, part, m, split.test);
+  const DuplicatePolicy dup = job.load.duplicates;
+  if (held_out)
+    report["test"] = ranking ? evaluate_ranking(*comm, part, lists, split.test, dup, job.k)
+                             : evaluate_rating(*comm, part, m, split.test, dup);
   if (!opt.top_n.empty()) {
     write_top_n(*comm, part, lists, opt.top_n);
     report["top_n"] = opt.top_n;

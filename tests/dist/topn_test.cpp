@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -64,6 +66,43 @@ TEST(DistributedTopN, ListsAndMetricsAreTheSavedModelsInOneProcess) {
     std::vector<std::string> items;
     for (const auto& it : entry["items"]) items.push_back(it["item"].get<std::string>());
     EXPECT_EQ(lists.at(entry["user"].get<std::string>()), items) << entry["user"];
+  }
+}
+
+// Every pair on two lines, one in each rank's half of the file: the ranks merge the held-out
+// cells by --duplicates as one process merges the lines, so each counts once.
+TEST(DistributedTopN, HeldOutPairsReadByTwoRanksCountOnce) {
+  test::TempDir d;
+  auto lines = test::make_lines(6000);
+  auto again = lines;
+  std::shuffle(again.begin(), again.end(), std::mt19937(3));
+  for (std::string& l : again) l.back() = static_cast<char>('1' + (l.back() - '1' + 2) % 5);  // another rating
+  const std::string data = d.path("twice.csv");
+  {
+    std::ofstream f(data);
+    for (const auto* part : {&lines, &again})
+      for (const std::string& l : *part) f << l << "\n";
+  }
+  for (auto [model, dup] : {std::pair<std::string, std::string>{"implicit-als", "sum"}, {"als", "last"}}) {
+    const std::string out = d.path(model + ".mfk");
+    auto args = test::train_args(data, model, out, {"--set", "factors=8", "--set", "iterations=4", "--duplicates", dup});
+    args[std::find(args.begin(), args.end(), "none") - args.begin()] = "hash:0.8";
+    test::expect_all_ok(test::run_ranks(2, args, std::chrono::seconds(120), d.path("")));
+    nlohmann::json meta;
+    load_model(out, &meta);
+    const nlohmann::json dist = meta["test"];
+    auto ev = test::run_cli("eval -f " + out + " --data " + data + " --format user,item,rating --split hash:0.8 " +
+                            "--duplicates " + dup + " --json");
+    ASSERT_EQ(ev.code, 0) << ev.out;
+    const auto one = nlohmann::json::parse(ev.out.substr(ev.out.find('{')))["test"];
+    if (model == "implicit-als") {
+      EXPECT_EQ(dist["users"], one["users"]);
+      for (const char* key : {"precision", "recall", "ndcg", "map", "hit_rate"})
+        EXPECT_NEAR(dist[key].get<double>(), one[key].get<double>(), 1e-9) << key;
+    } else {
+      EXPECT_EQ(dist["n"], one["n"]);
+      EXPECT_NEAR(dist["rmse"].get<double>(), one["rmse"].get<double>(), 1e-5);
+    }
   }
 }
 
