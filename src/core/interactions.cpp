@@ -147,14 +147,41 @@ std::vector<Span> cut_spans(const std::vector<Span>& in, int threads) {
   return out;
 }
 
+// True when the spans' entries, one after the other, are sorted by (row, col).
+bool spans_sorted(const std::vector<Span>& spans) {
+  const Span* prev = nullptr;
+  for (const Span& s : spans) {
+    if (s.n == 0) continue;
+    if (prev && std::make_pair(prev->row[prev->n - 1], prev->col[prev->n - 1]) > std::make_pair(s.row[0], s.col[0]))
+      return false;
+    bool ok = true;
+#pragma omp parallel for reduction(&& : ok) if (s.n > 1000000)
+    for (size_t e = 1; e < s.n; ++e)
+      ok = ok && (s.row[e - 1] < s.row[e] || (s.row[e - 1] == s.row[e] && s.col[e - 1] <= s.col[e]));
+    if (!ok) return false;
+    prev = &s;
+  }
+  return true;
+}
+
 // A Csr of `rows` rows sized for n entries, its indptr from each thread's count per row; the
 // counts become each thread's first free place in the row (threads in order: a stable sort).
-Csr rows_from_counts(int32_t rows, std::vector<std::vector<int64_t>>& next, size_t n, bool timed) {
+// The arrays of `reuse` (no longer needed) are taken when they are large enough: memory already
+// touched, where fresh memory costs a page fault and the kernel's zeroing per page.
+Csr rows_from_counts(int32_t rows, std::vector<std::vector<int64_t>>& next, size_t n, bool timed, Csr&& reuse) {
   Csr c;
   counts_to_places(next, static_cast<size_t>(rows), c.indptr);
-  resize_huge(c.indices, n);
-  resize_huge(c.values, n);
-  if (timed) resize_huge(c.times, n);
+  auto take = [n](auto& to, auto& from) {
+    if (from.capacity() >= n)
+      to = std::move(from);
+    else
+      from = {}, reserve_huge(to, n);
+    to.resize(n);
+  };
+  take(c.indices, reuse.indices);
+  take(c.values, reuse.values);
+  if (timed) take(c.times, reuse.times);
+  reuse = Csr();
   return c;
 }
 
@@ -175,7 +202,7 @@ Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
     next[t].assign(static_cast<size_t>(rows), 0);
     for (size_t k = 0; k < spans[t].n; ++k) next[t][spans[t].row[k]]++;
   }
-  Csr c = rows_from_counts(rows, next, n, timed);
+  Csr c = rows_from_counts(rows, next, n, timed, Csr());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int t = 0; t < ns; ++t) {
     const Span& s = spans[t];
@@ -191,8 +218,9 @@ Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
 }
 
 // The other layout of `c` (columns become rows), rows ascending within each new row: a stable
-// counting sort by column of c's entries in row order, each thread taking a range of rows.
-Csr transpose(const Csr& c, int32_t cols) {
+// counting sort by column of c's entries in row order, each thread taking a range of rows. The
+// result is written into `reuse`'s arrays when they are large enough.
+Csr transpose(const Csr& c, int32_t cols, Csr&& reuse = Csr()) {
   const size_t n = c.indices.size();
   const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
   const bool timed = !c.times.empty();
@@ -203,7 +231,7 @@ Csr transpose(const Csr& c, int32_t cols) {
     next[t].assign(static_cast<size_t>(cols), 0);
     for (int64_t e = c.indptr[first[t]]; e < c.indptr[first[t + 1]]; ++e) next[t][c.indices[e]]++;
   }
-  Csr out = rows_from_counts(cols, next, n, timed);
+  Csr out = rows_from_counts(cols, next, n, timed, std::move(reuse));
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
   for (int t = 0; t < threads; ++t) {
     int64_t* slot = next[t].data();
@@ -258,13 +286,25 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
     spans.push_back({coo->users.data(), coo->items.data(), coo->values.data(),
                      coo->times.empty() ? nullptr : coo->times.data(), m});
   }
-  // One stable counting pass by user, then each row sorted by (item, input position), so among
-  // equal pairs the later input stays later. Rows are independent and short: sorted in parallel.
-  Csr by_user = scatter_rows(nu, spans);
-  if (release)  // from here on only the rows are read
-    for (Coo* coo : parts) *coo = Coo();
-  // Duplicates are merged within each row in the same parallel pass (a row's kept entries move
-  // to its front), then the rows are closed up in one serial pass of moves.
+  // Rows by user with items ascending, and among equal pairs the later input later: entries
+  // already in that order are counted into rows once; any others are counted by item first and
+  // then by user (two stable passes: a radix sort by (user, item)), and the by-item pass's arrays
+  // hold the item-major layout at the end.
+  Csr by_user, spare;
+  if (spans_sorted(spans)) {
+    by_user = scatter_rows(nu, spans);
+    if (release)  // from here on only the rows are read
+      for (Coo* coo : parts) *coo = Coo();
+  } else {
+    std::vector<Span> by_col;
+    for (const Span& sp : spans) by_col.push_back({sp.col, sp.row, sp.val, sp.time, sp.n});
+    spare = scatter_rows(ni, by_col);
+    if (release)
+      for (Coo* coo : parts) *coo = Coo();
+    by_user = transpose(spare, nu);
+  }
+  // Duplicates (now side by side) are merged within each row in parallel (a row's kept entries
+  // move to its front), then the rows are closed up in one serial pass of moves.
   const bool timed = !by_user.times.empty();
   std::vector<int64_t> kept(static_cast<size_t>(nu), 0);
   int64_t duplicates = 0;
@@ -272,26 +312,12 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
 #pragma omp parallel if (n > 100000) reduction(+ : duplicates)
   {
     std::pair<int32_t, int32_t> mine{nu, 0};
-    std::vector<uint64_t> key;
-    std::vector<float> val;
-    std::vector<int64_t> tim;
 #pragma omp for schedule(dynamic, 1024)
     for (int32_t u = 0; u < nu; ++u) {
       const int64_t b = by_user.indptr[u], len = by_user.indptr[u + 1] - b;
       int32_t* col = by_user.indices.data() + b;
       float* v = by_user.values.data() + b;
       int64_t* t = timed ? by_user.times.data() + b : nullptr;
-      if (!std::is_sorted(col, col + len)) {
-        key.resize(len);
-        for (int64_t k = 0; k < len; ++k) key[k] = (uint64_t(uint32_t(col[k])) << 32) | uint64_t(k);
-        std::sort(key.begin(), key.end());
-        val.assign(v, v + len);
-        for (int64_t k = 0; k < len; ++k) col[k] = int32_t(key[k] >> 32), v[k] = val[uint32_t(key[k])];
-        if (timed) {
-          tim.assign(t, t + len);
-          for (int64_t k = 0; k < len; ++k) t[k] = tim[uint32_t(key[k])];
-        }
-      }
       int64_t out = 0;
       for (int64_t e = 0; e < len; ++e) {
         if (out > 0 && col[out - 1] == col[e]) {
@@ -341,7 +367,7 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
   }
   m.users_ = std::move(users);
   m.items_ = std::move(items);
-  m.by_item_ = transpose(by_user, ni);
+  m.by_item_ = transpose(by_user, ni, std::move(spare));
   m.by_user_ = std::move(by_user);
   return m;
 }

@@ -275,8 +275,7 @@ void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool ha
   // of megabytes, and in a batch they overlap instead of waiting one after the other.
   constexpr size_t kBatch = 256, kAhead = 16;
   std::vector<ParsedLine> batch(kBatch);
-  size_t pending = 0;
-  auto flush = [&] {
+  auto flush = [&](size_t pending) {
     for (size_t j = 0; j < pending; ++j) {
       if (j + kAhead < pending) {
         batch[j + kAhead].u.prefetch(c.user_ids);
@@ -287,27 +286,29 @@ void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool ha
       c.values.push_back(batch[j].value);
       if (has_time) c.times.push_back(batch[j].ts);
     }
-    pending = 0;
   };
   FastLine fast(format, opt.binarize, opt.implicit_value);
   const bool try_fast = fast.usable();
   const char* p = c.text.data();
   const char* const end = p + c.text.size();
   while (c.failure.empty() && p < end) {
+    // A batch of lines by the fast path (its count in a register, not in the chunk), then their
+    // ids; a line the fast path leaves goes to the general reader after them, since ids are
+    // numbered in order of first appearance.
+    size_t got = 0;
+    if (try_fast)
+      while (got < kBatch && p < end && fast.parse(p, end, batch[got])) ++got;
+    number += static_cast<int64_t>(got);
+    c.data_lines += static_cast<int64_t>(got);
+    flush(got);
+    if (got == kBatch || p >= end) continue;
     ++number;
-    if (try_fast && fast.parse(p, end, batch[pending])) {
-      c.data_lines++;
-      if (++pending == kBatch) flush();
-      continue;
-    }
-    flush();  // ids are numbered in order of first appearance: the batch goes first
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     std::string_view line(p, static_cast<size_t>((nl ? nl : end) - p));
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     p = nl ? nl + 1 : end;
     general(line);
   }
-  flush();
   c.lines_in_text = number;
 }
 
@@ -391,22 +392,26 @@ LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t
     res.skipped += c.skipped;
     line_base += c.lines_in_text;
   }
-  auto users = std::make_shared<IdMap>();
-  auto items = std::make_shared<IdMap>();
+  // The first piece's maps are the start of the global ones (same order of first appearance);
+  // the later pieces' ids are added to them in file order.
+  auto users = std::make_shared<IdMap>(std::move(chunks[0].user_ids));
+  auto items = std::make_shared<IdMap>(std::move(chunks[0].item_ids));
   std::vector<std::vector<int32_t>> user_of(chunks.size()), item_of(chunks.size());
-  for (size_t k = 0; k < chunks.size(); ++k) {
+  for (size_t k = 1; k < chunks.size(); ++k) {
     for (int32_t j = 0; j < chunks[k].user_ids.size(); ++j) user_of[k].push_back(users->add(chunks[k].user_ids.name(j)));
     for (int32_t j = 0; j < chunks[k].item_ids.size(); ++j) item_of[k].push_back(items->add(chunks[k].item_ids.name(j)));
     chunks[k].user_ids = IdMap();
     chunks[k].item_ids = IdMap();
   }
-  // Each piece's entries renumbered in place; the pieces are handed over as they are.
+  // Each later piece's entries renumbered in place; the pieces are handed over as they are.
   std::vector<Coo> parts(chunks.size());
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks.size()))
   for (size_t k = 0; k < chunks.size(); ++k) {
     Chunk& c = chunks[k];
-    for (int32_t& u : c.users) u = user_of[k][u];
-    for (int32_t& i : c.items) i = item_of[k][i];
+    if (k > 0) {
+      for (int32_t& u : c.users) u = user_of[k][u];
+      for (int32_t& i : c.items) i = item_of[k][i];
+    }
     parts[k].users = std::move(c.users);
     parts[k].items = std::move(c.items);
     parts[k].values = std::move(c.values);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "mfkit/error.h"
 #include "test_util.h"
@@ -86,45 +87,83 @@ TEST(Interactions, DuplicatePolicies) {
   EXPECT_EQ(Interactions::from_coo(c, users, items).by_user().values[0], 4);  // later in input wins
 }
 
-TEST(Interactions, LargeUnsortedInputMatchesASortedReference) {
-  // Big enough for the parallel passes; each row's items are sorted and duplicates merged by
-  // input order exactly as a plain std::map reference does.
+// Big enough for the parallel passes (over a million entries, in three parts); each row's items
+// are sorted and duplicates merged (the latest timestamp, then the later input, wins) exactly as
+// a plain std::map reference does, from input in any order and from input already sorted.
+TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
   auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
   for (int u = 0; u < 700; ++u) users->add(std::to_string(u));
   for (int i = 0; i < 900; ++i) items->add(std::to_string(i));
-  Coo c;
-  std::map<std::pair<int32_t, int32_t>, float> last, sum;
+  struct Entry {
+    int32_t u, i;
+    float v;
+    int64_t t;
+  };
+  std::vector<Entry> in;
   uint64_t x = 7;
-  for (int e = 0; e < 250000; ++e) {
+  for (int e = 0; e < 1100000; ++e) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    int32_t u = static_cast<int32_t>((x >> 20) % 700), i = static_cast<int32_t>((x >> 40) % 900);
-    float v = static_cast<float>((x >> 10) % 5 + 1);
-    c.users.push_back(u);
-    c.items.push_back(i);
-    c.values.push_back(v);
-    last[{u, i}] = v;
-    sum[{u, i}] += v;
+    in.push_back({static_cast<int32_t>((x >> 20) % 700), static_cast<int32_t>((x >> 40) % 900),
+                  static_cast<float>((x >> 10) % 5 + 1), static_cast<int64_t>((x >> 13) % 4)});
   }
-  auto m = Interactions::from_coo(c, users, items, DuplicatePolicy::kLast);
-  auto s = Interactions::from_coo(c, users, items, DuplicatePolicy::kSum);
-  ASSERT_EQ(m.nnz(), static_cast<int64_t>(last.size()));
-  EXPECT_EQ(m.duplicates_merged(), 250000 - m.nnz());
-  Coo got = m.to_coo(), got_sum = s.to_coo();
-  size_t k = 0;
-  for (const auto& [key, v] : last) {
-    ASSERT_EQ(got.users[k], key.first);
-    ASSERT_EQ(got.items[k], key.second);
-    ASSERT_EQ(got.values[k], v);
-    ASSERT_EQ(got_sum.values[k], sum[key]);
-    ++k;
-  }
-  // The item layout holds the same entries, users ascending within each item.
-  const Csr& t = m.by_item();
-  for (int32_t i = 0; i < 900; ++i)
-    for (int64_t e = t.indptr[i]; e < t.indptr[i + 1]; ++e) {
-      if (e > t.indptr[i]) ASSERT_LT(t.indices[e - 1], t.indices[e]);
-      ASSERT_EQ(t.values[e], (last[{t.indices[e], i}]));
+  for (bool sorted : {false, true}) {
+    if (sorted)
+      std::stable_sort(in.begin(), in.end(), [](const Entry& a, const Entry& b) { return std::tie(a.u, a.i) < std::tie(b.u, b.i); });
+    // The reference, one slot per (user, item) in row-major order: seen, time and value of the
+    // latest line (the later one among equal times), the value of the last line, the sum.
+    struct Cell {
+      bool seen = false;
+      int64_t t = 0;
+      float v = 0, later = 0, sum = 0;
+    };
+    std::vector<Cell> ref(700 * 900);
+    std::vector<Coo> parts(3), timed(3);
+    for (size_t e = 0; e < in.size(); ++e) {
+      const Entry& r = in[e];
+      for (Coo* c : {&parts[e * 3 / in.size()], &timed[e * 3 / in.size()]}) {
+        c->users.push_back(r.u);
+        c->items.push_back(r.i);
+        c->values.push_back(r.v);
+      }
+      timed[e * 3 / in.size()].times.push_back(r.t);
+      Cell& c = ref[r.u * 900 + r.i];
+      if (!c.seen || r.t >= c.t) c.t = r.t, c.v = r.v;
+      c.seen = true;
+      c.later = r.v;
+      c.sum += r.v;
     }
+    auto plain = Interactions::from_coo(std::vector<Coo>(parts), users, items, DuplicatePolicy::kLast);
+    auto m = Interactions::from_coo(std::move(timed), users, items, DuplicatePolicy::kLast);
+    auto s = Interactions::from_coo(std::move(parts), users, items, DuplicatePolicy::kSum);
+    int64_t cells = 0;
+    for (const Cell& c : ref) cells += c.seen;
+    ASSERT_EQ(m.nnz(), cells) << sorted;
+    EXPECT_EQ(m.duplicates_merged(), static_cast<int64_t>(in.size()) - m.nnz());
+    Coo got = m.to_coo(), got_sum = s.to_coo(), got_plain = plain.to_coo();
+    size_t k = 0;
+    for (int32_t key = 0; key < 700 * 900; ++key) {
+      const Cell& c = ref[key];
+      if (!c.seen) continue;
+      ASSERT_EQ(got.users[k], key / 900);
+      ASSERT_EQ(got.items[k], key % 900);
+      ASSERT_EQ(got.values[k], c.v) << sorted;
+      ASSERT_EQ(got.times[k], c.t);
+      ASSERT_EQ(got_sum.values[k], c.sum);
+      ASSERT_EQ(got_plain.items[k], key % 900);
+      ASSERT_EQ(got_plain.values[k], c.later) << sorted;  // without times the later line wins
+      ++k;
+    }
+    // The item layout holds the same entries, users ascending within each item.
+    const Csr& t = m.by_item();
+    for (int32_t i = 0; i < 900; ++i)
+      for (int64_t e = t.indptr[i]; e < t.indptr[i + 1]; ++e) {
+        if (e > t.indptr[i]) {
+          ASSERT_LT(t.indices[e - 1], t.indices[e]);
+        }
+        ASSERT_EQ(t.values[e], ref[t.indices[e] * 900 + i].v);
+        ASSERT_EQ(t.times[e], ref[t.indices[e] * 900 + i].t);
+      }
+  }
 }
 
 TEST(Interactions, RejectsOutOfRangeIndices) {
