@@ -27,6 +27,9 @@ namespace {
 // Past this many bytes of gathered rows a CG row builds its normal equations instead (about the
 // size of a core's L2).
 constexpr size_t kGatherLimit = size_t(1) << 20;
+// Rows fetched this many entries ahead of their use in a pass that reads them from memory (the
+// first pass over a row's items; later CG steps find a short row's vectors in cache).
+constexpr int64_t kAhead = 8;
 
 inline void axpy(float a, const float* __restrict x, float* __restrict y, int f) {
 #pragma omp simd
@@ -55,6 +58,7 @@ void normal_equations(const Eigen::Map<const RowMat>& Gm, const float* Y, const 
     const int64_t m = std::min(kChunk, n - at);
     S.resize(m, f);
     for (int64_t e = 0; e < m; ++e) {
+      if (at + e + kAhead < n) prefetch_floats(Y + static_cast<size_t>(idx[at + e + kAhead]) * f, f);
       const float* y = Y + static_cast<size_t>(idx[at + e]) * f;
       const float w = std::sqrt(std::max(c[at + e] - 1.0f, 0.0f));
       for (int d = 0; d < f; ++d) S(e, d) = w * y[d];
@@ -111,6 +115,7 @@ void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const 
       } else {
         r.noalias() = -(Gm * x);
         for (int64_t e = 0; e < n; ++e) {
+          if (e + kAhead < n) prefetch_floats(Y + static_cast<size_t>(idx[e + kAhead]) * f, f);
           const float* y = Y + static_cast<size_t>(idx[e]) * f;
           axpy(c[e] - (c[e] - 1.0f) * dot(y, x.data(), f), y, r.data(), f);
         }
@@ -147,6 +152,7 @@ double implicit_loss(const Csr& by_user, const float* conf, const float* X, int3
     Eigen::Map<const Vec> x(X + static_cast<size_t>(u) * f, f);
     double l = x.dot(Gm * x);
     for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e) {
+      if (e + kAhead < by_user.indptr[u + 1]) prefetch_floats(Y + static_cast<size_t>(by_user.indices[e + kAhead]) * f, f);
       const float c = conf[e];
       const float s = dot(Y + static_cast<size_t>(by_user.indices[e]) * f, x.data(), f);
       l += (c - 1.0) * s * s - 2.0 * c * s + c;

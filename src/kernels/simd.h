@@ -20,6 +20,12 @@ inline float hsum(V16 x) {
   return c[0] + c[1];
 }
 
+/// Starts fetching the cache lines of `n` floats at p (a row gathered a few entries later: the
+/// rows of a large factor matrix are far apart, and the hardware does not guess the next one).
+inline void prefetch_floats(const float* p, int n) {
+  for (int k = 0; k < n; k += 16) __builtin_prefetch(p + k);
+}
+
 /// 16 floats from any address.
 inline V16 load16(const float* p) {
   V16 v;
