@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "core/counting_sort.h"
@@ -185,65 +186,130 @@ Csr rows_from_counts(int32_t rows, std::vector<std::vector<int64_t>>& next, size
   return c;
 }
 
-// Stable counting sort of the spans' entries into rows: within a row the entries keep their
-// order (span by span). O(n + rows); each span is scattered by its own thread to the places that
-// the counts of the spans before it leave free.
-Csr scatter_rows(int32_t rows, const std::vector<Span>& in) {
-  size_t n = 0;
-  for (const Span& s : in) n += s.n;
-  const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
-  const std::vector<Span> spans = cut_spans(in, threads);
-  const int ns = static_cast<int>(spans.size());
-  bool timed = false;
-  for (const Span& s : spans) timed = timed || s.time;
-  std::vector<std::vector<int64_t>> next(ns);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (int t = 0; t < ns; ++t) {
-    next[t].assign(static_cast<size_t>(rows), 0);
-    for (size_t k = 0; k < spans[t].n; ++k) next[t][spans[t].row[k]]++;
+// Room for the two-level sort's records, kept from one sort to the next (fresh memory costs a
+// page fault and the kernel's zeroing per page).
+struct Scratch {
+  struct Record {
+    int32_t row, col;
+    float val;
+  };
+  std::unique_ptr<Record[]> records;  // not zeroed: every place is written before it is read
+  std::unique_ptr<int64_t[]> times;
+  size_t size = 0;
+  void ensure(size_t n, bool timed) {
+    if (size < n) {
+      records.reset(new Record[n]), times.reset();
+      size = n;
+      advise_huge(records.get(), n * sizeof(Record));
+    }
+    if (timed && !times) times.reset(new int64_t[size]), advise_huge(times.get(), size * sizeof(int64_t));
   }
-  Csr c = rows_from_counts(rows, next, n, timed, Csr());
+};
+
+// Past this many rows a scatter straight to the rows misses the cache on nearly every entry (a
+// place per row being filled, two or three cache lines each), and the sort goes in two levels.
+constexpr int32_t kDirectRows = 1 << 16;
+constexpr int kBucketBits = 10;  // at most 1024 buckets of rows in the first level
+
+// Stable counting sort into `rows` rows of the entries of `sources` (in order), each source on
+// one thread: each(t, f) calls f(row, col, val, time) for source t's entries in order. Within a
+// row the entries keep their order. Up to kDirectRows rows, each entry goes straight to its
+// place; past that, first to its bucket of rows (a record in `scratch`, buckets in place order),
+// and then, bucket by bucket, from there to its place: both passes write to few places at once.
+template <class Each>
+Csr sort_into_rows(int32_t rows, int sources, int threads, size_t n, bool timed, const Each& each, Csr&& reuse,
+                   Scratch& scratch) {
+  const bool two_level = rows > kDirectRows && n > 1000000;
+  int shift = 0;
+  while (two_level && (int64_t(rows - 1) >> shift) >= (int64_t(1) << kBucketBits)) ++shift;
+  const int32_t buckets = static_cast<int32_t>((int64_t(rows - 1) >> shift) + 1);
+  std::vector<std::vector<int64_t>> next(sources), in_bucket(two_level ? sources : 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (int t = 0; t < ns; ++t) {
-    const Span& s = spans[t];
-    int64_t* slot = next[t].data();
-    for (size_t k = 0; k < s.n; ++k) {
-      int64_t d = slot[s.row[k]]++;
-      c.indices[d] = s.col[k];
-      c.values[d] = s.val[k];
-      if (timed) c.times[d] = s.time[k];
+  for (int t = 0; t < sources; ++t) {
+    next[t].assign(static_cast<size_t>(rows), 0);
+    each(t, [&](int32_t r, int32_t, float, int64_t) { next[t][r]++; });
+    if (two_level) {
+      in_bucket[t].assign(static_cast<size_t>(buckets), 0);
+      for (int32_t r = 0; r < rows; ++r) in_bucket[t][r >> shift] += next[t][r];
+    }
+  }
+  Csr c = rows_from_counts(rows, next, n, timed, std::move(reuse));
+  if (!two_level) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int t = 0; t < sources; ++t) {
+      int64_t* slot = next[t].data();
+      each(t, [&](int32_t r, int32_t col, float val, int64_t time) {
+        const int64_t d = slot[r]++;
+        c.indices[d] = col;
+        c.values[d] = val;
+        if (timed) c.times[d] = time;
+      });
+    }
+    return c;
+  }
+  next = {};
+  // Bucket b's records take the places of its rows, source after source.
+  std::vector<int64_t> bucket_start;
+  counts_to_places(in_bucket, static_cast<size_t>(buckets), bucket_start);
+  scratch.ensure(n, timed);
+  Scratch::Record* rec = scratch.records.get();
+  int64_t* rec_time = scratch.times.get();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int t = 0; t < sources; ++t) {
+    int64_t* slot = in_bucket[t].data();
+    each(t, [&](int32_t r, int32_t col, float val, int64_t time) {
+      const int64_t d = slot[r >> shift]++;
+      rec[d] = {r, col, val};
+      if (timed) rec_time[d] = time;
+    });
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<int64_t> slot(size_t(1) << shift);
+#pragma omp for schedule(dynamic, 4)
+    for (int32_t b = 0; b < buckets; ++b) {
+      const int32_t r0 = b << shift, r1 = static_cast<int32_t>(std::min<int64_t>(rows, int64_t(r0) + (int64_t(1) << shift)));
+      for (int32_t r = r0; r < r1; ++r) slot[r - r0] = c.indptr[r];
+      for (int64_t e = bucket_start[b]; e < bucket_start[b + 1]; ++e) {
+        const int64_t d = slot[rec[e].row - r0]++;
+        c.indices[d] = rec[e].col;
+        c.values[d] = rec[e].val;
+        if (timed) c.times[d] = rec_time[e];
+      }
     }
   }
   return c;
 }
 
+// Stable counting sort of the spans' entries into rows: within a row the entries keep their
+// order (span by span). O(n + rows).
+Csr scatter_rows(int32_t rows, const std::vector<Span>& in, Scratch& scratch) {
+  size_t n = 0;
+  for (const Span& s : in) n += s.n;
+  const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
+  const std::vector<Span> spans = cut_spans(in, threads);
+  bool timed = false;
+  for (const Span& s : spans) timed = timed || s.time;
+  auto each = [&](int t, auto&& f) {
+    const Span& s = spans[t];
+    for (size_t k = 0; k < s.n; ++k) f(s.row[k], s.col[k], s.val[k], s.time ? s.time[k] : 0);
+  };
+  return sort_into_rows(rows, static_cast<int>(spans.size()), threads, n, timed, each, Csr(), scratch);
+}
+
 // The other layout of `c` (columns become rows), rows ascending within each new row: a stable
 // counting sort by column of c's entries in row order, each thread taking a range of rows. The
 // result is written into `reuse`'s arrays when they are large enough.
-Csr transpose(const Csr& c, int32_t cols, Csr&& reuse = Csr()) {
+Csr transpose(const Csr& c, int32_t cols, Scratch& scratch, Csr&& reuse = Csr()) {
   const size_t n = c.indices.size();
   const int threads = n > 1000000 ? std::min(omp_get_max_threads(), 8) : 1;
   const bool timed = !c.times.empty();
   const std::vector<int32_t> first = row_ranges(c, threads);  // thread t takes rows [first[t], first[t + 1])
-  std::vector<std::vector<int64_t>> next(threads);
-#pragma omp parallel for schedule(static, 1) num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
-    next[t].assign(static_cast<size_t>(cols), 0);
-    for (int64_t e = c.indptr[first[t]]; e < c.indptr[first[t + 1]]; ++e) next[t][c.indices[e]]++;
-  }
-  Csr out = rows_from_counts(cols, next, n, timed, std::move(reuse));
-#pragma omp parallel for schedule(static, 1) num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
-    int64_t* slot = next[t].data();
+  auto each = [&](int t, auto&& f) {
     for (int32_t r = first[t]; r < first[t + 1]; ++r)
-      for (int64_t e = c.indptr[r]; e < c.indptr[r + 1]; ++e) {
-        const int64_t d = slot[c.indices[e]]++;
-        out.indices[d] = r;
-        out.values[d] = c.values[e];
-        if (timed) out.times[d] = c.times[e];
-      }
-  }
-  return out;
+      for (int64_t e = c.indptr[r]; e < c.indptr[r + 1]; ++e) f(c.indices[e], r, c.values[e], timed ? c.times[e] : 0);
+  };
+  return sort_into_rows(cols, threads, threads, n, timed, each, std::move(reuse), scratch);
 }
 
 }  // namespace
@@ -291,17 +357,18 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
   // then by user (two stable passes: a radix sort by (user, item)), and the by-item pass's arrays
   // hold the item-major layout at the end.
   Csr by_user, spare;
+  Scratch scratch;
   if (spans_sorted(spans)) {
-    by_user = scatter_rows(nu, spans);
+    by_user = scatter_rows(nu, spans, scratch);
     if (release)  // from here on only the rows are read
       for (Coo* coo : parts) *coo = Coo();
   } else {
     std::vector<Span> by_col;
     for (const Span& sp : spans) by_col.push_back({sp.col, sp.row, sp.val, sp.time, sp.n});
-    spare = scatter_rows(ni, by_col);
+    spare = scatter_rows(ni, by_col, scratch);
     if (release)
       for (Coo* coo : parts) *coo = Coo();
-    by_user = transpose(spare, nu);
+    by_user = transpose(spare, nu, scratch);
   }
   // Duplicates (now side by side) are merged within each row in parallel (a row's kept entries
   // move to its front), then the rows are closed up in one serial pass of moves.
@@ -367,7 +434,7 @@ Interactions Interactions::build(const std::vector<Coo*>& parts, bool release, s
   }
   m.users_ = std::move(users);
   m.items_ = std::move(items);
-  m.by_item_ = transpose(by_user, ni, std::move(spare));
+  m.by_item_ = transpose(by_user, ni, scratch, std::move(spare));
   m.by_user_ = std::move(by_user);
   return m;
 }
@@ -398,7 +465,8 @@ Interactions Interactions::from_csr(Csr c, std::shared_ptr<const IdMap> users, s
                     " holds a value that is not finite");
     }
   }
-  Csr t = transpose(c, ni);
+  Scratch scratch;
+  Csr t = transpose(c, ni, scratch);
   Interactions m;
   m.users_ = std::move(users);
   m.items_ = std::move(items);

@@ -89,11 +89,15 @@ TEST(Interactions, DuplicatePolicies) {
 
 // Big enough for the parallel passes (over a million entries, in three parts); each row's items
 // are sorted and duplicates merged (the latest timestamp, then the later input, wins) exactly as
-// a plain std::map reference does, from input in any order and from input already sorted.
-TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
+// a plain reference does, from input in any order and from input already sorted. The second
+// shape has more users than a one-pass scatter takes (the two-level sort).
+class LargeInput : public ::testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(LargeInput, MatchesASortedReferenceInAnyOrder) {
+  const auto [NU, NI] = GetParam();
   auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
-  for (int u = 0; u < 700; ++u) users->add(std::to_string(u));
-  for (int i = 0; i < 900; ++i) items->add(std::to_string(i));
+  for (int u = 0; u < NU; ++u) users->add(std::to_string(u));
+  for (int i = 0; i < NI; ++i) items->add(std::to_string(i));
   struct Entry {
     int32_t u, i;
     float v;
@@ -103,7 +107,7 @@ TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
   uint64_t x = 7;
   for (int e = 0; e < 1100000; ++e) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-    in.push_back({static_cast<int32_t>((x >> 20) % 700), static_cast<int32_t>((x >> 40) % 900),
+    in.push_back({static_cast<int32_t>((x >> 20) % NU), static_cast<int32_t>((x >> 40) % NI),
                   static_cast<float>((x >> 10) % 5 + 1), static_cast<int64_t>((x >> 13) % 4)});
   }
   for (bool sorted : {false, true}) {
@@ -116,7 +120,7 @@ TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
       int64_t t = 0;
       float v = 0, later = 0, sum = 0;
     };
-    std::vector<Cell> ref(700 * 900);
+    std::vector<Cell> ref(static_cast<size_t>(NU) * NI);
     std::vector<Coo> parts(3), timed(3);
     for (size_t e = 0; e < in.size(); ++e) {
       const Entry& r = in[e];
@@ -126,7 +130,7 @@ TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
         c->values.push_back(r.v);
       }
       timed[e * 3 / in.size()].times.push_back(r.t);
-      Cell& c = ref[r.u * 900 + r.i];
+      Cell& c = ref[static_cast<size_t>(r.u) * NI + r.i];
       if (!c.seen || r.t >= c.t) c.t = r.t, c.v = r.v;
       c.seen = true;
       c.later = r.v;
@@ -141,30 +145,32 @@ TEST(Interactions, LargeInputMatchesASortedReferenceInAnyOrder) {
     EXPECT_EQ(m.duplicates_merged(), static_cast<int64_t>(in.size()) - m.nnz());
     Coo got = m.to_coo(), got_sum = s.to_coo(), got_plain = plain.to_coo();
     size_t k = 0;
-    for (int32_t key = 0; key < 700 * 900; ++key) {
+    for (int32_t key = 0; key < NU * NI; ++key) {
       const Cell& c = ref[key];
       if (!c.seen) continue;
-      ASSERT_EQ(got.users[k], key / 900);
-      ASSERT_EQ(got.items[k], key % 900);
+      ASSERT_EQ(got.users[k], key / NI);
+      ASSERT_EQ(got.items[k], key % NI);
       ASSERT_EQ(got.values[k], c.v) << sorted;
       ASSERT_EQ(got.times[k], c.t);
       ASSERT_EQ(got_sum.values[k], c.sum);
-      ASSERT_EQ(got_plain.items[k], key % 900);
+      ASSERT_EQ(got_plain.items[k], key % NI);
       ASSERT_EQ(got_plain.values[k], c.later) << sorted;  // without times the later line wins
       ++k;
     }
     // The item layout holds the same entries, users ascending within each item.
     const Csr& t = m.by_item();
-    for (int32_t i = 0; i < 900; ++i)
+    for (int32_t i = 0; i < NI; ++i)
       for (int64_t e = t.indptr[i]; e < t.indptr[i + 1]; ++e) {
         if (e > t.indptr[i]) {
           ASSERT_LT(t.indices[e - 1], t.indices[e]);
         }
-        ASSERT_EQ(t.values[e], ref[t.indices[e] * 900 + i].v);
-        ASSERT_EQ(t.times[e], ref[t.indices[e] * 900 + i].t);
+        ASSERT_EQ(t.values[e], ref[static_cast<size_t>(t.indices[e]) * NI + i].v);
+        ASSERT_EQ(t.times[e], ref[static_cast<size_t>(t.indices[e]) * NI + i].t);
       }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Interactions, LargeInput, ::testing::Values(std::make_pair(700, 900), std::make_pair(70000, 8)));
 
 TEST(Interactions, RejectsOutOfRangeIndices) {
   auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();
