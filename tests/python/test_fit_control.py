@@ -35,6 +35,9 @@ def test_callback_exception_propagates(implicit_matrix):
 def test_ctrl_c_stops_within_an_epoch_and_raises_keyboard_interrupt():
     data = mfkit.datasets.synthetic(users=2000, items=1500, density=0.05).to_csr()
     model = quick("implicit-als", iterations=10000, factors=32)
+    # Python's own handler, whatever this process inherited: started with SIGINT ignored (a
+    # shell's `cmd &` without job control), Python never raises KeyboardInterrupt.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -42,6 +45,7 @@ def test_ctrl_c_stops_within_an_epoch_and_raises_keyboard_interrupt():
             model.fit(data, show_progress=False)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert 0 < len(model.history) < 10000
 
 
