@@ -32,37 +32,13 @@ std::vector<size_t> by_destination(const std::vector<int>& dest, int P, std::vec
   return order;
 }
 
-// Every rank's held-out cells, each sent to its user's owner: (user id, item id) pairs in `names`
-// (2 per cell) and the ratings, in arrival order.
+// Every rank's held-out cells, each sent to its user's owner and merged there by `dup`
+// (merge_duplicates): (user id, item id) pairs in `names` (2 per cell) and the ratings.
 struct UserCells {
   std::vector<uint8_t> bytes;  // backs `names`
   std::vector<std::string_view> names;
   std::vector<float> values;
 };
-
-UserCells cells_at_user_owners(Communicator& comm, const Interactions& test) {
-  const int P = comm.size();
-  const Coo c = test.to_coo();
-  std::vector<int> dest(c.size());
-  for (size_t e = 0; e < c.size(); ++e) dest[e] = owner_of_name(test.user_ids()->name(c.users[e]), P);
-  std::vector<int64_t> counts;
-  std::vector<uint8_t> bytes;
-  std::vector<float> values;
-  std::vector<int64_t> byte_counts(P, 0);
-  for (size_t e : by_destination(dest, P, counts)) {
-    const size_t before = bytes.size();
-    pack(bytes, test.user_ids()->name(c.users[e]));
-    pack(bytes, test.item_ids()->name(c.items[e]));
-    byte_counts[dest[e]] += static_cast<int64_t>(bytes.size() - before);
-    values.push_back(c.values[e]);
-  }
-  std::vector<int64_t> recv_bytes;
-  UserCells out;
-  out.bytes = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to user owners");
-  out.values = comm.alltoall(values, counts, nullptr, "test cells to user owners");
-  out.names = unpack(out.bytes, recv_bytes, nullptr);
-  return out;
-}
 
 // The cells of one (user, item) pair that came from several ranks (lines of it in several
 // shards; each shard merged its own) as one cell, by the policy the training blocks use: `last`
@@ -101,14 +77,38 @@ void merge_duplicates(Communicator& comm, UserCells& cells, DuplicatePolicy dup)
   cells.values = std::move(values);
 }
 
+UserCells cells_at_user_owners(Communicator& comm, const Interactions& test, DuplicatePolicy dup) {
+  const int P = comm.size();
+  const Coo c = test.to_coo();
+  std::vector<int> dest(c.size());
+  for (size_t e = 0; e < c.size(); ++e) dest[e] = owner_of_name(test.user_ids()->name(c.users[e]), P);
+  std::vector<int64_t> counts;
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;
+  std::vector<int64_t> byte_counts(P, 0);
+  for (size_t e : by_destination(dest, P, counts)) {
+    const size_t before = bytes.size();
+    pack(bytes, test.user_ids()->name(c.users[e]));
+    pack(bytes, test.item_ids()->name(c.items[e]));
+    byte_counts[dest[e]] += static_cast<int64_t>(bytes.size() - before);
+    values.push_back(c.values[e]);
+  }
+  std::vector<int64_t> recv_bytes;
+  UserCells out;
+  out.bytes = comm.alltoall(bytes, byte_counts, &recv_bytes, "test cells to user owners");
+  out.values = comm.alltoall(values, counts, nullptr, "test cells to user owners");
+  out.names = unpack(out.bytes, recv_bytes, nullptr);
+  merge_duplicates(comm, out, dup);
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test,
                                DuplicatePolicy dup) {
   const int P = comm.size(), k = m.k;
   // 1. Each cell to its user's owner, where lines of one pair read by several ranks become one.
-  UserCells cells = cells_at_user_owners(comm, test);
-  merge_duplicates(comm, cells, dup);
+  const UserCells cells = cells_at_user_owners(comm, test, dup);
   const std::vector<std::string_view>& names = cells.names;
   const std::vector<float>& got_values = cells.values;
   // 2. At the user's owner: the user's row joins the cell, which goes on to the item's owner as
@@ -156,8 +156,7 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
 
 nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
                                 const Interactions& test, DuplicatePolicy dup, int k) {
-  UserCells cells = cells_at_user_owners(comm, test);
-  merge_duplicates(comm, cells, dup);
+  const UserCells cells = cells_at_user_owners(comm, test, dup);
   // Held-out items per owned user; item ids numbered per user (ranked ones too) for metrics.h.
   std::vector<std::vector<std::string_view>> held(lists.size());
   for (size_t e = 0; e < cells.values.size(); ++e) {
