@@ -69,14 +69,17 @@ LocalModel fit_biased_mf(FitContext& fc);
 nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const LocalModel& m, const Interactions& test,
                                DuplicatePolicy dup);
 
-/// One entry of a top-N list: global item index, its raw id, the model's score.
+/// One entry of a top-N list: the model's score, global item index, the item's number of
+/// training users, its raw id.
 struct Ranked {
   float score;
   int64_t item;
+  int64_t users;
   std::string name;
 };
 /// The k best items for every user this rank owns (OwnedIds order), training items left out,
-/// best first (ties by global index); every rank takes part (topn.cpp).
+/// best first; ties as the saved model breaks them (more training users first, then global
+/// index: Model::tie_rank); every rank takes part (topn.cpp).
 std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k, int threads);
 /// Each rank's lists as dir/part-<r>-of-<P>.csv (user,rank,item,score), written atomically.
 void write_top_n(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,

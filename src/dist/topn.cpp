@@ -22,7 +22,10 @@ namespace {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Higher score first; equal scores by global item index.
-bool better(const Ranked& a, const Ranked& b) { return a.score > b.score || (a.score == b.score && a.item < b.item); }
+bool better(const Ranked& a, const Ranked& b) {
+  if (a.score != b.score) return a.score > b.score;
+  return a.users != b.users ? a.users > b.users : a.item < b.item;
+}
 
 }  // namespace
 
@@ -38,6 +41,8 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
   }
   std::vector<uint8_t> names;
   for (const auto& s : part.items.names) pack(names, s);
+  std::vector<int64_t> users(part.items.names.size());  // training users per item: the tie order
+  for (size_t i = 0; i < users.size(); ++i) users[i] = part.by_item.rows.indptr[i + 1] - part.by_item.rows.indptr[i];
   const Csr& seen = part.by_user.rows;
   const std::vector<int64_t>& columns = part.by_user.columns;
   std::vector<std::vector<Ranked>> heaps(nu);
@@ -45,7 +50,8 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
     const int j = (me + t) % P;
     const int64_t base = part.items.offsets[j], nj = part.items.offsets[j + 1] - base;
     const std::vector<std::string_view> ids = unpack(names, {static_cast<int64_t>(names.size())}, nullptr);
-    if (static_cast<int64_t>(ids.size()) != nj || rows.size() != static_cast<size_t>(nj) * width)
+    if (static_cast<int64_t>(ids.size()) != nj || rows.size() != static_cast<size_t>(nj) * width ||
+        static_cast<int64_t>(users.size()) != nj)
       throw DistError(fmt::format("rank {}: the item block of rank {} arrived with {} rows, expected {}", me, j, ids.size(), nj));
     Eigen::Map<const RowMat> Q(rows.data(), nj, static_cast<int64_t>(width));
     const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 22) / std::max<int64_t>(nj, 1), 1, 1024);
@@ -65,7 +71,7 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
         auto& h = heaps[u];
         for (int64_t i = 0; i < nj; ++i) {
           if (s[i] == -std::numeric_limits<float>::infinity() || std::isnan(s[i])) continue;
-          Ranked r{s[i], base + i, {}};
+          Ranked r{s[i], base + i, users[i], {}};
           if (static_cast<int>(h.size()) == k && !better(r, h.front())) continue;
           r.name = std::string(ids[i]);
           if (static_cast<int>(h.size()) == k) {
@@ -85,6 +91,8 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
     rows = comm.alltoall(rows, counts, nullptr, "pass item blocks for top-N");
     counts[(me + P - 1) % P] = static_cast<int64_t>(names.size());
     names = comm.alltoall(names, counts, nullptr, "pass item ids for top-N");
+    counts[(me + P - 1) % P] = static_cast<int64_t>(users.size());
+    users = comm.alltoall(users, counts, nullptr, "pass item counts for top-N");
   }
   for (int64_t u = 0; u < nu; ++u) {
     std::sort_heap(heaps[u].begin(), heaps[u].end(), better);

@@ -11,7 +11,9 @@
 #include <sstream>
 
 #include "dist/jobs.h"
+#include "mfkit/data.h"
 #include "mfkit/model_file.h"
+#include "mfkit/split.h"
 
 namespace mfkit {
 namespace {
@@ -38,9 +40,28 @@ std::map<std::string, std::vector<std::string>> read_lists(const std::string& di
   return out;
 }
 
+// Lines of a new user "zu" that the hash split holds out, all of them: a user with no training
+// items, whose scores all tie (a zero vector), so its list is the tie order alone.
+std::vector<std::string> held_out_user_lines(test::TempDir& d) {
+  std::vector<std::string> candidates;
+  for (int j = 1; j <= 60; ++j) candidates.push_back("zu,i" + std::to_string(j) + ",3");
+  const std::string path = d.path("zu.csv");
+  test::write_lines(path, candidates, 0, candidates.size());
+  Split split = make_split(load_ratings(path, parse_format("user,item,rating", ",", false)).data, "hash:0.8", 1);
+  std::vector<std::string> out;
+  const Coo c = split.test.to_coo();
+  for (size_t e = 0; e < c.size(); ++e) out.push_back("zu," + split.test.item_ids()->name(c.items[e]) + ",3");
+  return out;
+}
+
 TEST(DistributedTopN, ListsAndMetricsAreTheSavedModelsInOneProcess) {
   test::TempDir d;
-  const std::string data = test::data_file(d, 12000), model = d.path("m.mfk"), lists_dir = d.path("top");
+  auto all = test::make_lines(12000);
+  const auto zu = held_out_user_lines(d);
+  ASSERT_GE(zu.size(), 3u);
+  all.insert(all.begin() + 5000, zu.begin(), zu.end());
+  const std::string data = d.path("r.csv"), model = d.path("m.mfk"), lists_dir = d.path("top");
+  test::write_lines(data, all, 0, all.size());
   auto args = test::train_args(data, "implicit-als", model, {"--set", "factors=8", "--set", "iterations=6"});
   args[std::find(args.begin(), args.end(), "none") - args.begin()] = "hash:0.8";
   args.insert(args.end(), {"--top-n", lists_dir, "-k", "5"});
@@ -59,7 +80,7 @@ TEST(DistributedTopN, ListsAndMetricsAreTheSavedModelsInOneProcess) {
   const auto lists = read_lists(lists_dir, 2);
   EXPECT_EQ(static_cast<int32_t>(lists.size()), m->n_users());
   std::string users;
-  for (const std::string u : {"u0", "u5", "u123", "u699"}) users += " -u " + u;
+  for (const std::string u : {"u0", "u5", "u123", "u699", "zu"}) users += " -u " + u;  // zu: ties only
   auto rec = test::run_cli("recommend -f " + model + " -k 5 --json" + users);
   ASSERT_EQ(rec.code, 0) << rec.out;
   for (const auto& entry : nlohmann::json::parse(rec.out.substr(rec.out.find('[')))) {
