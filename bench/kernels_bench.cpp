@@ -40,7 +40,7 @@ void BM_SgdEpoch(benchmark::State& st) {
   f.init(m, k, 0.01, 1, false);
   SgdState s;
   s.init(f);
-  FpsgGrid g = FpsgGrid::build(m, std::max(2 * threads + 1, 20), 1);
+  FpsgGrid g = FpsgGrid::build(m, std::max(2 * threads + 1, 20), std::max(2 * threads + 1, 20), 1);
   SgdConfig c;
   c.lr = 0.04f;
   uint64_t ep = 0;

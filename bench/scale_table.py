@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """The scale table and its log-log plot from bench/scale.py's JSON.
 
-    python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md
+    python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json \
+        [--grid bench/results/sgd_grid.json] [--implicit bench/results/implicit_als_*.json] > docs/scale.md
 """
 import argparse
 import json
+import math
+import pathlib
+
+import sgd_grid
 
 
 def gb(b):
@@ -15,6 +20,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--png", help="also draw the plot into this PNG file")
+    ap.add_argument("--grid", help="bench/sgd_grid.py's JSON: biased-mf's grid, square against narrow")
+    ap.add_argument("--implicit", nargs="*", default=[],
+                    help="bench/implicit_als_same_file.py's JSON on the same files: implicit's growth beside mfkit's")
     a = ap.parse_args()
     r = json.load(open(a.file))
     rows = r["rows"]
@@ -59,13 +67,20 @@ def main():
             print(f"| {x['lines']:,} | {ns(x['load']['seconds'], x['lines'])} | "
                   f"{ns(x['implicit-als']['seconds_per_iteration'], x['interactions'])} | "
                   f"{ns(x['biased-mf']['seconds_per_iteration'], x['interactions'])} |")
-        print("\nWhere a fit grows faster than the data: the files keep each user's and item's mean degree as")
+        first, last = rows[0], rows[-1]
+        slope = lambda key: math.log(last[key]["seconds_per_iteration"] / first[key]["seconds_per_iteration"]) / \
+            math.log(last["interactions"] / first["interactions"])
+        print(f"\nFrom {first['lines']:,} to {last['lines']:,} lines, time grows as interactions to the power "
+              f"{slope('implicit-als'):.2f} (implicit-als) and {slope('biased-mf'):.2f} (biased-mf); 1 is linear.")
+        print("Where a fit grows faster than the data: the files keep each user's and item's mean degree as")
         print("they grow, so the matrix grows sparser and the factor rows every rating gathers (64 floats of")
         print("the other side for CG, a user and an item row for SGD) leave the caches between one size and")
         print("the next: once they are all fetched from memory, time per interaction stops rising and growth")
         print("is linear again. CG fetches the rows it reads from memory 8 entries ahead, and a CG row too")
         print("long for its gathered vectors to stay in cache from one step to the next builds its normal")
-        print("equations in one pass instead (`kernels/als_implicit.cpp`).")
+        print("equations in one pass instead (`kernels/als_implicit.cpp`). SGD fetches each user's row once")
+        print("per item band of its grid: once the users' rows pass 128 MiB, biased-mf cuts the items into")
+        print("5 bands instead of 20 (`item_blocks`; below).")
         print("\nLoading sorts the entries into both layouts by stable counting passes (by item, then by user,")
         print("then the item layout from the user layout). Past 65,536 rows a pass goes in two levels: each")
         print("entry to its bucket of rows first, then bucket by bucket to its place, so that no pass writes")
@@ -91,6 +106,15 @@ def main():
     for key in ("load", "implicit-als", "biased-mf"):
         print(f"- `{big[key]['command']}`")
     print("\n![growth](scale.png)")
+    if a.implicit:
+        implicit_section(a.implicit)
+    if a.grid:
+        print("\n## biased-mf's grid on large data\n")
+        print("LIBMF's grid is square (20 x 20 at 2 threads): each user's row is fetched once per item band,")
+        print("about 20 times an epoch for a few ratings each time. Past 128 MiB of user rows the default")
+        print("takes 5 item bands (`item_blocks`, at least 2*threads+1), 20 user bands kept; below, both")
+        print(f"grids forced on the same files and splits (`bench/sgd_grid.py`, `{pathlib.Path(a.grid).name}`):\n")
+        sgd_grid.table(a.grid)
     if not a.png:
         return
     import matplotlib
@@ -114,6 +138,30 @@ def main():
     ax[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(a.png, dpi=110)
+
+
+def implicit_section(paths):
+    runs = sorted((json.load(open(p)) for p in paths), key=lambda r: r["nnz"])
+    cg = [next(s for s in r["results"] if s["solver"] == "cg") for r in runs]
+    print("\n## implicit 0.7 on the same files\n")
+    print("implicit's `AlternatingLeastSquares` (conjugate gradient, 3 steps, 64 factors, no training loss) and")
+    print("mfkit's Python `ImplicitALS` on each file, fresh processes alternating implicit, mfkit, ...;")
+    print("seconds per iteration = fit / iterations (set-up included), medians of the pairs:\n")
+    print("| interactions | users x items | implicit s/iter | mfkit s/iter | mfkit / implicit | pairs |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for r, c in zip(runs, cg):
+        print(f"| {r['nnz']:,} | {r['shape'][0]:,} x {r['shape'][1]:,} | {c['implicit']:.3f} | {c['mfkit']:.3f} | "
+              f"{c['ratio']:.2f} | {r['pairs']} |")
+    grow = lambda key: cg[-1][key] / cg[0][key]
+    n = runs[-1]["nnz"] / runs[0]["nnz"]
+    print(f"\nFrom the smallest to the largest file ({n:.0f}x the interactions) implicit's iteration grows "
+          f"{grow('implicit'):.0f}x (power {math.log(grow('implicit')) / math.log(n):.2f}) and mfkit's "
+          f"{grow('mfkit'):.0f}x (power {math.log(grow('mfkit')) / math.log(n):.2f})" +
+          (": implicit takes the step from cache to memory too, and a steeper one."
+           if grow("mfkit") < grow("implicit") else "."))
+    print("The 10M figures come from `/tmp/s10m.csv`, the same file as the scale table's 10M row. Commands:\n")
+    for r in runs:
+        print(f"- `{r['command']}`")
 
 
 if __name__ == "__main__":

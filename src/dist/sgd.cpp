@@ -71,9 +71,6 @@ LocalModel fit_biased_mf(FitContext& fc) {
   const Partition& part = fc.part;
   const int P = comm.size(), me = comm.rank(), k = p.factors, threads = fc.job.ctx.threads;
   const uint64_t seed = fc.job.ctx.seed;
-  const int nb = p.blocks > 0 ? p.blocks : std::max(2 * threads + 1, 20);
-  if (nb < 2 * threads + 1 && threads > 1)
-    throw ParamError(fmt::format("biased-mf: blocks = {} must be at least 2*threads+1 = {}", nb, 2 * threads + 1));
   const SgdRow layout(k);
   const size_t stride = static_cast<size_t>(layout.stride);
   auto items_of = [&](int j) { return static_cast<size_t>(part.items.offsets[j + 1] - part.items.offsets[j]); };
@@ -84,10 +81,11 @@ LocalModel fit_biased_mf(FitContext& fc) {
   AlignedRows users(part.users.names.size(), stride), held(widest, stride);
   init_rows(users, layout, part.users.names, std, seed);
   init_rows(held, layout, part.items.names, std, seed);  // this rank's own items first
+  const auto [user_bands, item_bands] = p.grid(threads, static_cast<int64_t>(users.n));
   std::vector<FpsgGrid> grids(P);
   for (int j = 0; j < P; ++j)
-    grids[j] = FpsgGrid::build(stratum(part.by_user, part.items, j), static_cast<int32_t>(items_of(j)), nb,
-                               seed + 1 + static_cast<uint64_t>(j));
+    grids[j] = FpsgGrid::build(stratum(part.by_user, part.items, j), static_cast<int32_t>(items_of(j)), user_bands,
+                               item_bands, seed + 1 + static_cast<uint64_t>(j));
 
   SgdConfig cfg;
   cfg.reg = static_cast<float>(p.reg);

@@ -15,13 +15,14 @@
 
 namespace mfkit {
 
-FpsgGrid FpsgGrid::build(const Interactions& train, int nb, uint64_t seed, int threads) {
-  return build(train.by_user(), train.n_items(), nb, seed, threads);
+FpsgGrid FpsgGrid::build(const Interactions& train, int user_bands, int item_bands, uint64_t seed, int threads) {
+  return build(train.by_user(), train.n_items(), user_bands, item_bands, seed, threads);
 }
 
-FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed, int threads) {
+FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int user_bands, int item_bands, uint64_t seed, int threads) {
   FpsgGrid g;
-  g.nb = nb;
+  g.user_bands = user_bands;
+  g.item_bands = item_bands;
   std::mt19937_64 rng(seed);
   auto perm = [&](int32_t n) {
     std::vector<int32_t> p(n);
@@ -32,12 +33,13 @@ FpsgGrid FpsgGrid::build(const Csr& c, int32_t ni, int nb, uint64_t seed, int th
   const int32_t nu = c.rows();
   std::vector<int32_t> pu = perm(nu), pi = perm(ni);
   // The first block of each user's band row and the band of each item.
-  for (int32_t u = 0; u < nu; ++u) pu[u] = static_cast<int32_t>(static_cast<int64_t>(pu[u]) * nb / nu) * nb;
-  for (int32_t i = 0; i < ni; ++i) pi[i] = static_cast<int32_t>(static_cast<int64_t>(pi[i]) * nb / ni);
+  for (int32_t u = 0; u < nu; ++u)
+    pu[u] = static_cast<int32_t>(static_cast<int64_t>(pu[u]) * user_bands / nu) * item_bands;
+  for (int32_t i = 0; i < ni; ++i) pi[i] = static_cast<int32_t>(static_cast<int64_t>(pi[i]) * item_bands / ni);
   // Worker t takes the users of about 1/T of the entries and counts, then fills, its share of
   // every block; its shares come after those of workers before it, so each block stays sorted
   // by user whatever T is.
-  const size_t blocks = static_cast<size_t>(nb) * nb;
+  const size_t blocks = static_cast<size_t>(user_bands) * item_bands;
   const int64_t nnz = c.indptr[nu];
   const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, nnz / 65536)));
   const std::vector<int32_t> first = row_ranges(c, T);
@@ -275,8 +277,8 @@ namespace {
 // in a seeded random priority order.
 class Scheduler {
  public:
-  Scheduler(int nb, uint64_t seed) : nb_(nb), row_busy_(nb, 0), col_busy_(nb, 0), done_(nb * nb, 0) {
-    order_.resize(nb * nb);
+  Scheduler(int rows, int cols, uint64_t seed) : cols_(cols), row_busy_(rows, 0), col_busy_(cols, 0), done_(rows * cols, 0) {
+    order_.resize(done_.size());
     std::iota(order_.begin(), order_.end(), 0);
     std::mt19937_64 rng(seed);
     std::shuffle(order_.begin(), order_.end(), rng);
@@ -284,11 +286,11 @@ class Scheduler {
   int get() {
     std::unique_lock<std::mutex> lock(m_);
     while (true) {
-      if (handed_ == nb_ * nb_) return -1;
+      if (handed_ == static_cast<int>(order_.size())) return -1;
       for (size_t k = next_; k < order_.size(); ++k) {
         int b = order_[k];
         if (done_[b]) continue;
-        int r = b / nb_, c = b % nb_;
+        int r = b / cols_, c = b % cols_;
         if (row_busy_[r] || col_busy_[c]) continue;
         row_busy_[r] = col_busy_[c] = 1;
         done_[b] = 1;
@@ -302,13 +304,13 @@ class Scheduler {
   void put(int b) {
     {
       std::lock_guard<std::mutex> lock(m_);
-      row_busy_[b / nb_] = col_busy_[b % nb_] = 0;
+      row_busy_[b / cols_] = col_busy_[b % cols_] = 0;
     }
     cv_.notify_all();
   }
 
  private:
-  int nb_;
+  int cols_;
   std::vector<char> row_busy_, col_busy_, done_;
   std::vector<int> order_;
   size_t next_ = 0;
@@ -320,7 +322,7 @@ class Scheduler {
 }  // namespace
 
 double run_sgd_epoch(const FpsgGrid& g, SgdState& s, const SgdConfig& c, int threads, uint64_t seed) {
-  Scheduler sched(g.nb, seed);
+  Scheduler sched(g.user_bands, g.item_bands, seed);
   double total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
   {

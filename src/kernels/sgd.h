@@ -24,16 +24,18 @@ struct Rating {
   float r;
 };
 
-/// The ratings cut into an nb x nb grid after a random permutation of rows and columns; entries
-/// of a block are contiguous and sorted by user.
+/// The ratings cut into a grid of user_bands x item_bands blocks after a random permutation of
+/// rows and columns; block b is user band b / item_bands and item band b % item_bands; entries of
+/// a block are contiguous and sorted by user.
 struct FpsgGrid {
-  int nb = 0;
+  int user_bands = 0, item_bands = 0;
   std::vector<Rating> entries;
-  std::vector<int64_t> block_start;  // nb*nb + 1
+  std::vector<int64_t> block_start;  // user_bands * item_bands + 1
   /// Built by `threads` workers over ranges of users; the grid does not depend on `threads`.
-  static FpsgGrid build(const Interactions& train, int nb, uint64_t seed, int threads = 1);
+  static FpsgGrid build(const Interactions& train, int user_bands, int item_bands, uint64_t seed, int threads = 1);
   /// The same from a by-user matrix whose columns are [0, n_items) (a stratum of DSGD).
-  static FpsgGrid build(const Csr& by_user, int32_t n_items, int nb, uint64_t seed, int threads = 1);
+  static FpsgGrid build(const Csr& by_user, int32_t n_items, int user_bands, int item_bands, uint64_t seed,
+                        int threads = 1);
 };
 
 /// Where things sit in a row of SgdState: the k factors zero-padded to `width` (a multiple of 16),
