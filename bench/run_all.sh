@@ -93,7 +93,12 @@ python3 bench/ann_table.py --png docs/ann_recall.png bench/results/ann_100k.json
 # growth with the data: 1M, 10M, 30M, 100M lines in three rounds (about 20 minutes, 30 more to write the
 # files the first time; they are kept in /tmp/mfkit-scale)
 python3 bench/scale.py --dir /tmp/mfkit-scale --out bench/results/scale.json
-python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > docs/scale.md
+python3 bench/scale_table.py --png docs/scale.png bench/results/scale.json > /dev/null
+# biased-mf's grid, square against 5 item bands, on the scale files and three MovieLens sets
+python3 bench/sgd_grid.py --speed /tmp/mfkit-scale/synthetic_{10000000,30000000,100000000}.csv \
+  --accuracy ml-100k:random:0.9 ml-latest-small:random:0.9 ml-1m:random:0.9 \
+  /tmp/mfkit-scale/synthetic_10000000.csv:hash:0.9 /tmp/mfkit-scale/synthetic_30000000.csv:hash:0.9 \
+  --pairs 3 --seeds 3 --out bench/results/sgd_grid.json
 python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
   --data /tmp/mfkit-scale/synthetic_10000000.csv --format user,item,rating --sep , --duplicates sum \
   --split random:0.99 --threads 2
@@ -109,8 +114,11 @@ python3 bench/dsgd_bench.py --data $MFKIT_DATA_DIR/ml-1m/derived/ratings_user_it
 if [ -n "${IMPLICIT_PATH:-}" ]; then
   PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s10m.csv \
     --pairs 3 --out bench/results/implicit_als_same_file.json
-  PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s100m.csv \
-    --pairs 1 --solvers cg --out bench/results/implicit_als_same_file_100m.json
+  for n in 1m:1000000 30m:30000000 100m:100000000; do
+    PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py \
+      --data /tmp/mfkit-scale/synthetic_${n#*:}.csv --solvers cg --pairs 2 \
+      --out bench/results/implicit_als_same_file_${n%:*}.json
+  done
 fi
 # every result table in README.md and docs/ from the JSON above
 python3 bench/docs_tables.py

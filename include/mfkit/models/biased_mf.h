@@ -4,8 +4,9 @@
 // LIBMF's lock-free schedule (FPSG): rows and columns are randomly permuted and cut into a grid
 // of blocks; threads take blocks whose row and column bands are both free, so no two threads
 // ever touch the same vector. The grid is square, as LIBMF's, until the users' rows pass
-// 128 MiB; then it has fewer item bands, since an epoch fetches each user's row once per band. With `adaptive`, each vector carries one AdaGrad accumulator
-// (one float per vector, as LIBMF) that scales its learning rate.
+// 128 MiB; then it has fewer item bands, since an epoch fetches each user's row once per band.
+// With `adaptive`, each vector carries one AdaGrad accumulator (one float per vector, as LIBMF)
+// that scales its learning rate.
 #pragma once
 
 #include <cstdint>
