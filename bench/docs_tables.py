@@ -24,7 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 WHOLE = {
     "docs/ann_results.md": "python3 bench/ann_table.py bench/results/ann_100k.json bench/results/ann_1m.json "
                            "bench/results/ann_10m.json bench/results/ann_faiss_1m.json --serve bench/results/serve_1m_hnsw.json",
-    "docs/scale.md": "python3 bench/scale_table.py bench/results/scale.json --grid bench/results/sgd_grid.json "
+    "docs/scale.md": "python3 bench/scale_table.py bench/results/scale.json --grid bench/results/sgd_grid.json bench/results/sgd_grid_rank16.json "
                      "--implicit bench/results/implicit_als_same_file_1m.json bench/results/implicit_als_same_file.json "
                      "bench/results/implicit_als_same_file_30m.json bench/results/implicit_als_same_file_100m.json",
     "docs/time_to_quality.md": "python3 bench/curve.py bench/results/curve_ml1m.json bench/results/curve_ml1m_blend.json",

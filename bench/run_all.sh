@@ -99,6 +99,10 @@ python3 bench/sgd_grid.py --speed /tmp/mfkit-scale/synthetic_{10000000,30000000,
   --accuracy ml-100k:random:0.9 ml-latest-small:random:0.9 ml-1m:random:0.9 \
   /tmp/mfkit-scale/synthetic_10000000.csv:hash:0.9 /tmp/mfkit-scale/synthetic_30000000.csv:hash:0.9 \
   --pairs 3 --seeds 3 --out bench/results/sgd_grid.json
+# and on another shape (1M users x 20k items, 30 ratings a user) with ratings a rank-16 model explains
+python3 bench/synthetic_csv.py --lines 30000000 --users 1000000 --items 20000 --rank 16 --seed 7 --out /tmp/rank16_30m.csv
+python3 bench/sgd_grid.py --speed /tmp/rank16_30m.csv --accuracy /tmp/rank16_30m.csv:hash:0.9 --duplicates last \
+  --pairs 3 --seeds 3 --out bench/results/sgd_grid_rank16.json
 python3 bench/eval_speed.py --out bench/results/eval_10m.json -- build/mfkit train -m implicit-als \
   --data /tmp/mfkit-scale/synthetic_10000000.csv --format user,item,rating --sep , --duplicates sum \
   --split random:0.99 --threads 2

@@ -20,7 +20,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--png", help="also draw the plot into this PNG file")
-    ap.add_argument("--grid", help="bench/sgd_grid.py's JSON: biased-mf's grid, square against narrow")
+    ap.add_argument("--grid", nargs="*", default=[], help="bench/sgd_grid.py's JSON: biased-mf's grid, square against narrow")
     ap.add_argument("--implicit", nargs="*", default=[],
                     help="bench/implicit_als_same_file.py's JSON on the same files: implicit's growth beside mfkit's")
     a = ap.parse_args()
@@ -113,8 +113,12 @@ def main():
         print("LIBMF's grid is square (20 x 20 at 2 threads): each user's row is fetched once per item band,")
         print("about 20 times an epoch for a few ratings each time. Past 128 MiB of user rows the default")
         print("takes 5 item bands (`item_blocks`, at least 2*threads+1), 20 user bands kept; below, both")
-        print(f"grids forced on the same files and splits (`bench/sgd_grid.py`, `{pathlib.Path(a.grid).name}`):\n")
-        sgd_grid.table(a.grid)
+        print("grids forced on the same files and splits (`bench/sgd_grid.py`). `rank16_30m.csv` is another shape,")
+        print("1M users x 20k items, with ratings 1-5 that a rank-16 model explains (`bench/synthetic_csv.py --lines")
+        print("30000000 --users 1000000 --items 20000 --rank 16 --seed 7`, read with `--duplicates last`).")
+        for path in a.grid:
+            print(f"\n### {pathlib.Path(path).name}\n")
+            sgd_grid.table(path)
     if not a.png:
         return
     import matplotlib

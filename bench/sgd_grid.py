@@ -10,7 +10,7 @@ fewer item bands move less memory. This measures what that costs and gains, for 
   epoch of each process, then the median over pairs and the median of the per-pair ratios;
 - accuracy: held-out RMSE at the default parameters, seeds 1..--seeds, square and narrow on
   the same split, for each --accuracy dataset (NAME:SPLIT, a dataset name or a
-  `user,item,count` file; files get `--duplicates sum`).
+  `user,item,count` file; files are read with `--duplicates sum`, or --duplicates).
 
     MFKIT_DATA_DIR=../shared/data /usr/bin/python3 bench/sgd_grid.py --speed /tmp/mfkit-scale/synthetic_30000000.csv \\
         /tmp/mfkit-scale/synthetic_100000000.csv --accuracy ml-100k:random:0.9 ... \\
@@ -27,13 +27,14 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GRIDS = {"square": "20", "narrow": "5"}
+DUPLICATES = "sum"
 
 
 def train(data, extra):
     cmd = [str(ROOT / "build" / "mfkit"), "train", "-m", "biased-mf", "--data", data, "--json", "-q",
            "--threads", "2", *extra]
     if os.path.exists(data):
-        cmd += ["--format", "user,item,rating", "--sep", ",", "--duplicates", "sum"]
+        cmd += ["--format", "user,item,rating", "--sep", ",", "--duplicates", DUPLICATES]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
@@ -68,22 +69,27 @@ def accuracy(spec, seeds):
 
 def table(path):
     r = json.load(open(path))
-    print("| file | users | ratings | 20 x 20 s/epoch | 20 x 5 s/epoch | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for s in r["speed"]:
-        print(f"| {pathlib.Path(s['data']).name} | {s['n_users']:,} | {s['n_train']:,} | {s['square']:.3f} | "
-              f"{s['narrow']:.3f} | {s['ratio']:.2f} |")
-    print()
-    print(f"biased-mf, 64 factors, 2 threads; the median epoch of 3 in each process, medians of {r['pairs']} "
-          "alternating pairs of processes (ratio: the median of the pairs' ratios).")
-    print()
-    print(f"| data | split | ratings trained | held-out RMSE 20 x 20 | 20 x 5 |")
-    print("|---|---|---:|---:|---:|")
-    for a in r["accuracy"]:
-        print(f"| {pathlib.Path(a['data']).name} | {a['split']} | {a['n_train']:,} | {a['square']:.4f} | {a['narrow']:.4f} |")
-    print()
-    print(f"Default parameters (128 factors, 20 epochs), means over seeds 1-{r['seeds']} (each seed's split the same "
-          f"for both grids; every figure in the JSON). `{r['command']}`")
+    if r["speed"]:
+        print("| file | users | ratings | 20 x 20 s/epoch | 20 x 5 s/epoch | ratio |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for s in r["speed"]:
+            print(f"| {pathlib.Path(s['data']).name} | {s['n_users']:,} | {s['n_train']:,} | {s['square']:.3f} | "
+                  f"{s['narrow']:.3f} | {s['ratio']:.2f} |")
+        print()
+        print(f"biased-mf, 64 factors, 2 threads; the median epoch of 3 in each process, medians of {r['pairs']} "
+              "alternating pairs of processes (ratio: the median of the pairs' ratios).")
+        print()
+    if r["accuracy"]:
+        print("| data | split | ratings trained | held-out RMSE 20 x 20 | 20 x 5 |")
+        print("|---|---|---:|---:|---:|")
+        for a in r["accuracy"]:
+            print(f"| {pathlib.Path(a['data']).name} | {a['split']} | {a['n_train']:,} | {a['square']:.4f} | "
+                  f"{a['narrow']:.4f} |")
+        print()
+        print(f"Default parameters (128 factors, 20 epochs), means over seeds 1-{r['seeds']} (each seed's split the "
+              "same for both grids; every figure in the JSON).")
+        print()
+    print(f"`{r['command']}`")
 
 
 def main():
@@ -94,8 +100,11 @@ def main():
     ap.add_argument("--accuracy", nargs="*", default=[])
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--duplicates", default="sum", help="how files' repeated pairs are read (sum, last)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    global DUPLICATES
+    DUPLICATES = a.duplicates
     out = {"benchmark": "biased-mf FPSG grid: 20 x 20 against 20 x 5", "pairs": a.pairs, "seeds": a.seeds,
            "command": " ".join([f"MFKIT_DATA_DIR={os.environ.get('MFKIT_DATA_DIR', '')}", "/usr/bin/python3",
                                 "bench/sgd_grid.py"] + sys.argv[1:]),
