@@ -134,7 +134,8 @@ class Model {
   /// Attaches an index built for this model (Error when its item count differs); null drops it.
   void set_index(std::shared_ptr<const ItemIndex> index);
 
-  /// Serialisation of the learned state (id maps and seen items are handled by save_model).
+  /// Serialisation of the learned state (id maps and seen items are handled by save_model). The
+  /// tensors may borrow the model's arrays (Tensor::borrow): use them before the model changes.
   virtual void save_tensors(TensorMap& out) const = 0;
   virtual void load_tensors(const TensorMap& in) = 0;
   /// Restores what fit() keeps (used by load_model).

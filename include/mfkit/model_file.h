@@ -34,6 +34,16 @@ struct Tensor {
   static Tensor i32(const std::vector<int32_t>& v, std::vector<int64_t> shape = {});
   static Tensor i64(const std::vector<int64_t>& v, std::vector<int64_t> shape = {});
   static Tensor strings(const std::vector<std::string>& v);
+  /// The same without a copy: the tensor points at v, which must outlive it unchanged (for a
+  /// model's large arrays, written by save_model while the model is alive).
+  static Tensor borrow(const std::vector<float>& v, std::vector<int64_t> shape = {});
+  static Tensor borrow(const std::vector<int32_t>& v, std::vector<int64_t> shape = {});
+  static Tensor borrow(const std::vector<int64_t>& v, std::vector<int64_t> shape = {});
+  /// The tensor's bytes: `bytes`, or the borrowed array's.
+  const uint8_t* data() const { return borrowed ? borrowed : bytes.data(); }
+  size_t size() const { return borrowed ? borrowed_size : bytes.size(); }
+  const uint8_t* borrowed = nullptr;
+  size_t borrowed_size = 0;
   int64_t numel() const;
   std::vector<float> as_f32() const;
   std::vector<double> as_f64() const;

@@ -55,10 +55,21 @@ Tensor make(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
 }
 
 template <class T>
+Tensor make_borrowed(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
+  Tensor x;
+  x.dtype = t;
+  x.shape = shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : std::move(shape);
+  x.borrowed = reinterpret_cast<const uint8_t*>(v.data());
+  x.borrowed_size = v.size() * sizeof(T);
+  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");
+  return x;
+}
+
+template <class T>
 std::vector<T> view(const Tensor& x, DType want) {
   if (x.dtype != want) throw Error(std::string("tensor: expected ") + dtype_name(want) + ", found " + dtype_name(x.dtype));
-  std::vector<T> v(x.bytes.size() / sizeof(T));
-  if (!v.empty()) std::memcpy(v.data(), x.bytes.data(), v.size() * sizeof(T));
+  std::vector<T> v(x.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), x.data(), v.size() * sizeof(T));
   return v;
 }
 
@@ -79,6 +90,9 @@ Tensor Tensor::f32(const std::vector<float>& v, std::vector<int64_t> s) { return
 Tensor Tensor::f64(const std::vector<double>& v, std::vector<int64_t> s) { return make(DType::kF64, v, std::move(s)); }
 Tensor Tensor::i32(const std::vector<int32_t>& v, std::vector<int64_t> s) { return make(DType::kI32, v, std::move(s)); }
 Tensor Tensor::i64(const std::vector<int64_t>& v, std::vector<int64_t> s) { return make(DType::kI64, v, std::move(s)); }
+Tensor Tensor::borrow(const std::vector<float>& v, std::vector<int64_t> s) { return make_borrowed(DType::kF32, v, std::move(s)); }
+Tensor Tensor::borrow(const std::vector<int32_t>& v, std::vector<int64_t> s) { return make_borrowed(DType::kI32, v, std::move(s)); }
+Tensor Tensor::borrow(const std::vector<int64_t>& v, std::vector<int64_t> s) { return make_borrowed(DType::kI64, v, std::move(s)); }
 Tensor Tensor::strings(const std::vector<std::string>& v) {
   Tensor x;
   x.dtype = DType::kStr;
@@ -103,9 +117,10 @@ std::vector<std::string> Tensor::as_strings() const {
   if (dtype != DType::kStr) throw Error("tensor: expected str");
   std::vector<std::string> out;
   size_t start = 0;
-  for (size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] == 0) {
-      out.emplace_back(reinterpret_cast<const char*>(bytes.data()) + start, i - start);
+  const uint8_t* b = data();
+  for (size_t i = 0; i < size(); ++i)
+    if (b[i] == 0) {
+      out.emplace_back(reinterpret_cast<const char*>(b) + start, i - start);
       start = i + 1;
     }
   return out;
@@ -131,11 +146,11 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   nlohmann::json dir = nlohmann::json::array();
   uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
-    if (t.dtype != DType::kStr && static_cast<size_t>(t.numel()) * dtype_size(t.dtype) != t.bytes.size())
+    if (t.dtype != DType::kStr && static_cast<size_t>(t.numel()) * dtype_size(t.dtype) != t.size())
       throw Error("model file: tensor '" + name + "' has a shape that does not match its bytes");
     dir.push_back({{"name", name}, {"dtype", dtype_name(t.dtype)}, {"dtype_code", static_cast<int>(t.dtype)},
-                   {"shape", t.shape}, {"offset", offset}, {"nbytes", t.bytes.size()}});
-    offset += t.bytes.size();
+                   {"shape", t.shape}, {"offset", offset}, {"nbytes", t.size()}});
+    offset += t.size();
   }
   header["tensors"] = dir;
   std::string h = header.dump();
@@ -150,7 +165,7 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   // the checksum runs over the same pieces.
   std::vector<std::string_view> pieces{head};
   for (const auto& [name, t] : file.tensors)
-    pieces.emplace_back(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+    pieces.emplace_back(reinterpret_cast<const char*>(t.data()), t.size());
   uLong crc = crc32_z(0L, Z_NULL, 0);
   for (std::string_view p : pieces) crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p.data()), p.size());
   std::string tail;
@@ -229,8 +244,9 @@ void save_model(const Model& model, const std::string& path, const nlohmann::jso
   f.meta["created_unix"] = static_cast<int64_t>(std::time(nullptr));
   f.tensors["ids.users"] = Tensor::strings(model.user_ids()->names());
   f.tensors["ids.items"] = Tensor::strings(model.item_ids()->names());
-  f.tensors["seen.indptr"] = Tensor::i64(model.seen().indptr);
-  f.tensors["seen.indices"] = Tensor::i32(model.seen().indices);
+  // The large arrays are written from where they are (`borrow`), not copied first.
+  f.tensors["seen.indptr"] = Tensor::borrow(model.seen().indptr);
+  f.tensors["seen.indices"] = Tensor::borrow(model.seen().indices);
   const Labels& l = model.labels();
   if (!l.user_names.empty()) f.tensors["labels.user_names"] = Tensor::strings(l.user_names);
   if (!l.item_titles.empty()) f.tensors["labels.item_titles"] = Tensor::strings(l.item_titles);

@@ -186,10 +186,10 @@ bool Factors::finite() const {
 
 void Factors::save(TensorMap& out, const std::string& prefix) const {
   out[prefix + "mu"] = Tensor::f32({mu, lo, hi});
-  out[prefix + "user_bias"] = Tensor::f32(bu);
-  out[prefix + "item_bias"] = Tensor::f32(bi);
-  out[prefix + "user_factors"] = Tensor::f32(P, {n_users(), k});
-  out[prefix + "item_factors"] = Tensor::f32(Q, {n_items(), k});
+  out[prefix + "user_bias"] = Tensor::borrow(bu);
+  out[prefix + "item_bias"] = Tensor::borrow(bi);
+  out[prefix + "user_factors"] = Tensor::borrow(P, {n_users(), k});
+  out[prefix + "item_factors"] = Tensor::borrow(Q, {n_items(), k});
 }
 
 void Factors::load(const TensorMap& in, int32_t nu, int32_t ni, const std::string& prefix) {

@@ -182,9 +182,9 @@ std::vector<std::pair<int32_t, float>> ImplicitAls::explain(int32_t user, int32_
 }
 
 void ImplicitAls::save_tensors(TensorMap& out) const {
-  out["user_factors"] = Tensor::f32(X_, {n_users(), f_});
-  out["item_factors"] = Tensor::f32(Y_, {n_items(), f_});
-  out["train_values"] = Tensor::f32(train_values_);
+  out["user_factors"] = Tensor::borrow(X_, {n_users(), f_});
+  out["item_factors"] = Tensor::borrow(Y_, {n_items(), f_});
+  out["train_values"] = Tensor::borrow(train_values_);
 }
 
 void ImplicitAls::load_tensors(const TensorMap& in) {

@@ -43,6 +43,27 @@ TEST(ModelFile, RoundTrips) {
   EXPECT_EQ(files, 1);
 }
 
+TEST(ModelFile, BorrowedTensorsAreWrittenAsTheirCopiesWouldBe) {
+  // A tensor that borrows its array writes the same file as one that copied it.
+  const std::vector<float> a = {1.5f, -2.0f, 3.0f, 4.0f};
+  const std::vector<int64_t> b = {7, 8, 9};
+  const std::vector<int32_t> c = {-1, 5};
+  ModelFile f = sample();
+  f.tensors["d"] = Tensor::i32(c);
+  ModelFile g = f;
+  g.tensors["a"] = Tensor::borrow(a, {2, 2});
+  g.tensors["b"] = Tensor::borrow(b);
+  g.tensors["d"] = Tensor::borrow(c);
+  EXPECT_TRUE(g.tensors["a"].bytes.empty());
+  EXPECT_EQ(g.tensors["a"].as_f32(), a);
+  EXPECT_THROW(Tensor::borrow(a, {3, 2}), Error);
+  test::TempDir d;
+  write_model_file(d.path("copied.mfk"), f);
+  write_model_file(d.path("borrowed.mfk"), g);
+  EXPECT_EQ(read_file(d.path("copied.mfk")), read_file(d.path("borrowed.mfk")));
+  EXPECT_EQ(read_model_file(d.path("borrowed.mfk")).tensors["d"].as_i32(), c);
+}
+
 void expect_refused(const std::string& path, const std::string& words) {
   try {
     read_model_file(path);

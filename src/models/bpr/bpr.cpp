@@ -180,9 +180,9 @@ void Bpr::score_new_user(const std::vector<int32_t>& items, const std::vector<fl
 }
 
 void Bpr::save_tensors(TensorMap& out) const {
-  out["user_factors"] = Tensor::f32(s_.X, {n_users(), f_});
-  out["item_factors"] = Tensor::f32(s_.Y, {n_items(), f_});
-  out["item_bias"] = Tensor::f32(s_.b);
+  out["user_factors"] = Tensor::borrow(s_.X, {n_users(), f_});
+  out["item_factors"] = Tensor::borrow(s_.Y, {n_items(), f_});
+  out["item_bias"] = Tensor::borrow(s_.b);
 }
 
 void Bpr::load_tensors(const TensorMap& in) {

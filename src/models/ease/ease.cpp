@@ -114,8 +114,8 @@ std::vector<std::pair<int32_t, float>> Ease::explain(int32_t user, int32_t item,
 }
 
 void Ease::save_tensors(TensorMap& out) const {
-  out["item_weights"] = Tensor::f32(B_, {n_items(), n_items()});
-  out["train_values"] = Tensor::f32(train_values_);
+  out["item_weights"] = Tensor::borrow(B_, {n_items(), n_items()});
+  out["train_values"] = Tensor::borrow(train_values_);
 }
 
 void Ease::load_tensors(const TensorMap& in) {
