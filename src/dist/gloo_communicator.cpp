@@ -1,6 +1,7 @@
 // Communicator on libtorch's c10d: ProcessGroupGloo over a TCPStore (the only file that sees
 // c10d or Gloo; built with USE_C10D_GLOO, Debian's libgloo-dev providing Gloo's headers).
 #include <ATen/ATen.h>
+#include <signal.h>
 #include <unistd.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -151,6 +152,12 @@ class GlooCommunicator : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> gloo_connect(const DistEnv& env, std::chrono::milliseconds timeout) {
+  // Gloo writes to its peers with writev, and a write to the socket of a peer that has died
+  // raises SIGPIPE, whose default action ends this process without a word (CI saw a surviving
+  // rank exit by signal, no message, instead of naming the step). Ignored, the write fails with
+  // EPIPE and the collective reports its step. A handler the program installed is left alone.
+  struct sigaction old {};
+  if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   return std::make_unique<GlooCommunicator>(env, timeout);
 }
 
