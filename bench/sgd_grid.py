@@ -27,26 +27,25 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 GRIDS = {"square": "20", "narrow": "5"}
-DUPLICATES = "sum"
 
 
-def train(data, extra):
+def train(data, extra, duplicates):
     cmd = [str(ROOT / "build" / "mfkit"), "train", "-m", "biased-mf", "--data", data, "--json", "-q",
            "--threads", "2", *extra]
     if os.path.exists(data):
-        cmd += ["--format", "user,item,rating", "--sep", ",", "--duplicates", DUPLICATES]
+        cmd += ["--format", "user,item,rating", "--sep", ",", "--duplicates", duplicates]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
     return json.loads(out.stdout)
 
 
-def speed(data, pairs):
+def speed(data, pairs, duplicates):
     runs = {g: [] for g in GRIDS}
     for _ in range(pairs):
         for g, bands in GRIDS.items():
             r = train(data, ["--split", "none", "--set", "epochs=3", "--set", "factors=64", "--set", "blocks=20",
-                             "--set", f"item_blocks={bands}"])
+                             "--set", f"item_blocks={bands}"], duplicates)
             runs[g].append(statistics.median(r["epoch_seconds"]))
             print(data, g, runs[g][-1], flush=True)
     ratios = [n / s for s, n in zip(runs["square"], runs["narrow"])]
@@ -55,12 +54,13 @@ def speed(data, pairs):
             "ratio": statistics.median(ratios)}
 
 
-def accuracy(spec, seeds):
+def accuracy(spec, seeds, duplicates):
     data, split = spec.split(":", 1)
     rmse = {g: [] for g in GRIDS}
     for seed in range(1, seeds + 1):
         for g, bands in GRIDS.items():
-            r = train(data, ["--split", split, "--seed", str(seed), "--set", "blocks=20", "--set", f"item_blocks={bands}"])
+            r = train(data, ["--split", split, "--seed", str(seed), "--set", "blocks=20", "--set", f"item_blocks={bands}"],
+                      duplicates)
             rmse[g].append(r["test"]["rmse"])
         print(spec, seed, rmse["square"][-1], rmse["narrow"][-1], flush=True)
     return {"data": data, "split": split, "n_train": r["n_train"], "rmse": rmse,
@@ -103,12 +103,11 @@ def main():
     ap.add_argument("--duplicates", default="sum", help="how files' repeated pairs are read (sum, last)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    global DUPLICATES
-    DUPLICATES = a.duplicates
     out = {"benchmark": "biased-mf FPSG grid: 20 x 20 against 20 x 5", "pairs": a.pairs, "seeds": a.seeds,
            "command": " ".join([f"MFKIT_DATA_DIR={os.environ.get('MFKIT_DATA_DIR', '')}", "/usr/bin/python3",
                                 "bench/sgd_grid.py"] + sys.argv[1:]),
-           "speed": [speed(d, a.pairs) for d in a.speed], "accuracy": [accuracy(s, a.seeds) for s in a.accuracy]}
+           "speed": [speed(d, a.pairs, a.duplicates) for d in a.speed],
+           "accuracy": [accuracy(s, a.seeds, a.duplicates) for s in a.accuracy]}
     with open(a.out + ".tmp", "w") as f:
         json.dump(out, f, indent=1)
     os.replace(a.out + ".tmp", a.out)

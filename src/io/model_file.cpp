@@ -43,17 +43,7 @@ const char* dtype_name(DType t) {
   return "?";
 }
 
-template <class T>
-Tensor make(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
-  Tensor x;
-  x.dtype = t;
-  x.shape = shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : std::move(shape);
-  x.bytes.resize(v.size() * sizeof(T));
-  if (!v.empty()) std::memcpy(x.bytes.data(), v.data(), x.bytes.size());
-  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");
-  return x;
-}
-
+// A tensor that points at v (Tensor::borrow), its shape checked against v's size.
 template <class T>
 Tensor make_borrowed(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
   Tensor x;
@@ -62,6 +52,16 @@ Tensor make_borrowed(DType t, const std::vector<T>& v, std::vector<int64_t> shap
   x.borrowed = reinterpret_cast<const uint8_t*>(v.data());
   x.borrowed_size = v.size() * sizeof(T);
   if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");
+  return x;
+}
+
+// The same holding its own copy of v.
+template <class T>
+Tensor make(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
+  Tensor x = make_borrowed(t, v, std::move(shape));
+  x.bytes.assign(x.borrowed, x.borrowed + x.borrowed_size);
+  x.borrowed = nullptr;
+  x.borrowed_size = 0;
   return x;
 }
 
