@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev python3-torch libopenblas-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libcpp-httplib-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
+  libcpp-httplib-dev libboost-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhnswlib-dev libfaiss-dev iso-codes python3
   chromium nodejs

@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <array>
 #include <cstdio>
@@ -89,6 +90,21 @@ inline std::string real_data(const std::string& rel) {
   if (!d || !*d) return "";
   std::string p = std::string(d) + "/" + rel;
   return std::filesystem::exists(p) ? p : "";
+}
+
+/// The bytes of a model file with this header text and data part, checksummed as the writer
+/// does (docs/model-format.md): for files a hostile user crafts, whose checksum is valid.
+inline std::string crafted_model_file(const std::string& header, const std::string& data = "") {
+  std::string s = "MFKITMDL";
+  auto put = [&s](auto v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(uint32_t{1});
+  put(uint32_t{0});
+  put(uint64_t{header.size()});
+  s += header;
+  s += data;
+  put(static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(s.data()), s.size())));
+  s += "MFKITEND";
+  return s;
 }
 
 }  // namespace mfkit::test

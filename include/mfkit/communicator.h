@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mfkit/error.h"
@@ -70,6 +71,9 @@ class Communicator {
   /// DistError on every rank unless all ranks passed the same `text` (parameters, data layout,
   /// version): the message names `what` and the ranks that differ from rank 0.
   void check_same(const std::string& what, const std::string& text);
+  /// The same for named fields (name, value): the message also names the fields that differ and
+  /// this rank's value of each.
+  void check_same(const std::string& what, const std::vector<std::pair<std::string, std::string>>& fields);
   /// Runs `work` on every rank, then lets every rank learn whether any rank's work threw: a rank
   /// that failed rethrows its own exception, the others throw DistError naming the first rank that
   /// failed and `what` (so all stop together, none waits for a peer that gave up).

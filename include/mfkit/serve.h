@@ -1,10 +1,11 @@
-// mfkit/serve.h - answering recommendation requests over HTTP (cpp-httplib).
+// mfkit/serve.h - answering recommendation requests over HTTP (Boost.Beast).
 //
 // `Service` is the transport-free part: it holds the loaded models, answers a request given its
 // path and query parameters with a status and a JSON body, keeps request counts and latency
 // percentiles, and swaps in a model file that was replaced on disk (a new file renamed into
 // place). Requests in flight keep the model they started with, so a reload drops none. `Server`
-// puts a Service behind cpp-httplib with a bounded thread pool.
+// puts a Service behind an event-driven HTTP(S) server (Boost.Beast): a slow or idle client
+// holds a socket, never a worker thread, and every connection lives within the limits below.
 //
 // Endpoints (GET; every answer is JSON except the page):
 //   /v1/recommend?user=U&k=10&filter_seen=true&exclude=i,j&candidates=i,j&model=NAME
@@ -17,7 +18,9 @@
 //   /metrics        Prometheus text format (request counts, latency histograms, models, build)
 //   /metrics.json   the same figures as JSON, with latency percentiles
 // Errors: 400 (bad parameter), 401 (no or wrong API key), 404 (unknown id, model or path) and
-// 405 (not GET) with {"error": message, "field": name}; the service never exits on input.
+// 405 (not GET or HEAD) with {"error": message, "field": name}; the service never exits on input.
+// The server adds 408 (too slow), 413 (body too large), 414 (target too long), 431 (headers too
+// large) and 503 (too many connections).
 //
 // Off loopback, a Server needs an API key (clients send `Authorization: Bearer <key>`; /healthz
 // needs none) or an explicit `insecure`; with a certificate and key it speaks HTTPS.
@@ -25,8 +28,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +51,20 @@ struct ServeOptions {
   std::string api_key_file;         // file holding the API key every request but /healthz must carry ("" = none)
   bool insecure = false;            // allow a non-loopback host without an API key
   std::string tls_cert, tls_key;    // PEM certificate (chain) and private key: serve HTTPS instead of HTTP
+  // Limits that keep slow, idle or oversized clients from holding the server (docs/security.md).
+  int max_connections = 1024;       // open connections; past it a new one is answered 503 and closed
+  int request_timeout_ms = 10000;   // a request's headers and body must arrive within this (from the
+                                    // connection's start or the previous answer); else it is closed
+  int idle_timeout_ms = 5000;       // a kept-alive connection with no new request is closed after this
+  int max_body_bytes = 65536;       // a larger body (sized or chunked) gets 413 before it is read
+};
+
+/// Connection counts kept by the Server and reported by the Service's /metrics.
+struct ConnectionStats {
+  int64_t open = 0;          // connections open now
+  uint64_t accepted = 0;     // connections accepted since start
+  uint64_t refused = 0;      // answered 503 (or closed, over TLS) because max_connections were open
+  uint64_t timed_out = 0;    // closed because a request or an idle wait outlasted its limit
 };
 
 struct Request {
@@ -72,6 +91,15 @@ class Service {
 
   /// Answers one request (checking its method and API key). Never throws.
   Response handle(const Request& request);
+  /// The answer to a request refused by its method or API key alone (405, 401), or no value when
+  /// it may go on: the server asks before reading a body, so an unauthorised client cannot make
+  /// it read one. Counted in the metrics when refused.
+  std::optional<Response> admit(const Request& request);
+  /// A JSON error answer {"error", "field"} for a request the transport refused (malformed, too
+  /// large, too slow), counted in the metrics like the service's own answers.
+  Response error(int status, const std::string& field, const std::string& message);
+  /// Where the Server keeps its connection counts (read by metrics()).
+  void set_connection_stats(std::function<ConnectionStats()> stats);
   /// A GET request without credentials.
   Response handle(const std::string& path, const Params& params);
   /// Reloads model files whose identity (inode, size, mtime) changed. A file that fails to load

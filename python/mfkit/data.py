@@ -16,6 +16,21 @@ def _names(values):
     return [str(v) for v in values]
 
 
+def _distinct_names(ids, arg, col):
+    """Text names of a column's distinct ids; ValueError when two of them read the same (1 and
+    "1" in one object column), which would make two users one."""
+    names = _names(ids)
+    if len(set(names)) != len(names):
+        first = {}
+        for v, n in zip(ids, names):
+            if n in first:
+                a = first[n]
+                raise ValueError(f"{arg}: column {col!r} holds {a!r} ({type(a).__name__}) and {v!r} "
+                                 f"({type(v).__name__}), which read the same as ids; give the column one type")
+            first[n] = v
+    return names
+
+
 class Dataset:
     """A sparse users x items matrix with raw ids (`user_ids`, `item_ids`).
 
@@ -68,7 +83,8 @@ class Dataset:
             times = np.ascontiguousarray(t.to_numpy(), dtype=np.int64)
         core = _core.Interactions.from_coo(
             np.ascontiguousarray(ucodes, dtype=np.int32), np.ascontiguousarray(icodes, dtype=np.int32),
-            np.ascontiguousarray(values), times, _names(uids), _names(iids), duplicates)
+            np.ascontiguousarray(values), times, _distinct_names(uids, "user", user), _distinct_names(iids, "item", item),
+            duplicates)
         return cls(core, np.asarray(uids), np.asarray(iids))
 
     @classmethod

@@ -53,35 +53,50 @@ def leave_one_out(data, negatives=99, random_state=1):
     return rebuild(s.train), rebuild(s.test), [np.asarray(n, dtype=np.int32) for n in s.negatives]
 
 
+def _pair(predicted, actual, name):
+    p, a = float_array(predicted, "predicted"), float_array(actual, "actual")
+    if p.size == 0 and a.size == 0:
+        raise ValueError(f"{name}: no values (predicted and actual are empty)")
+    return p, a
+
+
 def rmse(predicted, actual):
-    """Root mean squared error of two equal-length arrays."""
-    return _core.rmse(float_array(predicted, "predicted"), float_array(actual, "actual"))
+    """Root mean squared error of two equal-length, non-empty arrays."""
+    return _core.rmse(*_pair(predicted, actual, "rmse"))
 
 
 def mae(predicted, actual):
-    """Mean absolute error of two equal-length arrays."""
-    return _core.mae(float_array(predicted, "predicted"), float_array(actual, "actual"))
+    """Mean absolute error of two equal-length, non-empty arrays."""
+    return _core.mae(*_pair(predicted, actual, "mae"))
 
 
-def _test_core(model, test):
-    if not isinstance(model, Model):
-        raise TypeError(f"model: expected an mfkit model, got {type(model).__name__}")
-    model._need_fit()
+def _test_core(model, test, st):
+    """`test` in the ids of the model state `st` (read once by the caller, so that a fit in
+    another thread cannot swap the model between this and the evaluation)."""
     if isinstance(test, Dataset):
-        if model._ids != "raw":
+        if st.ids != "raw":
             raise TypeError("test: the model was fitted on a CSR matrix; pass a CSR matrix")
-        return _core.to_model_ids(test._core, model._core)[0]
-    if model._ids == "raw":
+        return _core.to_model_ids(test._core, st.core)[0]
+    if st.ids == "raw":
         raise TypeError("test: the model was fitted on a Dataset; pass a Dataset")
     m = as_csr(test, "test")
-    if m.shape != (model.n_users, model.n_items):
-        raise ValueError(f"test: shape {m.shape} differs from the model's {(model.n_users, model.n_items)}")
+    if m.shape != (st.core.n_users, st.core.n_items):
+        raise ValueError(f"test: shape {m.shape} differs from the model's {(st.core.n_users, st.core.n_items)}")
     return _core.Interactions.from_csr(*csr_parts(m), m.shape[1], None, None)
+
+
+def _state(model):
+    if not isinstance(model, Model):
+        raise TypeError(f"model: expected an mfkit model, got {type(model).__name__}")
+    st = model._state
+    model._need_fit(st)
+    return st
 
 
 def evaluate(model, test):
     """Rating metrics of `model` on `test`: {"rmse", "mae", "n"}."""
-    return json.loads(_core.evaluate_rating(model._core, _test_core(model, test)))
+    st = _state(model)
+    return json.loads(_core.evaluate_rating(st.core, _test_core(model, test, st)))
 
 
 def ranking_metrics_at_k(model, train_user_items, test_user_items, K=10, show_progress=False, num_threads=0,
@@ -89,11 +104,12 @@ def ranking_metrics_at_k(model, train_user_items, test_user_items, K=10, show_pr
     """Ranking metrics at K over the users with test items, training items filtered (the CLI's
     `eval` on implicit data): precision, recall, ndcg, map, hit_rate, auc and
     expected_percentile_rank (Hu, Koren and Volinsky's rank, pooled; lower is better)."""
-    test = _test_core(model, test_user_items)
-    train = _test_core(model, train_user_items)
+    st = _state(model)
+    test = _test_core(model, test_user_items, st)
+    train = _test_core(model, train_user_items, st)
     if not isinstance(K, (int, np.integer)) or K < 1:
         raise ValueError(f"K: expected a positive count, got {K!r}")
-    return json.loads(_core.evaluate_ranking(model._core, train, test, int(K), _threads(num_threads),
+    return json.loads(_core.evaluate_ranking(st.core, train, test, int(K), _threads(num_threads),
                                              _seed(random_state)))
 
 

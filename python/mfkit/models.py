@@ -14,7 +14,9 @@ import inspect
 import keyword
 import json
 import os
+import threading
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,12 +43,21 @@ _COMMON = ("num_threads", "random_state")
 _PY_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "string": (str,)}
 
 
+_MAX_THREADS = 256  # as the CLI's --threads
+
+
+def _cpus():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _threads(n):
+    """Threads for one call: 0 or None = every CPU this process may use; a larger count than the
+    CPUs is lowered to them (oversubscribed OpenMP loops only spin), past 256 refused."""
     if n is None or n == 0:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"num_threads: expected 0 (all cores) or a positive count, got {n!r}")
-    return int(n)
+        return _cpus()
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0 or n > _MAX_THREADS:
+        raise ValueError(f"num_threads: expected 0 (all cores) or a count in [1, {_MAX_THREADS}], got {n!r}")
+    return min(int(n), _cpus())
 
 
 def _seed(random_state):
@@ -66,6 +77,15 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+class _State(NamedTuple):
+    """What a model answers from, replaced whole (one attribute assignment) by a writer, so a
+    method that reads it once sees one consistent model, whatever other threads do meanwhile."""
+    core: object      # _core.Model: the compiled model (its own lock orders reads and in-place writes)
+    ids: str          # "index" (fitted on a CSR matrix) or "raw" (on a Dataset)
+    user_ids: object  # raw ids in raw mode (numpy arrays of the dataset's dtype), else None
+    item_ids: object
+
+
 class Model:
     """Base class of every mfkit model (use a generated subclass or `mfkit.create`)."""
 
@@ -77,17 +97,25 @@ class Model:
             raise TypeError("mfkit.Model is abstract: use mfkit.create(name) or a model class such as mfkit.ImplicitALS")
         self._attach(None)
         params = self._struct_params(kwargs)
-        self._core = _core.Model.create(entry["name"], preset or "", json.dumps(params))
+        self._attach(_core.Model.create(entry["name"], preset or "", json.dumps(params)),
+                     num_threads=self.num_threads, random_state=self.random_state)
 
-    def _attach(self, core, ids="index", user_ids=None, item_ids=None):
+    def _attach(self, core, ids="index", user_ids=None, item_ids=None, num_threads=0, random_state=None):
         """Sets every attribute of a model over `core` (a new one, or one loaded from a file)."""
-        self.num_threads = 0
-        self.random_state = None
-        self._core = core
-        self._ids = ids              # "index" (fitted on a CSR matrix) or "raw" (on a Dataset)
-        self._user_ids = user_ids    # raw ids in raw mode (numpy arrays, the dataset's dtype)
-        self._item_ids = item_ids
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self._state = _State(core, ids, user_ids, item_ids)
+        self._writing = threading.RLock()  # one writer at a time (fit, partial_fit_users, set_params, index)
         self.history = []            # one dict per epoch of the last fit
+
+    # The current state's parts (each read on its own; methods that use several read _state once).
+    @property
+    def _core(self):
+        return self._state.core
+
+    @property
+    def _ids(self):
+        return self._state.ids
 
     # -- parameters -----------------------------------------------------------------------------
     def _struct_params(self, kwargs):
@@ -151,7 +179,8 @@ class Model:
         """Changes the given parameters (same keywords as the constructor); returns self."""
         params = self._struct_params(kwargs)
         if params:
-            self._core.set_params_json(json.dumps(params))
+            with self._writing:
+                self._core.set_params_json(json.dumps(params))
         return self
 
     # -- state ----------------------------------------------------------------------------------
@@ -175,8 +204,8 @@ class Model:
         """Items (columns) the model was fitted on."""
         return self._core.n_items
 
-    def _need_fit(self):
-        if not self._core.fitted:
+    def _need_fit(self, st=None):
+        if not (st or self._state).core.fitted:
             raise ValueError(f"{type(self).__name__}: the model is not fitted yet (call fit, or mfkit.load a model file)")
 
     @property
@@ -194,12 +223,12 @@ class Model:
     @property
     def user_ids(self):
         """Raw id of each user row (raw mode), or None (index mode)."""
-        return self._user_ids
+        return self._state.user_ids
 
     @property
     def item_ids(self):
         """Raw id of each item column (raw mode), or None (index mode)."""
-        return self._item_ids
+        return self._state.item_ids
 
     # -- fit ------------------------------------------------------------------------------------
     def _as_data(self, data, name):
@@ -255,42 +284,52 @@ class Model:
                 return callback(epoch, seconds, loss) is not False
             return True
 
-        try:
-            labels = user_items.labels if isinstance(user_items, Dataset) and user_items.labels else None
-            self._core.fit(train, valid_core, _threads(self.num_threads if num_threads is None else num_threads),
-                           _seed(self.random_state), on_epoch, labels)
-        finally:
-            if bar is not None:
-                bar.close()
-        self._ids = mode
-        if mode == "raw":
-            self._user_ids, self._item_ids = user_items.user_ids, user_items.item_ids
-        else:
-            self._user_ids = self._item_ids = None
+        # A new model is fitted beside this one, which keeps answering other threads until the new
+        # one replaces it whole.
+        with self._writing:
+            try:
+                labels = user_items.labels if isinstance(user_items, Dataset) and user_items.labels else None
+                core = self._core.fit_new(train, valid_core,
+                                          _threads(self.num_threads if num_threads is None else num_threads),
+                                          _seed(self.random_state), on_epoch, labels)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if mode == "raw":
+                self._state = _State(core, mode, user_items.user_ids, user_items.item_ids)
+            else:
+                self._state = _State(core, mode, None, None)
         return self
 
     # -- ids ------------------------------------------------------------------------------------
-    def _users(self, userid, name="userid"):
-        """Dense user indices (int32, 1-D) of `userid`; NotFoundError for unknown raw ids."""
-        return self._lookup(userid, name, self.n_users, self._core.lookup_users, "user")
+    def _users(self, st, userid, name="userid"):
+        """Dense user indices (int32, 1-D) of `userid` in state `st`; NotFoundError for unknown raw ids."""
+        return self._lookup(st, userid, name, "user")
 
-    def _items(self, itemid, name="itemid"):
-        return self._lookup(itemid, name, self.n_items, self._core.lookup_items, "item")
+    def _items(self, st, itemid, name="itemid"):
+        return self._lookup(st, itemid, name, "item")
 
-    def _lookup(self, ids, name, size, find, kind, unknown="raise"):
-        if self._ids == "index":
-            return index_array(ids, size, name)
+    @staticmethod
+    def _lookup(st, ids, name, kind, unknown="raise"):
+        if st.ids == "index":
+            return index_array(ids, st.core.n_users if kind == "user" else st.core.n_items, name)
         raw = np.asarray(ids).reshape(-1)
+        find = st.core.lookup_users if kind == "user" else st.core.lookup_items
         dense = find([str(_plain(v)) for v in raw])
         if unknown == "raise" and (dense < 0).any():
             bad = raw[np.flatnonzero(dense < 0)[0]]
             raise _core.NotFoundError(f"{name}: unknown {kind} id {bad!r} (not in the training data)")
         return dense
 
-    def _to_raw(self, ids, raw):
+    def _to_raw(self, st, ids, side):
         """Dense indices as the caller's ids: raw ids in raw mode, where padding (-1) is None."""
-        if self._ids == "index":
+        if st.ids == "index":
             return ids
+        raw = st.user_ids if side == "user" else st.item_ids
+        if side == "user" and ids.size and ids.max() >= len(raw):
+            # Users added by partial_fit_users after `st` was read: their ids are appended to the
+            # newest state before the model holds them, so the newest list covers them.
+            raw = self._state.user_ids
         ok = ids >= 0
         out = np.empty(ids.shape, dtype=raw.dtype if ok.all() else object)
         out[ok] = raw[ids[ok]]
@@ -298,43 +337,39 @@ class Model:
             out[~ok] = None
         return out
 
-    def _item_out(self, ids):
-        return self._to_raw(ids, self._item_ids)
-
-    def _user_out(self, ids):
-        return self._to_raw(ids, self._user_ids)
-
     # -- predict and recommend ------------------------------------------------------------------
     def predict(self, users, items):
         """Predicted values for (user, item) pairs, as float32 (vectorised, like Surprise's
         `predict` over many pairs). In raw mode an unknown id falls back to the model's biases or
         mean, as the CLI's `predict` does."""
-        self._need_fit()
+        st = self._state
+        self._need_fit(st)
         scalar = np.ndim(users) == 0 and np.ndim(items) == 0
-        u = self._lookup(users, "users", self.n_users, self._core.lookup_users, "user", unknown="fallback")
-        i = self._lookup(items, "items", self.n_items, self._core.lookup_items, "item", unknown="fallback")
+        u = self._lookup(st, users, "users", "user", unknown="fallback")
+        i = self._lookup(st, items, "items", "item", unknown="fallback")
         if u.size != i.size:
             raise ValueError(f"predict: users has {u.size} entries but items {i.size}")
-        out = self._core.predict(u, i)
+        out = st.core.predict(u, i)
         return float(out[0]) if scalar else out
 
-    def _user_items(self, user_items):
+    @staticmethod
+    def _user_items(st, user_items):
         """`user_items` as CSR with one column per item of the model."""
         m = as_csr(user_items, "user_items")
-        if m.shape[1] != self.n_items:
-            raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {self.n_items} items")
+        if m.shape[1] != st.core.n_items:
+            raise ValueError(f"user_items: {m.shape[1]} columns, but the model has {st.core.n_items} items")
         return m
 
-    def _seen_rows(self, user_items, n_ids, users):
+    def _seen_rows(self, st, user_items, n_ids, users):
         """(indptr, indices, data) with one row per requested user from `user_items` (the rows
         `users()` of a full training-shaped matrix)."""
-        m = self._user_items(user_items)
+        m = self._user_items(st, user_items)
         if m.shape[0] != n_ids:
-            if m.shape[0] == self.n_users:
+            if m.shape[0] == st.core.n_users:
                 m = m[users()]  # the full training-shaped matrix: take the requested rows
             else:
                 raise ValueError(f"user_items: {m.shape[0]} rows for {n_ids} userid; pass one row per user "
-                                 f"(user_items[userid]) or the full {self.n_users}-row matrix")
+                                 f"(user_items[userid]) or the full {st.core.n_users}-row matrix")
         return csr_parts(m)
 
     def recommend(self, userid, user_items=None, N=10, filter_already_liked_items=True, filter_items=None,
@@ -350,45 +385,47 @@ class Model:
         approximate index (`build_index`), known users are answered through it unless `exact`;
         folded-in users are always scored exactly.
         """
-        self._need_fit()
+        st = self._state
+        self._need_fit(st)
         scalar = np.ndim(userid) == 0
         if not isinstance(N, (int, np.integer)) or N < 1:
             raise ValueError(f"N: expected a positive count, got {N!r}")
-        exclude = None if filter_items is None else self._items(filter_items, "filter_items")
-        cand = None if items is None else self._items(items, "items")
-        limit = self.n_items if cand is None else len(np.unique(cand))
+        exclude = None if filter_items is None else self._items(st, filter_items, "filter_items")
+        cand = None if items is None else self._items(st, items, "items")
+        limit = st.core.n_items if cand is None else len(np.unique(cand))
         k = int(min(N, limit))
         threads = _threads(self.num_threads if num_threads is None else num_threads)
         if recalculate_user:
             if user_items is None:
                 raise ValueError("user_items: recalculate_user=True needs the users' interactions")
             n = 1 if scalar else len(np.asarray(userid).reshape(-1))
-            ptr, idx, val = self._seen_rows(user_items, n, lambda: self._users(userid))  # new users allowed
-            ids, scores = self._core.recommend_folded(ptr, idx, val, k, filter_already_liked_items, exclude, cand,
-                                                      threads)
+            ptr, idx, val = self._seen_rows(st, user_items, n, lambda: self._users(st, userid))  # new users allowed
+            ids, scores = st.core.recommend_folded(ptr, idx, val, k, filter_already_liked_items, exclude, cand,
+                                                   threads)
         else:
-            users = self._users(userid)
+            users = self._users(st, userid)
             ptr = idx = None
             if user_items is not None and filter_already_liked_items:
-                ptr, idx, _ = self._seen_rows(user_items, len(users), lambda: users)
-            ids, scores = self._core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads,
-                                               bool(exact))
+                ptr, idx, _ = self._seen_rows(st, user_items, len(users), lambda: users)
+            ids, scores = st.core.recommend(users, k, filter_already_liked_items, exclude, cand, ptr, idx, threads,
+                                            bool(exact))
         if scalar:
             keep = ids[0] >= 0
-            return self._item_out(ids[0][keep]), scores[0][keep]
-        return self._item_out(ids), scores
+            return self._to_raw(st, ids[0][keep], "item"), scores[0][keep]
+        return self._to_raw(st, ids, "item"), scores
 
     def recalculate_user(self, userid, user_items):
         """Factors of a user computed from `user_items` (one row) by the model's fold-in, without
         changing the model; for several users, one row each (2-D result)."""
-        self._need_fit()
-        m = self._user_items(user_items)
+        st = self._state
+        self._need_fit(st)
+        m = self._user_items(st, user_items)
         scalar = np.ndim(userid) == 0
         n = 1 if scalar else len(np.asarray(userid).reshape(-1))
         if m.shape[0] != n:
             raise ValueError(f"user_items: {m.shape[0]} rows for {n} userid")
         ptr, idx, val = csr_parts(m)
-        rows = [self._core.fold_in_user(idx[ptr[r]:ptr[r + 1]], val[ptr[r]:ptr[r + 1]]) for r in range(n)]
+        rows = [st.core.fold_in_user(idx[ptr[r]:ptr[r + 1]], val[ptr[r]:ptr[r + 1]]) for r in range(n)]
         return rows[0] if scalar else np.vstack(rows)
 
     def partial_fit_users(self, userids, user_items, num_threads=None):
@@ -397,13 +434,18 @@ class Model:
         items. Ids past the model's users add users (index mode: every index up to the largest,
         those without a row starting from zero; raw mode: unknown raw ids, appended in order).
         A repeated id takes its last row. Returns self."""
-        self._need_fit()
-        m = self._user_items(user_items)
+        with self._writing:
+            return self._partial_fit_users(userids, user_items, num_threads)
+
+    def _partial_fit_users(self, userids, user_items, num_threads):
+        st = self._state
+        self._need_fit(st)
+        m = self._user_items(st, user_items)
         raw = np.asarray(userids).reshape(-1)
         if m.shape[0] != raw.size:
             raise ValueError(f"user_items: {m.shape[0]} rows for {raw.size} userids (pass one row per user)")
         added = []
-        if self._ids == "index":
+        if st.ids == "index":
             if raw.dtype.kind not in "iu":
                 raise TypeError(f"userids: expected integer indices, got dtype {raw.dtype}")
             if raw.size and (raw.min() < 0 or raw.max() >= np.iinfo(np.int32).max):
@@ -411,38 +453,45 @@ class Model:
                 raise ValueError(f"userids: index {int(bad)} is negative or past the int32 range")
             dense = np.ascontiguousarray(raw, dtype=np.int32)
         else:
-            dense = self._lookup(raw, "userids", self.n_users, self._core.lookup_users, "user", unknown="keep")
+            dense = self._lookup(st, raw, "userids", "user", unknown="keep")
             new = {}
             for k in np.flatnonzero(dense < 0):
                 key = str(_plain(raw[k]))
                 if key not in new:
-                    new[key] = self.n_users + len(new)
+                    new[key] = st.core.n_users + len(new)
                     added.append(raw[k])
                 dense[k] = new[key]
         added = np.asarray(added)
-        if added.size and (added.dtype.kind in "iu") != (self._user_ids.dtype.kind in "iu"):
+        if added.size and (added.dtype.kind in "iu") != (st.user_ids.dtype.kind in "iu"):
             raise TypeError(f"userids: new ids of dtype {added.dtype} for a model whose user ids are "
-                            f"{self._user_ids.dtype}")
+                            f"{st.user_ids.dtype}")
         ptr, idx, val = csr_parts(m)
         threads = _threads(self.num_threads if num_threads is None else num_threads)
-        self._core.update_users(dense, ptr, idx, val, [str(_plain(v)) for v in added], threads)
+        # New users' raw ids are published before the model holds them: a reader that finds a new
+        # index in an answer finds its raw id too (see _to_raw); one that asks for a new raw id
+        # early is told it is unknown, as it was.
         if added.size:
-            self._user_ids = np.concatenate([self._user_ids, added])
+            self._state = st._replace(user_ids=np.concatenate([st.user_ids, added]))
+        try:
+            st.core.update_users(dense, ptr, idx, val, [str(_plain(v)) for v in added], threads)
+        except BaseException:
+            self._state = st
+            raise
         return self
 
     def _similar(self, ident, N, filter_items, items, side, exact=True):
-        self._need_fit()
+        st = self._state
+        self._need_fit(st)
         scalar = np.ndim(ident) == 0
         if not isinstance(N, (int, np.integer)) or N < 1:
             raise ValueError(f"N: expected a positive count, got {N!r}")
-        lookup = self._items if side == "item" else self._users
-        dense = lookup(ident, "itemid" if side == "item" else "userid")
-        exclude = None if filter_items is None else lookup(filter_items, f"filter_{side}s")
-        cand = None if items is None else lookup(items, f"{side}s")
+        dense = self._lookup(st, ident, "itemid" if side == "item" else "userid", side)
+        exclude = None if filter_items is None else self._lookup(st, filter_items, f"filter_{side}s", side)
+        cand = None if items is None else self._lookup(st, items, f"{side}s", side)
         if side == "item":
-            ids, scores = self._core.similar_items(dense, int(N), exclude, cand, bool(exact))  # the query left out
+            ids, scores = st.core.similar_items(dense, int(N), exclude, cand, bool(exact))  # the query left out
         else:
-            ids, scores = self._core.similar_users(dense, int(N), exclude, cand)
+            ids, scores = st.core.similar_users(dense, int(N), exclude, cand)
         # implicit's convention: the query itself comes first (cosine 1) when the filters allow it.
         self_ok = np.ones(len(dense), dtype=bool)
         if exclude is not None:
@@ -451,11 +500,10 @@ class Model:
             self_ok &= np.isin(dense, cand)
         ids = np.where(self_ok[:, None], np.hstack([dense[:, None], ids[:, :-1]]), ids)
         scores = np.where(self_ok[:, None], np.hstack([np.ones((len(dense), 1), np.float32), scores[:, :-1]]), scores)
-        conv = self._item_out if side == "item" else self._user_out
         if scalar:
             keep = ids[0] >= 0
-            return conv(ids[0][keep]), scores[0][keep]
-        return conv(ids), scores
+            return self._to_raw(st, ids[0][keep], side), scores[0][keep]
+        return self._to_raw(st, ids, side), scores
 
     def similar_items(self, itemid, N=10, recalculate_item=False, item_users=None, filter_items=None, items=None,
                       exact=False):
@@ -475,19 +523,22 @@ class Model:
             raise TypeError(f"build_index: unknown parameter(s) {', '.join(sorted(unknown))}; "
                             f"valid: {', '.join(p['name'] for p in INDEX_PARAMS)}")
         threads = _threads(self.num_threads if num_threads is None else num_threads)
-        self._core.build_index(json.dumps(params), threads)
+        with self._writing:
+            self._core.build_index(json.dumps(params), threads)
         return self
 
     def drop_index(self):
         """Removes the approximate index: every answer becomes an exact scan again."""
         self._need_fit()
-        self._core.drop_index()
+        with self._writing:
+            self._core.drop_index()
         return self
 
     @property
     def index(self):
         """The approximate index's parameters (a dict), or None when the model has none."""
-        p = self._core.index_params_json() if self._core.fitted else ""
+        core = self._core
+        p = core.index_params_json() if core.fitted else ""
         return json.loads(p) if p else None
 
     def similar_users(self, userid, N=10, filter_users=None, users=None):
@@ -499,26 +550,28 @@ class Model:
         the items of the user's history that contribute most, largest first (Hu, Koren and
         Volinsky, section 5). `user_items` is accepted for implicit's signature; the model's own
         training rows are used."""
-        self._need_fit()
+        st = self._state
+        self._need_fit(st)
         if itemid is None:
             raise TypeError("explain: itemid is required")
-        u = int(self._users(userid)[0])
-        i = int(self._items(itemid)[0])
-        score = float(self._core.predict(np.array([u], np.int32), np.array([i], np.int32))[0])
-        top = self._core.explain(u, i, int(N))
-        ids = self._item_out(np.array([t[0] for t in top], dtype=np.int32))
+        u = int(self._users(st, userid)[0])
+        i = int(self._items(st, itemid)[0])
+        score = float(st.core.predict(np.array([u], np.int32), np.array([i], np.int32))[0])
+        top = st.core.explain(u, i, int(N))
+        ids = self._to_raw(st, np.array([t[0] for t in top], dtype=np.int32), "item")
         return score, [(_plain(a), float(b)) for a, (_, b) in zip(ids, top)], None
 
     # -- files ----------------------------------------------------------------------------------
     def save(self, path):
         """Writes the model to `path` in mfkit's model-file format (atomically): the CLI's
         `mfkit serve`, `recommend` and `predict` read it, and `mfkit.load` reads it back."""
-        self._need_fit()
-        meta = {"python": {"ids": self._ids}}
-        if self._ids == "raw":
-            meta["python"]["user_dtype"] = self._user_ids.dtype.kind
-            meta["python"]["item_dtype"] = self._item_ids.dtype.kind
-        self._core.save(os.fspath(path), json.dumps(meta))
+        st = self._state
+        self._need_fit(st)
+        meta = {"python": {"ids": st.ids}}
+        if st.ids == "raw":
+            meta["python"]["user_dtype"] = st.user_ids.dtype.kind
+            meta["python"]["item_dtype"] = st.item_ids.dtype.kind
+        st.core.save(os.fspath(path), json.dumps(meta))
 
     @classmethod
     def load(cls, path):

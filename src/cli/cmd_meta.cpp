@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "io/atomic_file.h"
 #include "mfkit/error.h"
 #include "mfkit/meta.h"
 #include "mfkit/params.h"
@@ -23,6 +24,7 @@ struct MetaTrainArgs {
 };
 
 void run_meta_train(const MetaTrainArgs& a) {
+  if (!a.out.empty()) check_writable(a.out, "model file");
   MetaMfParams p;
   params_from_json(p, parse_key_values(a.sets), "meta-mf");
   EpisodeSpec spec;

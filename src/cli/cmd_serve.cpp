@@ -146,10 +146,25 @@ void add_serve(CLI::App& app) {
   add_old_spelling(c, "--model,-m", a->old_models, "-f/--model-file")->take_all();
   c->add_option("--host", a->opt.host, "address to listen on (off loopback: --api-key-file or --insecure)")->capture_default_str();
   c->add_option("--port,-p", a->opt.port, "TCP port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
-  c->add_option("--threads", a->opt.threads, "HTTP worker threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  c->add_option("--threads", a->opt.threads, "threads answering requests (waiting clients hold none)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   c->add_option("--reload-ms", a->opt.reload_ms, "check model files for replacement this often (0 = never)")
       ->check(CLI::Range(0, 3600000))->capture_default_str();
   c->add_option("--max-k", a->opt.max_k, "largest k a request may ask for")->check(CLI::Range(1, 1000000))->capture_default_str();
+  c->add_option("--max-connections", a->opt.max_connections, "open connections allowed; past them a new one gets 503")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  c->add_option("--request-timeout-ms", a->opt.request_timeout_ms,
+                "a request's headers and body must arrive within this, else 408 and the connection closes")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  c->add_option("--idle-timeout-ms", a->opt.idle_timeout_ms, "a kept-alive connection with no new request closes after this")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  c->add_option("--max-body-bytes", a->opt.max_body_bytes, "larger request bodies (sized or chunked) get 413 unread")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   c->add_flag("--quiet,-q", a->opt.quiet, "no log lines");
   c->add_flag("--exact", a->opt.exact, "scan every item even when a model file has an approximate index (a request's exact=false/true overrides)");
   c->add_option("--api-key-file", a->opt.api_key_file,

@@ -8,6 +8,8 @@
 
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "core/json.h"
+#include "data/text_file.h"
 #include "dist/train.h"
 #include "mfkit/communicator.h"
 #include "mfkit/error.h"
@@ -36,15 +38,14 @@ struct TrainArgs {
 };
 
 nlohmann::json read_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path, 0, "cannot open config file");
+  nlohmann::json j;
   try {
-    nlohmann::json j = nlohmann::json::parse(in);
-    if (!j.is_object()) throw InputError(path, 0, "config must be a JSON object of parameters");
-    return j;
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path, 0, std::string("invalid JSON: ") + e.what());
+    j = parse_json(read_file(path, size_t(1) << 24));
+  } catch (const JsonError& e) {
+    throw InputError(path, 0, e.what());
   }
+  if (!j.is_object()) throw InputError(path, 0, "config must be a JSON object of parameters");
+  return j;
 }
 
 void print_metrics_line(const nlohmann::json& test) {

@@ -1,7 +1,9 @@
 // mfkit predict / recommend / similar: answering from a saved model by raw ids.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -105,11 +107,13 @@ void run_recommend(const UseArgs& a) {
       items.push_back(model->item_ids()->at(x.substr(0, eq), "item"));
       values.push_back(1.0f);
       if (eq != std::string::npos) {
-        try {
-          values.back() = std::stof(x.substr(eq + 1));
-        } catch (const std::exception&) {
-          throw ParamError("--items '" + x + "': the value after '=' is not a number");
-        }
+        const std::string v = x.substr(eq + 1);
+        char* end = nullptr;
+        errno = 0;
+        const double d = v.empty() ? 0 : std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(d))
+          throw ParamError("--items '" + x + "': the value after '=' is not a finite number");
+        values.back() = static_cast<float>(d);
       }
     }
     out.push_back({{"user", "(new)"}, {"items", scored_list(*model, recommend_new_user(*model, items, values, opt), info, true)}});
@@ -233,7 +237,8 @@ void add_recommend(CLI::App& app) {
   c->add_option("--titles", a->titles, "dataset (or ratings file) whose item titles to show");
   c->add_flag("--exact", a->exact, "scan every item even when the model file has an approximate index");
   c->callback([a] {
-    if (a->users.empty() && a->fold_in.empty()) throw ParamError("recommend: give --user or --items");
+    if (a->users.empty() == a->fold_in.empty())
+      throw ParamError("recommend: give --user (users of the model) or --items (a new user known by these items), not both");
     run_recommend(*a);
   });
 }

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +12,11 @@
 
 namespace mfkit::cli {
 
-int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+int default_threads() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 CLI::Option* add_model_type(CLI::App* app, std::string& model) {
   return app->add_option("--model,-m", model, "model type (see `mfkit models`)");
@@ -32,7 +37,25 @@ void deprecation_notice(const std::string& old_names, const std::string& now) {
 }
 
 void add_common(CLI::App* app, Common& c) {
-  app->add_option("--threads", c.threads, "worker threads (default: all cores)")->check(CLI::Range(1, 256));
+  // More threads than CPUs never help these loops, and oversubscribed OpenMP barriers spin: at
+  // 256 threads on 2 cores a biased-mf epoch took 200x longer. A larger count is lowered, said once.
+  auto cap = [](std::string& s) {
+    const int cpus = default_threads();
+    int n = 0;
+    try {
+      n = std::stoi(s);
+    } catch (const std::exception&) {
+      return std::string("not a whole number");
+    }
+    if (n < 1 || n > 256) return std::string("must be in [1, 256]");
+    if (n > cpus) {
+      fmt::print(stderr, "mfkit: note: --threads {}: this machine lets mfkit use {} CPUs; using {}\n", s, cpus, cpus);
+      s = std::to_string(cpus);
+    }
+    return std::string();
+  };
+  app->add_option("--threads", c.threads, "worker threads (default: all cores; at most the CPUs available)")
+      ->transform(CLI::Validator(cap, "", "cpus"));
   app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")->capture_default_str();
   app->add_flag("--json", c.json, "print one machine-readable JSON object on stdout");
   app->add_flag("--quiet,-q", c.quiet, "no progress output");
@@ -65,7 +88,8 @@ void apply_data(const DataOptions& d, TrainJob& job) {
 bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
 void print_json(const nlohmann::json& j) {
-  fmt::print("{}\n", j.dump(stdout_is_terminal() ? 2 : -1));
+  // Bytes that are not UTF-8 (an id read from a model file, say) become U+FFFD: output never throws.
+  fmt::print("{}\n", j.dump(stdout_is_terminal() ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace mfkit::cli

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/json.h"
 #include "mfkit/error.h"
 
 namespace mfkit {
@@ -65,16 +66,16 @@ struct FromJson : ParamVisitor {
     return &*it;
   }
   double number(const char* n, const json& j, double lo, double hi) const {
-    if (!j.is_number()) fail(n, "must be a number, got " + j.dump());
+    if (!j.is_number()) fail(n, "must be a number, got " + show_json(j));
     double x = j.get<double>();
     if (!std::isfinite(x) || x < lo || x > hi)
-      fail(n, fmt::format("= {} is outside the allowed range [{}, {}]", j.dump(), lo, hi));
+      fail(n, fmt::format("= {} is outside the allowed range [{}, {}]", show_json(j), lo, hi));
     return x;
   }
   void param(const char* n, int& v, const char*, double lo, double hi) override {
     if (const json* j = get(n)) {
       double x = number(n, *j, lo, hi);
-      if (x != std::floor(x)) fail(n, "must be a whole number, got " + j->dump());
+      if (x != std::floor(x)) fail(n, "must be a whole number, got " + show_json(*j));
       v = static_cast<int>(x);
     }
   }
@@ -83,13 +84,13 @@ struct FromJson : ParamVisitor {
   }
   void param(const char* n, bool& v, const char*) override {
     if (const json* j = get(n)) {
-      if (!j->is_boolean()) fail(n, "must be true or false, got " + j->dump());
+      if (!j->is_boolean()) fail(n, "must be true or false, got " + show_json(*j));
       v = j->get<bool>();
     }
   }
   void param(const char* n, std::string& v, const char*, const std::vector<std::string>& c) override {
     if (const json* j = get(n)) {
-      if (!j->is_string()) fail(n, "must be a string, got " + j->dump());
+      if (!j->is_string()) fail(n, "must be a string, got " + show_json(*j));
       std::string s = j->get<std::string>();
       if (!c.empty() && std::find(c.begin(), c.end(), s) == c.end()) {
         std::string all;
@@ -113,7 +114,7 @@ json to_json(const std::function<void(ParamVisitor&)>& visit) {
 
 void from_json(const std::function<void(ParamVisitor&)>& visit, const json& j, const std::string& owner) {
   if (j.is_null()) return;
-  if (!j.is_object()) throw ParamError(owner + ": parameters must be a JSON object, got " + j.dump());
+  if (!j.is_object()) throw ParamError(owner + ": parameters must be a JSON object, got " + show_json(j).substr(0, 200));
   FromJson v(j, owner);
   visit(v);
   if (v.used != j.size()) {
@@ -153,6 +154,7 @@ json parse_key_values(const std::vector<std::string>& assignments) {
     double d;
     auto r = std::from_chars(val.data(), val.data() + val.size(), d);
     if (r.ec == std::errc() && r.ptr == val.data() + val.size() && !val.empty()) {
+      if (!std::isfinite(d)) throw ParamError("--set " + key + "=" + val + ": not a finite number");
       long long i;
       auto ri = std::from_chars(val.data(), val.data() + val.size(), i);
       if (ri.ec == std::errc() && ri.ptr == val.data() + val.size())

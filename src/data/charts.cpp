@@ -51,7 +51,7 @@ ChartRow make_row(const std::string& path, int64_t line, std::string region, std
 }
 
 void read_regional(const std::string& path, const std::string& region, std::vector<ChartRow>& out) {
-  std::string text = read_file(path);
+  std::string text = read_text_file(path);
   LineReader lines(text);
   std::string_view line;
   std::vector<std::string_view> f;
@@ -72,7 +72,7 @@ void read_regional(const std::string& path, const std::string& region, std::vect
 }
 
 void read_long(const std::string& path, std::vector<ChartRow>& out) {
-  std::string text = read_file(path);
+  std::string text = read_text_file(path);
   LineReader lines(text);
   std::string_view line;
   std::vector<std::string_view> f;

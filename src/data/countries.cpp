@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "core/json.h"
 #include "data/text_file.h"
 #include "mfkit/labels.h"
 
@@ -21,10 +22,9 @@ const Tables& tables() {
   static Tables t;
   static std::once_flag once;
   std::call_once(once, [] {
-    std::ifstream in("/usr/share/iso-codes/json/iso_3166-1.json");
-    if (in) {
+    {
       try {
-        auto j = nlohmann::json::parse(in);
+        auto j = parse_json(read_file("/usr/share/iso-codes/json/iso_3166-1.json"));
         for (const auto& c : j.at("3166-1")) {
           std::string a2 = c.at("alpha_2");
           std::string display = c.value("common_name", c.at("name").get<std::string>());

@@ -95,12 +95,20 @@ static const DatasetSpec* known(const std::string& name) {
 
 LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format,
                      const LoadOptions& opt) {
+  const DatasetSpec* spec = known(name_or_path);
+  if (!spec && exists(name_or_path)) {
+    struct stat st;
+    if (::stat(name_or_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      throw InputError(name_or_path, 0, "is a folder, not a data file (give the ratings file in it)");
+    if (!format)
+      throw ParamError("'" + name_or_path + "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
+    return load_ratings(name_or_path, *format, opt);  // names a device or a socket as such
+  }
   if (is_file(name_or_path)) {
     if (!format)
       throw ParamError("'" + name_or_path + "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
     return load_ratings(name_or_path, *format, opt);
   }
-  const DatasetSpec* spec = known(name_or_path);
   if (!spec) {
     if (name_or_path.find('/') != std::string::npos || name_or_path.find('.') != std::string::npos)
       throw InputError(name_or_path, 0, "no such file");
@@ -126,7 +134,7 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
   if (spec.name == "lastfm-2k") {
     std::map<std::string, std::string> names, top_tag;
     if (is_file(folder + "/artists.dat")) {
-      std::string text = read_file(folder + "/artists.dat");
+      std::string text = read_text_file(folder + "/artists.dat");
       LineReader lines(text);
       std::string_view line;
       lines.next(line);
@@ -137,7 +145,7 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
     }
     if (is_file(folder + "/user_taggedartists.dat") && is_file(folder + "/tags.dat")) {
       std::map<std::string, std::string> tag_name;
-      std::string tags = read_file(folder + "/tags.dat");
+      std::string tags = read_text_file(folder + "/tags.dat");
       LineReader tl(tags);
       std::string_view line;
       tl.next(line);
@@ -147,7 +155,7 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
       }
       // The category of an artist is its most used tag.
       std::map<std::string, std::map<std::string, int>> counts;
-      std::string ut = read_file(folder + "/user_taggedartists.dat");
+      std::string ut = read_text_file(folder + "/user_taggedartists.dat");
       LineReader ul(ut);
       std::vector<std::string_view> f;
       std::string scratch;
@@ -200,7 +208,7 @@ std::map<std::string, ItemInfo> load_item_info_from(const std::string& folder) {
   // movies.dat, which lies one folder up: only files beside the ratings are read.
   std::vector<std::string> genre_names;
   if (is_file(folder + "/u.genre")) {
-    std::string text = read_file(folder + "/u.genre");
+    std::string text = read_text_file(folder + "/u.genre");
     LineReader lines(text);
     std::string_view line;
     while (lines.next(line)) {
@@ -214,7 +222,7 @@ std::map<std::string, ItemInfo> load_item_info_from(const std::string& folder) {
   for (const auto& c : cands) {
     std::string path = folder + "/" + c.file;
     if (!is_file(path)) continue;
-    std::string text = read_file(path);
+    std::string text = read_text_file(path);
     LineReader lines(text);
     std::string_view line;
     std::vector<std::string_view> f;

@@ -70,8 +70,7 @@ std::string_view trim(std::string_view s) {
 }
 
 std::string shown(std::string_view s) {
-  std::string v(s.substr(0, 40));
-  return "'" + v + (s.size() > 40 ? "...'" : "'");
+  return "'" + printable(s.substr(0, 40)) + (s.size() > 40 ? "...'" : "'");
 }
 
 // One piece of the file, parsed on its own thread with its own id maps; their ids are then added
@@ -192,8 +191,9 @@ class FastLine {
       id.value = neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
       return true;
     }
-    while (q < end && *q != sep_ && *q != '\n' && *q != '\r') ++q;
-    if (q == f || *f == ' ' || *f == '\t' || q[-1] == ' ' || q[-1] == '\t') return false;
+    unsigned char high = 0;  // bytes past ASCII: the general reader checks them for UTF-8
+    while (q < end && *q != sep_ && *q != '\n' && *q != '\r') high |= static_cast<unsigned char>(*q++);
+    if (q == f || *f == ' ' || *f == '\t' || q[-1] == ' ' || q[-1] == '\t' || (high & 0x80)) return false;
     if (quote_ && std::memchr(f, '"', q - f)) return false;
     id.integer = false;
     id.text = std::string_view(f, static_cast<size_t>(q - f));
@@ -265,6 +265,10 @@ void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool ha
     }
     if (u.empty()) return bad("empty user id");
     if (it.empty()) return bad("empty item id");
+    // Ids are printed, written as JSON and sent over HTTP: bytes that are not UTF-8 are refused
+    // here, where the line is known, rather than failing (or being mangled) in every later use.
+    if (!valid_utf8(u)) return bad("user id " + shown(u) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
+    if (!valid_utf8(it)) return bad("item id " + shown(it) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
     c.users.push_back(c.user_ids.add(u));
     c.items.push_back(c.item_ids.add(it));
     c.values.push_back(opt.binarize ? 1.0f : value);

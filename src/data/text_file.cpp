@@ -15,24 +15,73 @@
 
 namespace mfkit {
 
-std::string read_file(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+int open_input(const std::string& path, struct stat& st, bool allow_pipe) {
+  if (path.empty()) throw InputError(path, 0, "no file name given");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  }
+  const char* kind = nullptr;
+  if (::fstat(fd, &st) != 0) kind = "a file whose status cannot be read";
+  else if (S_ISDIR(st.st_mode)) kind = "a folder, not a file";
+  else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) kind = "a device, not a file";
+  else if (S_ISSOCK(st.st_mode)) kind = "a socket, not a file";
+  else if (S_ISFIFO(st.st_mode) && !allow_pipe) kind = "a pipe; give a regular file";
+  else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) kind = "not a regular file";
+  if (kind) {
+    ::close(fd);
+    throw InputError(path, 0, std::string("is ") + kind);
+  }
+  return fd;
+}
+
+std::string read_file(const std::string& path, size_t max_bytes) {
+  struct stat st;
+  int fd = open_input(path, st);
   std::string out;
+  if (S_ISREG(st.st_mode)) {
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+      ::close(fd);
+      throw InputError(path, 0, "is " + std::to_string(st.st_size) + " bytes, more than the " +
+                                    std::to_string(max_bytes) + " this reader accepts");
+    }
+    out.reserve(static_cast<size_t>(st.st_size));
+  }
   char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) throw InputError(path, 0, "read error");
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw InputError(path, 0, std::string("read error: ") + std::strerror(err));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      ::close(fd);
+      throw InputError(path, 0, "holds more than the " + std::to_string(max_bytes) + " bytes this reader accepts");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   return out;
 }
 
+std::string_view strip_bom(std::string_view text) {
+  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
+  return text;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::string s = read_file(path);
+  if (strip_bom(s).size() != s.size()) s.erase(0, 3);
+  return s;
+}
+
 MappedFile::MappedFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+  int fd = open_input(path, st);
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
     void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (p != MAP_FAILED) {
       ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
@@ -46,6 +95,7 @@ MappedFile::MappedFile(const std::string& path) {
     copy_ = read_file(path);
     text_ = copy_;
   }
+  text_ = strip_bom(text_);
 }
 
 MappedFile::~MappedFile() { close(); }
@@ -136,6 +186,25 @@ bool valid_utf8(std::string_view s) {
     i += n + 1;
   }
   return true;
+}
+
+std::string printable(std::string_view s) {
+  bool plain = valid_utf8(s);
+  for (char c : s) plain = plain && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  if (plain) return std::string(s);
+  std::string out;
+  for (char c : s) {
+    const unsigned char b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b < 0x7f) {
+      out.push_back(c);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(hex[b >> 4]);
+      out.push_back(hex[b & 15]);
+    }
+  }
+  return out;
 }
 
 std::string ascii_lower(std::string s) {

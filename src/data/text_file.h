@@ -1,16 +1,31 @@
 // Internal helpers for reading delimited text files line by line.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace mfkit {
 
-/// Reads a whole file; InputError(path, 0, ...) when it cannot be opened or read.
-std::string read_file(const std::string& path);
+/// Opens `path` for reading: a regular file, or a pipe (FIFO) when `allow_pipe`. InputError(path,
+/// 0, ...) saying which when it is missing, unreadable, a folder, a device or a socket (a device
+/// such as /dev/zero would be read for ever). Returns the descriptor; `st` receives its stat.
+int open_input(const std::string& path, struct stat& st, bool allow_pipe = true);
 
-/// A file's bytes, memory-mapped read-only (no copy); read into memory when it cannot be mapped
+/// Reads a whole file (open_input's checks); InputError(path, 0, ...) when it cannot be opened or
+/// read, or holds more than `max_bytes`.
+std::string read_file(const std::string& path, size_t max_bytes = size_t(1) << 40);
+
+/// A UTF-8 byte-order mark at the start of `text` dropped (editors on Windows write one; read as
+/// data it would become part of the first id).
+std::string_view strip_bom(std::string_view text);
+
+/// read_file for text: the same, without a byte-order mark.
+std::string read_text_file(const std::string& path);
+
+/// A text file's bytes (a byte-order mark dropped), memory-mapped read-only (no copy); read into memory when it cannot be mapped
 /// (a pipe, an empty file). InputError(path, 0, ...) when it cannot be opened or read.
 class MappedFile {
  public:
@@ -58,6 +73,10 @@ class LineReader {
 
 /// True when `s` is well-formed UTF-8 (overlong two-byte leads 0xC0/0xC1 rejected).
 bool valid_utf8(std::string_view s);
+
+/// `s` as it can be shown in a message: unchanged when it is UTF-8 without control bytes, else
+/// every control byte and byte past ASCII written as \xNN.
+std::string printable(std::string_view s);
 
 /// `s` with ASCII letters lower-cased (other bytes, UTF-8 included, unchanged).
 std::string ascii_lower(std::string s);

@@ -54,6 +54,24 @@ void Communicator::check_same(const std::string& what, const std::string& text) 
                     what + " than rank 0; start every rank with the same");
 }
 
+void Communicator::check_same(const std::string& what, const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string differ, keys;
+  std::vector<char> rank_differs(static_cast<size_t>(size()), 0);
+  for (const auto& [name, value] : fields) {
+    std::vector<int64_t> all = allgather(static_cast<int64_t>(fnv1a(value) >> 1), ("check " + what).c_str());
+    bool field_differs = false;
+    for (int r = 1; r < size(); ++r)
+      if (all[r] != all[0]) rank_differs[r] = 1, field_differs = true;
+    if (field_differs)
+      keys += (keys.empty() ? "" : "; ") + name + " (here: " + (value.size() > 200 ? value.substr(0, 200) + "..." : value) + ")";
+  }
+  for (int r = 1; r < size(); ++r)
+    if (rank_differs[r]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  if (!differ.empty())
+    throw DistError("distributed: rank " + std::to_string(rank()) + ": ranks " + differ + " were started with other " +
+                    what + " than rank 0, in " + keys + "; start every rank with the same");
+}
+
 void Communicator::all_or_none(const char* step, const std::string& what, const std::function<void()>& work) {
   std::exception_ptr error;
   try {

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/json.h"
 #include "dist/fit.h"
 #include "dist/partition.h"
+#include "io/atomic_file.h"
 #include "io/sharded.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
@@ -156,6 +158,7 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
   const nlohmann::json params = model->params();  // preset and overrides applied
   check_supported(job);
+  if (!job.out.empty() && (env.rank == 0 || opt.sharded)) check_writable(job.out, "model file");
   auto comm = connect(env, opt.timeout);
   // Refuse ranks started differently: version, model, parameters, seed, data, split and layout.
   nlohmann::json same = {{"version", std::string(version()) + " " + source_revision()},
@@ -169,7 +172,9 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
                          {"checkpoint", opt.checkpoint.dir},
                          {"k", job.k},
                          {"top_n", opt.top_n}};
-  comm->check_same("settings", same.dump());
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (auto it = same.begin(); it != same.end(); ++it) fields.emplace_back(it.key(), show_json(it.value()));
+  comm->check_same("settings", fields);
   const int P = comm->size();
 
   auto t_load = Clock::now();

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/peak_rss.h"
+#include "io/atomic_file.h"
 #include "mfkit/error.h"
 #include "mfkit/evaluate.h"
 #include "mfkit/index.h"
@@ -34,6 +35,7 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
   IndexParams ip;  // checked before the fit, not found wrong after it
   if (job.index) params_from_json(ip, *job.index, "index");
+  if (!job.out.empty()) check_writable(job.out, "model file");
 
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

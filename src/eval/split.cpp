@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <cmath>
 #include <random>
 
 #include "core/hash.h"
@@ -131,6 +132,7 @@ Split leave_last_out_split(const Interactions& data, int negatives, uint64_t see
   // Negatives: items the user never interacted with (in train or test), sampled uniformly.
   s.negatives.resize(data.n_users());
   const int32_t ni = data.n_items();
+  std::vector<char> drawn(static_cast<size_t>(ni), 0);  // this user's negatives so far
   for (int32_t u = 0; u < data.n_users(); ++u) {
     int64_t n = c.row_size(u);
     if (s.test.by_user().row_size(u) == 0) continue;
@@ -141,9 +143,11 @@ Split leave_last_out_split(const Interactions& data, int negatives, uint64_t see
     while (static_cast<int>(neg.size()) < want) {
       int32_t i = static_cast<int32_t>(rng() % static_cast<uint64_t>(ni));
       if (std::binary_search(seen, seen + n, i)) continue;
-      if (std::find(neg.begin(), neg.end(), i) != neg.end()) continue;
+      if (drawn[i]) continue;
+      drawn[i] = 1;
       neg.push_back(i);
     }
+    for (int32_t i : neg) drawn[i] = 0;
   }
   return s;
 }
@@ -203,16 +207,28 @@ Split run_split(const Interactions& data, Interactions* owned, const std::string
       throw ParamError("--split '" + spec + "': " + what + " '" + args[i] + "' is not a number");
     }
   };
+  // A whole number in [lo, hi] (counts, fold numbers): checked before it is cast.
+  auto whole = [&](size_t i, const char* what, double lo, double hi) {
+    const double v = num(i, what);
+    if (v != std::floor(v) || v < lo || v > hi)
+      throw ParamError(fmt::format("--split '{}': {} = {} must be a whole number in [{}, {}]", spec, what, args[i], lo, hi));
+    return static_cast<int64_t>(v);
+  };
   if (kind == "none" || (kind == "random" && args.size() == 1 && num(0, "train fraction") == 1.0)) {
     if (kind == "none" && !args.empty()) throw ParamError("--split none takes no arguments");
     return owned ? everything_trains(std::move(*owned)) : everything_trains(data);
   }
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "hash") return keyed_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
-  if (kind == "kfold") return kfold_split(data, static_cast<int>(num(0, "folds")), static_cast<int>(num(1, "fold")), seed);
+  if (kind == "kfold")
+    return kfold_split(data, static_cast<int>(whole(0, "folds", 2, 1000)), static_cast<int>(whole(1, "fold", 0, 999)), seed);
   if (kind == "user")
-    return user_holdout_split(data, num(0, "test fraction"), seed, args.size() > 1 ? static_cast<int64_t>(num(1, "minimum entries")) : 1);
-  if (kind == "loo") return leave_last_out_split(data, args.empty() ? 99 : static_cast<int>(num(0, "negatives")), seed);
+    return user_holdout_split(data, num(0, "test fraction"), seed, args.size() > 1 ? whole(1, "minimum entries", 0, 1e9) : 1);
+  if (kind == "loo") {
+    // Negatives are items the user has not seen, drawn for each test user: fewer than the items.
+    const double most = std::min(10000, std::max(0, data.n_items() - 1));
+    return leave_last_out_split(data, args.empty() ? 99 : static_cast<int>(whole(0, "negatives", 0, most)), seed);
+  }
   if (kind.size() == 2 && kind[0] == 'u') {
     if (folder.empty()) throw ParamError("--split " + spec + ": needs the MovieLens-100K folder");
     return canonical_ml100k_split(data, folder, kind);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 
+#include "core/json.h"
 #include "mfkit/error.h"
 #include "mfkit/model.h"
 #include "mfkit/model_file.h"
@@ -106,7 +107,75 @@ std::vector<uint8_t> save_graph(const Side& s) {
   return f.bytes();
 }
 
-Side load_graph(std::unique_ptr<hnswlib::SpaceInterface<float>> space, const Tensor& t, int32_t n, const IndexParams& p) {
+// Checks a graph as hnswlib's saveIndex wrote it before hnswlib reads it: hnswlib trusts every
+// offset, count, id and level it finds, so a crafted section would load and then crash the first
+// query. Layout: a 96-byte header; n level-0 records (link count, 2M links, the vector, the
+// label); then per node its upper levels (a byte count, then per level a link count and M links).
+void check_graph(const std::vector<uint8_t>& b, int32_t n, size_t data_size, const char* name) {
+  auto fail = [name](const std::string& why) {
+    throw Error(std::string("index: the stored graph '") + name + "' is damaged (" + why + ")");
+  };
+  size_t at = 0;
+  auto take = [&](auto& v) {
+    if (b.size() - at < sizeof v) fail("it ends early");
+    std::memcpy(&v, b.data() + at, sizeof v);
+    at += sizeof v;
+  };
+  size_t offset_level0, max_elements, count, per_element, label_offset, offset_data, max_m, max_m0, m, ef_construction;
+  int max_level;
+  unsigned int entry;
+  double mult;
+  take(offset_level0), take(max_elements), take(count), take(per_element), take(label_offset), take(offset_data);
+  take(max_level), take(entry), take(max_m), take(max_m0), take(m), take(mult), take(ef_construction);
+  const size_t links0 = max_m0 * 4 + 4, links = max_m * 4 + 4;
+  if (count != static_cast<size_t>(n)) fail("it holds " + std::to_string(count) + " nodes for " + std::to_string(n) + " items");
+  if (m < 1 || m > 10000 || max_m != m || max_m0 != 2 * m || offset_level0 != 0 || offset_data != links0 ||
+      label_offset != links0 + data_size || per_element != label_offset + sizeof(hnswlib::labeltype) ||
+      !(mult > 0) || !std::isfinite(mult))
+    fail("its header does not describe a graph of this model's vectors");
+  if (max_level < 0 || max_level > 64 || entry >= count) fail("entry point or top level out of range");
+  if ((b.size() - at) / per_element < count) fail("it ends early");
+  const uint8_t* level0 = b.data() + at;
+  at += count * per_element;
+  std::vector<int> level(count);
+  std::vector<size_t> upper(count);  // where each node's upper levels start
+  for (size_t i = 0; i < count; ++i) {
+    unsigned int bytes;
+    take(bytes);
+    if (bytes % links != 0 || bytes / links > static_cast<size_t>(max_level) || b.size() - at < bytes)
+      fail("node " + std::to_string(i) + "'s levels are out of range");
+    level[i] = static_cast<int>(bytes / links);
+    upper[i] = at;
+    at += bytes;
+  }
+  if (at != b.size()) fail("it has bytes past its last node");
+  if (level[entry] != max_level) fail("the entry point is not on the top level");
+  std::vector<char> labelled(count, 0);
+  auto check_list = [&](const uint8_t* list, size_t cap, int lvl, size_t node) {
+    uint16_t k;
+    std::memcpy(&k, list, 2);
+    if (k > cap) fail("node " + std::to_string(node) + " has too many links");
+    for (size_t j = 0; j < k; ++j) {
+      unsigned int to;
+      std::memcpy(&to, list + 4 + 4 * j, 4);
+      if (to >= count || level[to] < lvl) fail("node " + std::to_string(node) + " links to a node out of range");
+    }
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* rec = level0 + i * per_element;
+    if (rec[2] != 0) fail("node " + std::to_string(i) + " is marked deleted");
+    check_list(rec, max_m0, 0, i);
+    hnswlib::labeltype label;
+    std::memcpy(&label, rec + label_offset, sizeof label);
+    if (label >= count || labelled[label]) fail("node " + std::to_string(i) + " has a label out of range or twice");
+    labelled[label] = 1;
+    for (int l = 1; l <= level[i]; ++l) check_list(b.data() + upper[i] + (l - 1) * links, max_m, l, i);
+  }
+}
+
+Side load_graph(std::unique_ptr<hnswlib::SpaceInterface<float>> space, const Tensor& t, int32_t n, const IndexParams& p,
+                const char* name) {
+  check_graph(t.bytes, n, space->get_data_size(), name);
   MemFile f;
   f.write(t.bytes);
   Side s;
@@ -211,9 +280,10 @@ std::shared_ptr<const ItemIndex> ItemIndex::load(const TensorMap& t, const Model
                 std::to_string(kIndexVersion) + ")");
   auto impl = std::make_unique<Impl>();
   auto params = require_tensor(t, "index.params", DType::kStr, 1).as_strings();
+  if (params.size() != 1) throw Error("index: the stored parameters are damaged");
   try {
-    params_from_json(impl->p, nlohmann::json::parse(params.at(0)), "index");
-  } catch (const nlohmann::json::exception& e) {
+    params_from_json(impl->p, parse_json(params.at(0)), "index");
+  } catch (const JsonError& e) {
     throw Error(std::string("index: stored parameters are not JSON (") + e.what() + ")");
   }
   auto shape = require_tensor(t, "index.shape", DType::kI64, 3).as_i64();
@@ -229,13 +299,13 @@ std::shared_ptr<const ItemIndex> ItemIndex::load(const TensorMap& t, const Model
   auto it = t.find("index.mips");
   if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.mips' is missing");
   if (impl->p.metric == "ip")
-    impl->mips = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->key_dim), it->second, impl->n, impl->p);
+    impl->mips = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->key_dim), it->second, impl->n, impl->p, "index.mips");
   else
-    impl->mips = load_graph(std::make_unique<hnswlib::L2Space>(impl->key_dim + 1), it->second, impl->n, impl->p);
+    impl->mips = load_graph(std::make_unique<hnswlib::L2Space>(impl->key_dim + 1), it->second, impl->n, impl->p, "index.mips");
   if (impl->vec_dim) {
     it = t.find("index.cosine");
     if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.cosine' is missing");
-    impl->cosine = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->vec_dim), it->second, impl->n, impl->p);
+    impl->cosine = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->vec_dim), it->second, impl->n, impl->p, "index.cosine");
   }
   return std::shared_ptr<const ItemIndex>(new ItemIndex(std::move(impl)));
 }

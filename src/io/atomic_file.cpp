@@ -1,6 +1,7 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,21 @@
 #include "mfkit/error.h"
 
 namespace mfkit {
+
+void check_writable(const std::string& path, const char* what) {
+  if (path.empty()) throw Error(std::string("cannot write ") + what + ": no file name given");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(std::string("cannot write ") + what + " " + path + ": it is a folder");
+  // The same temporary file the write will use, made and removed at once: a missing folder, a
+  // read-only disk or a folder without write permission are all found now, not after the fit.
+  std::random_device rd;
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) throw Error(std::string("cannot write ") + what + " " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(tmp.c_str());
+}
 
 void write_file_atomically(const std::string& path, std::string_view bytes, const char* what) {
   write_file_atomically(path, std::vector<std::string_view>{bytes}, what);

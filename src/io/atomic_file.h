@@ -15,4 +15,8 @@ void write_file_atomically(const std::string& path, std::string_view bytes, cons
 void write_file_atomically(const std::string& path, const std::vector<std::string_view>& pieces,
                            const char* what = "file");
 
+/// Checks, before any long work, that `path` can be written: its folder exists and takes a new
+/// file, and `path` is not a folder. Error names `what` and `path` with the reason.
+void check_writable(const std::string& path, const char* what = "file");
+
 }  // namespace mfkit

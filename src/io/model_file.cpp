@@ -2,9 +2,16 @@
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
+#include "core/json.h"
 #include "data/text_file.h"
 #include "io/atomic_file.h"
 #include "io/sharded.h"
@@ -176,61 +183,200 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   return static_cast<uint32_t>(crc);
 }
 
-ModelFile read_model_file(const std::string& path) {
-  std::string s;
-  try {
-    s = read_file(path);
-  } catch (const InputError& e) {
-    throw ModelFileError(path, e.problem());
+namespace {
+
+// Reads a model file front to back, never more than its header declares: the prefix, the header,
+// then each tensor in file order and the trailer, the CRC running over them as they come.
+class BoundedReader {
+ public:
+  BoundedReader(const std::string& path) : path_(path) {
+    try {
+      fd_ = open_input(path, st_);
+    } catch (const InputError& e) {
+      throw ModelFileError(path, e.problem());
+    }
+    crc_ = crc32_z(0L, Z_NULL, 0);
   }
-  if (s.size() < 8 || std::memcmp(s.data(), kMagic, 8) != 0)
-    throw ModelFileError(path, "not an mfkit model file (bad magic)");
-  if (s.size() < kPrefix + kTrailer) throw ModelFileError(path, "truncated (file too short)");
-  uint32_t version = get<uint32_t>(s, 8);
+  ~BoundedReader() { ::close(fd_); }
+  bool regular() const { return S_ISREG(st_.st_mode); }
+  uint64_t file_size() const { return static_cast<uint64_t>(st_.st_size); }
+
+  // Exactly n bytes into out (grown as they arrive, so a pipe that declares more than it holds
+  // costs only what it sent); false at a premature end.
+  bool read(size_t n, std::string& out, bool checksum = true) {
+    out.clear();
+    if (regular()) out.reserve(n);
+    char buf[1 << 16];
+    while (out.size() < n) {
+      ssize_t r = ::read(fd_, buf, std::min(sizeof buf, n - out.size()));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw ModelFileError(path_, std::string("read error: ") + std::strerror(errno));
+      if (r == 0) return false;
+      out.append(buf, static_cast<size_t>(r));
+    }
+    if (checksum) crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(out.data()), out.size());
+    return true;
+  }
+  bool read_into(size_t n, std::vector<uint8_t>& out) {
+    std::string s;
+    if (!read(n, s)) return false;
+    out.assign(s.begin(), s.end());
+    return true;
+  }
+  bool at_end() {
+    char c;
+    ssize_t r;
+    do r = ::read(fd_, &c, 1); while (r < 0 && errno == EINTR);
+    return r == 0;
+  }
+  uint32_t crc() const { return static_cast<uint32_t>(crc_); }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  struct stat st_ {};
+  uLong crc_;
+};
+
+struct DirEntry {
+  std::string name;
+  Tensor tensor;
+  uint64_t offset = 0, nbytes = 0;
+};
+
+ModelFile read_bounded(const std::string& path, bool& past_prefix) {
+  BoundedReader in(path);
+  std::string prefix;
+  if (!in.read(kPrefix, prefix)) {
+    if (prefix.size() < 8 || std::memcmp(prefix.data(), kMagic, 8) != 0)
+      throw ModelFileError(path, "not an mfkit model file (bad magic)");
+    throw ModelFileError(path, "truncated (file too short)");
+  }
+  if (std::memcmp(prefix.data(), kMagic, 8) != 0) throw ModelFileError(path, "not an mfkit model file (bad magic)");
+  uint32_t version = get<uint32_t>(prefix, 8);
   if (version == 0 || version > kModelFormatVersion)
     throw ModelFileError(path, "format version " + std::to_string(version) + " is not supported (this build reads up to " +
                                    std::to_string(kModelFormatVersion) + ")");
-  if (std::memcmp(s.data() + s.size() - 8, kEnd, 8) != 0)
-    throw ModelFileError(path, "truncated (end marker missing)");
-  uint32_t stored = get<uint32_t>(s, s.size() - kTrailer);
-  uint32_t crc = static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(s.data()), s.size() - kTrailer));
-  if (stored != crc) throw ModelFileError(path, "corrupted (checksum mismatch)");
-  uint64_t hlen = get<uint64_t>(s, 16);
-  if (hlen > s.size() - kPrefix - kTrailer) throw ModelFileError(path, "corrupted (header length)");
+  past_prefix = true;  // from here a damaged file may say more (see damage())
+  const uint64_t hlen = get<uint64_t>(prefix, 16);
+  const uint64_t room = in.regular() ? (in.file_size() >= kPrefix + kTrailer ? in.file_size() - kPrefix - kTrailer : 0)
+                                     : uint64_t(1) << 30;  // a pipe: headers are kilobytes
+  if (in.regular() && in.file_size() < kPrefix + kTrailer) throw ModelFileError(path, "truncated (file too short)");
+  if (hlen > room) throw ModelFileError(path, "truncated or corrupted (header length " + std::to_string(hlen) + " is past the file's end)");
+  std::string htext;
+  if (!in.read(static_cast<size_t>(hlen), htext)) throw ModelFileError(path, "truncated (inside the header)");
   nlohmann::json h;
   try {
-    h = nlohmann::json::parse(s.substr(kPrefix, hlen));
-  } catch (const std::exception& e) {
+    h = parse_json(htext);
+  } catch (const JsonError& e) {
     throw ModelFileError(path, std::string("corrupted header: ") + e.what());
   }
+  htext = std::string();
   ModelFile f;
-  f.checksum = stored;
-  const size_t data_start = kPrefix + hlen, data_len = s.size() - kTrailer - data_start;
+  std::vector<DirEntry> dir;
+  uint64_t data_len = 0;
   try {
     f.model_type = h.at("model_type").get<std::string>();
     f.params = h.at("params");
     f.meta = h.value("meta", nlohmann::json::object());
     for (const auto& t : h.at("tensors")) {
-      Tensor x;
+      DirEntry e;
+      e.name = t.at("name").get<std::string>();
       int code = t.at("dtype_code").get<int>();
       if (code < 1 || code > 6) throw Error("unknown tensor type code " + std::to_string(code));
-      x.dtype = static_cast<DType>(code);
-      x.shape = t.at("shape").get<std::vector<int64_t>>();
-      uint64_t off = t.at("offset").get<uint64_t>(), n = t.at("nbytes").get<uint64_t>();
-      if (off > data_len || n > data_len - off) throw Error("tensor '" + t.at("name").get<std::string>() + "' lies outside the file");
-      for (int64_t d : x.shape)
-        if (d < 0) throw Error("negative tensor dimension");
-      if (x.dtype != DType::kStr && static_cast<uint64_t>(x.numel()) * dtype_size(x.dtype) != n)
-        throw Error("tensor '" + t.at("name").get<std::string>() + "' shape does not match its size");
-      x.bytes.assign(s.begin() + data_start + off, s.begin() + data_start + off + n);
-      f.tensors[t.at("name").get<std::string>()] = std::move(x);
+      e.tensor.dtype = static_cast<DType>(code);
+      e.tensor.shape = t.at("shape").get<std::vector<int64_t>>();
+      e.offset = t.at("offset").get<uint64_t>();
+      e.nbytes = t.at("nbytes").get<uint64_t>();
+      uint64_t numel = 1;
+      for (int64_t d : e.tensor.shape) {
+        if (d < 0) throw Error("tensor '" + e.name + "' has a negative dimension");
+        if (d != 0 && numel > (uint64_t(1) << 62) / static_cast<uint64_t>(d))
+          throw Error("tensor '" + e.name + "' has more elements than any file can hold");
+        numel *= static_cast<uint64_t>(d);
+      }
+      if (e.tensor.dtype != DType::kStr && numel * dtype_size(e.tensor.dtype) != e.nbytes)
+        throw Error("tensor '" + e.name + "' shape does not match its size");
+      if (e.nbytes > (uint64_t(1) << 62) || e.offset > (uint64_t(1) << 62)) throw Error("tensor '" + e.name + "' lies outside the file");
+      dir.push_back(std::move(e));
     }
+    // The tensors tile the data part in order, with no gap and no overlap (as written): then the
+    // declared size is their sum, and a file of another size is refused before anything is read.
+    std::sort(dir.begin(), dir.end(), [](const DirEntry& a, const DirEntry& b) { return a.offset < b.offset; });
+    for (const DirEntry& e : dir) {
+      if (e.offset != data_len) throw Error("tensor '" + e.name + "' does not start where the previous one ends");
+      data_len += e.nbytes;
+    }
+    for (size_t k = 1; k < dir.size(); ++k)
+      if (dir[k].name == dir[k - 1].name) throw Error("tensor '" + dir[k].name + "' is listed twice");
   } catch (const ModelFileError&) {
     throw;
   } catch (const std::exception& e) {
     throw ModelFileError(path, std::string("corrupted header: ") + e.what());
   }
+  if (in.regular() && in.file_size() != kPrefix + hlen + data_len + kTrailer)
+    throw ModelFileError(path, "the file is " + std::to_string(in.file_size()) + " bytes, its header declares " +
+                                   std::to_string(kPrefix + hlen + data_len + kTrailer) + " (truncated or extended)");
+  for (DirEntry& e : dir) {
+    if (!in.read_into(static_cast<size_t>(e.nbytes), e.tensor.bytes))
+      throw ModelFileError(path, "truncated (inside tensor '" + e.name + "')");
+  }
+  const uint32_t crc = in.crc();
+  std::string tail;
+  if (!in.read(kTrailer, tail, false) || std::memcmp(tail.data() + 4, kEnd, 8) != 0)
+    throw ModelFileError(path, "truncated (end marker missing)");
+  if (!in.at_end()) throw ModelFileError(path, "has bytes past its end marker");
+  const uint32_t stored = get<uint32_t>(tail, 0);
+  if (stored != crc) throw ModelFileError(path, "corrupted (checksum mismatch)");
+  f.checksum = stored;
+  for (DirEntry& e : dir) f.tensors[e.name] = std::move(e.tensor);
   return f;
+}
+
+// For a regular file that read_bounded refused: the plainer reason when there is one, as a
+// damaged (not crafted) file shows it: its end marker gone (truncated) or its checksum wrong.
+std::string damage(const std::string& path) {
+  struct stat st;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string reason;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= kPrefix + kTrailer) {
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    char tail[kTrailer];
+    if (::pread(fd, tail, kTrailer, static_cast<off_t>(size - kTrailer)) != static_cast<ssize_t>(kTrailer)) {
+      reason = "";
+    } else if (std::memcmp(tail + 4, kEnd, 8) != 0) {
+      reason = "truncated (end marker missing)";
+    } else {
+      uLong crc = crc32_z(0L, Z_NULL, 0);
+      std::vector<char> buf(1 << 16);
+      uint64_t at = 0;
+      while (at < size - kTrailer) {
+        ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - kTrailer - at), static_cast<off_t>(at));
+        if (r <= 0) break;
+        crc = crc32_z(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<size_t>(r));
+        at += static_cast<uint64_t>(r);
+      }
+      uint32_t stored;
+      std::memcpy(&stored, tail, 4);
+      if (at == size - kTrailer && stored != static_cast<uint32_t>(crc)) reason = "corrupted (checksum mismatch)";
+    }
+  }
+  ::close(fd);
+  return reason;
+}
+
+}  // namespace
+
+ModelFile read_model_file(const std::string& path) {
+  bool past_prefix = false;
+  try {
+    return read_bounded(path, past_prefix);
+  } catch (const ModelFileError& e) {
+    const std::string why = past_prefix ? damage(path) : "";
+    if (why.empty()) throw;
+    throw ModelFileError(path, why);
+  }
 }
 
 void save_model(const Model& model, const std::string& path, const nlohmann::json& meta) {
@@ -304,6 +450,10 @@ std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta)
     throw;
   } catch (const Error& e) {
     throw ModelFileError(path, e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelFileError(path, std::string("corrupted: ") + e.what());
+  } catch (const std::out_of_range& e) {
+    throw ModelFileError(path, std::string("corrupted: ") + e.what());
   }
   if (meta) *meta = f.meta;
   return m;

@@ -36,10 +36,20 @@ ModelFile join_shards(const std::string& path, const ModelFile& manifest) {
   out.params = manifest.params;
   if (parts.empty()) throw ModelFileError(path, "the sharded manifest lists no parts");
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!parts.is_array()) throw ModelFileError(path, "corrupted sharded manifest: 'parts' is not a list");
   for (size_t r = 0; r < parts.size(); ++r) {
-    const std::string file = (dir / parts[r].value("file", "")).string();
+    std::string name;
+    uint32_t crc = 0;
+    try {
+      name = parts[r].at("file").get<std::string>();
+      crc = parts[r].at("crc32").get<uint32_t>();
+    } catch (const std::exception& e) {
+      throw ModelFileError(path, fmt::format("corrupted sharded manifest: part {}: {}", r, e.what()));
+    }
+    if (name.empty()) throw ModelFileError(path, fmt::format("corrupted sharded manifest: part {} has no file name", r));
+    const std::string file = (dir / name).string();
     ModelFile p = read_model_file(file);  // checks the part's own checksum
-    if (p.checksum != parts[r].value("crc32", uint32_t{0}))
+    if (p.checksum != crc)
       throw ModelFileError(path, fmt::format("part {} ({}) is not the one this manifest was written with (checksum)", r, file));
     if (p.model_type != out.model_type)
       throw ModelFileError(path, fmt::format("part {} ({}) holds a {} model, the manifest a {}", r, file, p.model_type,
@@ -62,6 +72,7 @@ ModelFile join_shards(const std::string& path, const ModelFile& manifest) {
       }
       if (name == "seen.indptr") {  // carry the offsets on: [0, a, b] + [0, c] -> [0, a, b, b + c]
         std::vector<int64_t> a = acc.as_i64(), b = t.as_i64();
+        if (a.empty() || b.empty()) throw ModelFileError(path, fmt::format("part {} ({}): 'seen.indptr' is empty", r, file));
         const int64_t base = a.back();
         for (size_t j = 1; j < b.size(); ++j) a.push_back(base + b[j]);
         acc = Tensor::i64(a);

@@ -2,6 +2,7 @@
 // from the library (nothing here computes a split or a metric itself).
 #include <pybind11/stl.h>
 
+#include "core/json.h"
 #include "mfkit/data.h"
 #include "mfkit/evaluate.h"
 #include "mfkit/interactions.h"
@@ -9,6 +10,7 @@
 #include "mfkit/split.h"
 #include "python/bind.h"
 #include "python/convert.h"
+#include "python/shared_model.h"
 
 namespace mfkit::python {
 
@@ -169,22 +171,23 @@ void bind_data(py::module_& m) {
   m.def("mae", [](const py::handle& p, const py::handle& a) {
     return mae(to_vector<float>(p, "predicted"), to_vector<float>(a, "actual"));
   });
-  m.def("evaluate_rating", [](const Model& model, const Interactions& test) {
-    py::gil_scoped_release nogil;
-    return evaluate_rating(model, test).dump();
+  m.def("evaluate_rating", [](const SharedModel& sm, const Interactions& test) {
+    return reading(sm, [&](const Model& model) { return show_json(evaluate_rating(model, test)); });
   });
   m.def(
       "evaluate_ranking",
-      [](const Model& model, const Interactions& train, const Interactions& test, int k, int threads, uint64_t seed) {
-        py::gil_scoped_release nogil;
-        return evaluate_ranking(model, train, test, k, Context{threads, seed}).dump();
+      [](const SharedModel& sm, const Interactions& train, const Interactions& test, int k, int threads, uint64_t seed) {
+        return reading(sm, [&](const Model& model) {
+          return show_json(evaluate_ranking(model, train, test, k, Context{threads, seed}));
+        });
       },
       py::arg("model"), py::arg("train"), py::arg("test"), py::arg("k"), py::arg("threads"), py::arg("seed"));
   m.def(
       "evaluate_leave_one_out",
-      [](const Model& model, const Split& split, int k, int threads, uint64_t seed) {
-        py::gil_scoped_release nogil;
-        return evaluate_leave_one_out(model, split, k, Context{threads, seed}).dump();
+      [](const SharedModel& sm, const Split& split, int k, int threads, uint64_t seed) {
+        return reading(sm, [&](const Model& model) {
+          return show_json(evaluate_leave_one_out(model, split, k, Context{threads, seed}));
+        });
       },
       py::arg("model"), py::arg("split"), py::arg("k"), py::arg("threads"), py::arg("seed"));
   m.def("to_ids_of", [](const Interactions& data, const Interactions& like) {
@@ -196,9 +199,9 @@ void bind_data(py::module_& m) {
     }
     return py::make_tuple(std::move(out), dropped);
   }, "data re-indexed into like's id maps by raw id (unknown ids dropped), and the dropped count");
-  m.def("to_model_ids", [](const Interactions& data, const Model& model) {
+  m.def("to_model_ids", [](const Interactions& data, const SharedModel& sm) {
     int64_t dropped = 0;
-    Interactions out = to_model_ids(data, model, &dropped);
+    Interactions out = reading(sm, [&](const Model& model) { return to_model_ids(data, model, &dropped); });
     return py::make_tuple(std::move(out), dropped);
   });
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/json.h"
 #include "mfkit/error.h"
 #include "mfkit/index.h"
 #include "mfkit/model_file.h"
@@ -14,6 +15,7 @@
 #include "mfkit/registry.h"
 #include "python/bind.h"
 #include "python/convert.h"
+#include "python/shared_model.h"
 
 namespace mfkit::python {
 
@@ -50,6 +52,15 @@ RecommendOptions options(int k, bool filter_seen, const py::handle& exclude, con
   return o;
 }
 
+// JSON handed over by the package (parameters, metadata), depth-limited as every JSON mfkit reads.
+nlohmann::json parse_json_arg(const std::string& text, const char* what) {
+  try {
+    return parse_json(text);
+  } catch (const JsonError& e) {
+    throw ParamError(std::string(what) + ": " + e.what());
+  }
+}
+
 // Top-k lists as two (n x k) arrays; a list shorter than k (few items left) is padded with
 // id -1 and score -inf.
 py::tuple ranked_arrays(const std::vector<std::vector<Scored>>& lists, int k) {
@@ -76,29 +87,38 @@ const Model& fitted(const Model& model) {
 }
 
 // The k neighbours of each query (items or users), as ranked_arrays.
-py::tuple similar_arrays(const Model& model, bool items, const py::handle& queries, int k, const py::handle& exclude,
+py::tuple similar_arrays(const SharedModel& sm, bool items, const py::handle& queries, int k, const py::handle& exclude,
                          const py::handle& candidates, bool exact) {
-  fitted(model);
   std::vector<int32_t> q = to_vector<int32_t>(queries, items ? "itemid" : "userid");
   RecommendOptions o = options(k, false, exclude, candidates);
   o.exact = exact;
-  std::vector<std::vector<Scored>> lists;
-  {
-    py::gil_scoped_release nogil;
-    lists = items ? similar_items(model, q, o) : similar_users(model, q, o);
-  }
+  auto lists = reading(sm, [&](const Model& m) {
+    fitted(m);
+    return items ? similar_items(m, q, o) : similar_users(m, q, o);
+  });
   return ranked_arrays(lists, k);
 }
 
 // Dense indices of raw ids (-1 for unknown ones).
-py::array_t<int32_t> lookup(const IdMap& map, const std::vector<std::string>& names) {
-  std::vector<int32_t> out(names.size());
-  for (size_t k = 0; k < names.size(); ++k) out[k] = map.find(names[k]);
+py::array_t<int32_t> lookup(const SharedModel& sm, bool users, const std::vector<std::string>& names) {
+  auto out = reading(sm, [&](const Model& m) {
+    const IdMap& map = users ? *fitted(m).user_ids() : *fitted(m).item_ids();
+    std::vector<int32_t> v(names.size());
+    for (size_t k = 0; k < names.size(); ++k) v[k] = map.find(names[k]);
+    return v;
+  });
   return to_array(out);
 }
 
-void fit(Model& model, const Interactions& train, const Interactions* valid, int threads, uint64_t seed,
-         const py::object& callback, const py::object& labels) {
+// Fits a new model of the same type and parameters (the one in service is not touched: readers
+// go on with it) and returns it; the package swaps it in.
+std::shared_ptr<SharedModel> fit_new(const SharedModel& sm, const Interactions& train, const Interactions* valid,
+                                     int threads, uint64_t seed, const py::object& callback, const py::object& labels) {
+  auto next = reading(sm, [](const Model& m) {
+    auto fresh = create_model(m.type());
+    fresh->set_params(m.params());
+    return fresh;
+  });
   // The callback runs with the GIL held; it, or a pending Ctrl-C, stops the fit after the epoch
   // and its exception is raised once the library has returned.
   std::exception_ptr pending;
@@ -136,9 +156,20 @@ void fit(Model& model, const Interactions& train, const Interactions* valid, int
   };
   {
     py::gil_scoped_release nogil;
-    model.fit(train, opt);
+    next->fit(train, opt);
   }
   if (pending) std::rethrow_exception(pending);
+  return std::make_shared<SharedModel>(std::move(next));
+}
+
+py::array_t<float> vectors_of(const SharedModel& sm, bool users) {
+  int dim = 0;
+  std::string type;
+  auto v = reading(sm, [&](const Model& m) {
+    type = fitted(m).type();
+    return users ? m.user_vectors(&dim) : m.item_vectors(&dim);
+  });
+  return vectors(v, dim, type, users ? "user" : "item");
 }
 
 }  // namespace
@@ -148,11 +179,12 @@ void bind_model(py::module_& m) {
   m.def("index_params", [] { return params_json(describe_params<IndexParams>()).dump(); },
         "the approximate index's parameters as JSON");
 
-  py::class_<Model>(m, "Model", "A registered mfkit model (see mfkit.create).")
+  py::class_<SharedModel, std::shared_ptr<SharedModel>>(
+      m, "Model", "A registered mfkit model (see mfkit.create); safe to share between threads (docs/python.md).")
       .def_static(
           "create",
           [](const std::string& name, const std::string& preset, const std::string& params) {
-            return create_model(name, preset, nlohmann::json::parse(params));
+            return std::make_shared<SharedModel>(create_model(name, preset, parse_json_arg(params, "params")));
           },
           py::arg("name"), py::arg("preset"), py::arg("params_json"))
       .def_static(
@@ -164,42 +196,50 @@ void bind_model(py::module_& m) {
               py::gil_scoped_release nogil;
               model = load_model(path, &meta);
             }
-            return py::make_tuple(std::move(model), meta.dump());
+            return py::make_tuple(std::make_shared<SharedModel>(std::move(model)), show_json(meta));
           },
           py::arg("path"))
       .def("save",
-           [](const Model& model, const std::string& path, const std::string& meta) {
-             fitted(model);
-             py::gil_scoped_release nogil;
-             save_model(model, path, nlohmann::json::parse(meta));
+           [](const SharedModel& sm, const std::string& path, const std::string& meta) {
+             nlohmann::json j = parse_json_arg(meta, "meta");
+             reading(sm, [&](const Model& model) {
+               save_model(fitted(model), path, j);
+               return 0;
+             });
            },
            py::arg("path"), py::arg("meta_json"))
-      .def_property_readonly("type", &Model::type)
-      .def_property_readonly("implicit", &Model::implicit)
-      .def_property_readonly("fitted", &Model::fitted)
-      .def_property_readonly("n_users", &Model::n_users)
-      .def_property_readonly("n_items", &Model::n_items)
-      .def("params_json", [](const Model& model) { return model.params().dump(); })
-      .def("set_params_json", [](Model& model, const std::string& p) { model.set_params(nlohmann::json::parse(p)); })
-      .def("fit", &fit, py::arg("train"), py::arg("valid"), py::arg("threads"), py::arg("seed"), py::arg("callback"),
-           py::arg("labels") = py::none())
+      .def_property_readonly("type", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.type(); }); })
+      .def_property_readonly("implicit", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.implicit(); }); })
+      .def_property_readonly("fitted", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.fitted(); }); })
+      .def_property_readonly("n_users", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_users(); }); })
+      .def_property_readonly("n_items", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_items(); }); })
+      .def("params_json", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return show_json(m.params()); }); })
+      .def("set_params_json",
+           [](SharedModel& sm, const std::string& p) {
+             nlohmann::json j = parse_json_arg(p, "params");
+             writing(sm, [&](Model& m) {
+               m.set_params(j);
+               return 0;
+             });
+           })
+      .def("fit_new", &fit_new, py::arg("train"), py::arg("valid"), py::arg("threads"), py::arg("seed"),
+           py::arg("callback"), py::arg("labels") = py::none(),
+           "a new model of this type and parameters fitted on train (this one is left as it is)")
       .def("predict",
-           [](const Model& model, const py::handle& users, const py::handle& items) {
-             fitted(model);
+           [](const SharedModel& sm, const py::handle& users, const py::handle& items) {
              std::vector<int32_t> u = to_vector<int32_t>(users, "users"), i = to_vector<int32_t>(items, "items");
              if (u.size() != i.size()) throw py::value_error("predict: users and items differ in length");
              std::vector<float> out(u.size());
-             {
-               py::gil_scoped_release nogil;
-               model.predict(u.data(), i.data(), u.size(), out.data());
-             }
+             reading(sm, [&](const Model& model) {
+               fitted(model).predict(u.data(), i.data(), u.size(), out.data());
+               return 0;
+             });
              return to_array(out);
            })
       .def("recommend",
-           [](const Model& model, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
+           [](const SharedModel& sm, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
               const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads,
               bool exact) {
-             fitted(model);
              std::vector<int32_t> u = to_vector<int32_t>(users, "userid");
              RecommendOptions o = options(k, filter_seen, exclude, candidates);
              o.exact = exact;
@@ -209,98 +249,97 @@ void bind_model(py::module_& m) {
                seen.indices = to_vector<int32_t>(seen_indices, "user_items.indices");
                o.seen = &seen;
              }
-             std::vector<std::vector<Scored>> lists;
-             {
-               py::gil_scoped_release nogil;
-               lists = recommend(model, u, o, Context{threads, 1});
-             }
+             auto lists = reading(sm, [&](const Model& model) { return recommend(fitted(model), u, o, Context{threads, 1}); });
              return ranked_arrays(lists, k);
            },
            py::arg("users"), py::arg("k"), py::arg("filter_seen"), py::arg("exclude"), py::arg("candidates"),
            py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"), py::arg("exact") = false)
       .def("recommend_folded",
-           [](const Model& model, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
+           [](const SharedModel& sm, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
               bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
-             fitted(model);
              Csr rows;
              rows.indptr = to_vector<int64_t>(indptr, "user_items.indptr");
              rows.indices = to_vector<int32_t>(indices, "user_items.indices");
              rows.values = to_vector<float>(values, "user_items.data");
              RecommendOptions o = options(k, filter_seen, exclude, candidates);
-             std::vector<std::vector<Scored>> lists;
-             {
-               py::gil_scoped_release nogil;
-               lists = recommend_new_users(model, rows, o, Context{threads, 1});
-             }
+             auto lists = reading(sm, [&](const Model& model) {
+               return recommend_new_users(fitted(model), rows, o, Context{threads, 1});
+             });
              return ranked_arrays(lists, k);
            })
       .def("update_users",
-           [](Model& model, const py::handle& users, const py::handle& indptr, const py::handle& indices,
+           [](SharedModel& sm, const py::handle& users, const py::handle& indptr, const py::handle& indices,
               const py::handle& values, const std::vector<std::string>& new_names, int threads) {
-             fitted(model);
              std::vector<int32_t> u = to_vector<int32_t>(users, "userids");
              Csr rows;
              rows.indptr = to_vector<int64_t>(indptr, "user_items.indptr");
              rows.indices = to_vector<int32_t>(indices, "user_items.indices");
              rows.values = to_vector<float>(values, "user_items.data");
-             py::gil_scoped_release nogil;
-             model.update_users(u, rows, new_names, Context{threads, 1});
+             writing(sm, [&](Model& model) {
+               fitted(model);
+               model.update_users(u, rows, new_names, Context{threads, 1});
+               return 0;
+             });
            })
       .def("fold_in_user",
-           [](const Model& model, const py::handle& items, const py::handle& values) {
-             fitted(model);
+           [](const SharedModel& sm, const py::handle& items, const py::handle& values) {
              std::vector<int32_t> i = to_vector<int32_t>(items, "items");
              std::vector<float> v = to_vector<float>(values, "values");
-             return to_array(model.fold_in_user(i, v));
+             return to_array(reading(sm, [&](const Model& model) { return fitted(model).fold_in_user(i, v); }));
            })
       .def("similar_items",
-           [](const Model& model, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates,
-              bool exact) { return similar_arrays(model, true, items, k, exclude, candidates, exact); },
+           [](const SharedModel& sm, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates,
+              bool exact) { return similar_arrays(sm, true, items, k, exclude, candidates, exact); },
            py::arg("items"), py::arg("k"), py::arg("exclude"), py::arg("candidates"), py::arg("exact") = false)
       .def("similar_users",
-           [](const Model& model, const py::handle& users, int k, const py::handle& exclude, const py::handle& candidates) {
-             return similar_arrays(model, false, users, k, exclude, candidates, true);
+           [](const SharedModel& sm, const py::handle& users, int k, const py::handle& exclude, const py::handle& candidates) {
+             return similar_arrays(sm, false, users, k, exclude, candidates, true);
            })
       .def("build_index",
-           [](Model& model, const std::string& params, int threads) {
-             fitted(model);
+           [](SharedModel& sm, const std::string& params, int threads) {
              IndexParams p;
-             params_from_json(p, nlohmann::json::parse(params), "index");
-             std::shared_ptr<const ItemIndex> index;
-             {
-               py::gil_scoped_release nogil;
-               index = ItemIndex::build(model, p, Context{threads, 1});
-             }
-             model.set_index(std::move(index));
+             params_from_json(p, parse_json_arg(params, "params"), "index");
+             // Built beside the readers (it covers the items, which no write in place changes),
+             // attached alone.
+             auto index = reading(sm, [&](const Model& model) { return ItemIndex::build(fitted(model), p, Context{threads, 1}); });
+             writing(sm, [&](Model& model) {
+               model.set_index(std::move(index));
+               return 0;
+             });
            })
-      .def("drop_index", [](Model& model) { model.set_index(nullptr); })
+      .def("drop_index", [](SharedModel& sm) {
+        writing(sm, [](Model& model) {
+          model.set_index(nullptr);
+          return 0;
+        });
+      })
       .def("index_params_json",
-           [](const Model& model) -> std::string {
-             if (!model.index()) return "";
-             IndexParams p = model.index()->params();
-             return params_to_json(p).dump();
+           [](const SharedModel& sm) -> std::string {
+             return reading(sm, [](const Model& model) -> std::string {
+               if (!model.index()) return "";
+               IndexParams p = model.index()->params();
+               return params_to_json(p).dump();
+             });
            })
-      .def("explain", [](const Model& model, int32_t user, int32_t item, int k) { return fitted(model).explain(user, item, k); })
-      .def("user_vectors",
-           [](const Model& model) {
-             int dim = 0;
-             auto v = fitted(model).user_vectors(&dim);
-             return vectors(v, dim, model.type(), "user");
+      .def("explain",
+           [](const SharedModel& sm, int32_t user, int32_t item, int k) {
+             return reading(sm, [&](const Model& model) { return fitted(model).explain(user, item, k); });
            })
-      .def("item_vectors",
-           [](const Model& model) {
-             int dim = 0;
-             auto v = fitted(model).item_vectors(&dim);
-             return vectors(v, dim, model.type(), "item");
-           })
+      .def("user_vectors", [](const SharedModel& sm) { return vectors_of(sm, true); })
+      .def("item_vectors", [](const SharedModel& sm) { return vectors_of(sm, false); })
       .def("seen",
-           [](const Model& model) {
-             return py::make_tuple(to_array(fitted(model).seen().indptr), to_array(model.seen().indices));
+           [](const SharedModel& sm) {
+             auto seen = reading(sm, [](const Model& model) { return fitted(model).seen(); });
+             return py::make_tuple(to_array(seen.indptr), to_array(seen.indices));
            })
-      .def("user_names", [](const Model& model) { return fitted(model).user_ids()->names(); })
-      .def("item_names", [](const Model& model) { return fitted(model).item_ids()->names(); })
-      .def("lookup_users", [](const Model& model, const std::vector<std::string>& n) { return lookup(*fitted(model).user_ids(), n); })
-      .def("lookup_items", [](const Model& model, const std::vector<std::string>& n) { return lookup(*fitted(model).item_ids(), n); });
+      .def("user_names", [](const SharedModel& sm) {
+        return reading(sm, [](const Model& model) { return fitted(model).user_ids()->names(); });
+      })
+      .def("item_names", [](const SharedModel& sm) {
+        return reading(sm, [](const Model& model) { return fitted(model).item_ids()->names(); });
+      })
+      .def("lookup_users", [](const SharedModel& sm, const std::vector<std::string>& n) { return lookup(sm, true, n); })
+      .def("lookup_items", [](const SharedModel& sm, const std::vector<std::string>& n) { return lookup(sm, false, n); });
 }
 
 }  // namespace mfkit::python

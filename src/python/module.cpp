@@ -5,6 +5,8 @@
 // DivergedError an ArithmeticError; all derive from mfkit.Error (a RuntimeError).
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 #include "mfkit/error.h"
 #include "mfkit/version.h"
 #include "python/bind.h"
@@ -27,23 +29,31 @@ void bind_errors(py::module_& m) {
   static PyObject* file = make("ModelFileError", PyExc_ValueError);
   static PyObject* missing = make("NotFoundError", PyExc_LookupError);
   static PyObject* diverged = make("DivergedError", PyExc_ArithmeticError);
+  // Messages may quote bytes that are not UTF-8 (an id from a file): they become U+FFFD instead
+  // of an empty message.
+  static auto set = [](PyObject* cls, const char* what) {
+    PyObject* msg = PyUnicode_DecodeUTF8(what, static_cast<Py_ssize_t>(std::strlen(what)), "replace");
+    if (!msg) return;
+    PyErr_SetObject(cls, msg);
+    Py_DECREF(msg);
+  };
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const ParamError& e) {
-      PyErr_SetString(param, e.what());
+      set(param, e.what());
     } catch (const InputError& e) {
-      PyErr_SetString(input, e.what());
+      set(input, e.what());
     } catch (const ModelFileError& e) {
-      PyErr_SetString(file, e.what());
+      set(file, e.what());
     } catch (const NotFoundError& e) {
-      PyErr_SetString(missing, e.what());
+      set(missing, e.what());
     } catch (const DivergedError& e) {
-      PyErr_SetString(diverged, e.what());
+      set(diverged, e.what());
     } catch (const Error& e) {
-      PyErr_SetString(base, e.what());
+      set(base, e.what());
     } catch (const nlohmann::json::exception& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      set(PyExc_ValueError, e.what());
     }
   });
 }

@@ -4,9 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <fstream>
-#include <sstream>
 
+#include "data/text_file.h"
 #include "mfkit/error.h"
 
 namespace mfkit {
@@ -31,11 +30,7 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 ApiKey ApiKey::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "cannot read the API key file");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string key = trim(text.str());
+  std::string key = trim(read_file(path, 4096));  // names a folder, a device or a missing file
   if (key.empty()) throw InputError(path, 0, "the API key file is empty");
   if (key.size() < 16)
     throw InputError(path, 0, "the API key is " + std::to_string(key.size()) +

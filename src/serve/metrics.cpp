@@ -145,6 +145,15 @@ std::string prometheus_text(const EndpointStats* stats, const char* const* endpo
                              "Replaced model files that failed to load (the previous model stayed in service)",
                              double(service.reload_failures)));
   families.push_back(gauge("mfkit_uptime_seconds", "Seconds since the service started", service.uptime_s));
+  if (const auto& c = service.connections) {
+    families.push_back(gauge("mfkit_http_connections_open", "HTTP connections open now", double(c->open)));
+    families.push_back(counter("mfkit_http_connections_accepted_total", "HTTP connections accepted", double(c->accepted)));
+    families.push_back(counter("mfkit_http_connections_refused_total",
+                               "Connections refused (503) because --max-connections were open", double(c->refused)));
+    families.push_back(counter("mfkit_http_connections_timed_out_total",
+                               "Connections closed because a request or an idle wait outlasted its limit",
+                               double(c->timed_out)));
+  }
   MetricFamily build = gauge("mfkit_build_info", "The mfkit build serving (always 1)", 1.0);
   build.metric[0].label = {{"version", version()}, {"revision", source_revision()}};
   families.push_back(build);

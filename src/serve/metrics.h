@@ -8,7 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <vector>
+
+#include "mfkit/serve.h"
 
 namespace mfkit {
 
@@ -33,7 +36,7 @@ class LatencyHistogram {
 };
 
 /// The HTTP statuses the service answers with, counted one by one (anything else as "other").
-constexpr std::array<int, 9> kCountedStatuses = {200, 400, 401, 403, 404, 405, 413, 414, 500};
+constexpr std::array<int, 12> kCountedStatuses = {200, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503};
 
 struct EndpointStats {
   std::array<std::atomic<uint64_t>, kCountedStatuses.size() + 1> by_status{};
@@ -53,6 +56,7 @@ struct ServiceGauges {
   double uptime_s = 0;
   uint64_t reloads = 0, reload_failures = 0;
   std::vector<ModelGauge> models;
+  std::optional<ConnectionStats> connections;  // when a Server keeps them
 };
 
 /// The Prometheus text exposition format (version 0.0.4) of the stats of every endpoint with

@@ -166,6 +166,7 @@ struct Service::Impl {
   std::atomic<uint64_t> reloads{0}, reload_failures{0}, generation{0};
   std::mutex reload_mutex;
   Clock::time_point started = Clock::now();
+  std::function<ConnectionStats()> connections;  // set by the Server
 
   std::shared_ptr<const Loaded> model(const Args& a) const {
     std::string name = a.str("model");
@@ -369,7 +370,8 @@ struct Service::Impl {
     json models = json::array();
     for (const auto& s : slots) {
       auto l = std::atomic_load(&s->current);
-      models.push_back({{"name", s->name}, {"path", s->path}, {"type", l->model->type()}, {"users", l->model->n_users()},
+      // No file path: /healthz needs no key, and the server's folders are nobody's business.
+      models.push_back({{"name", s->name}, {"type", l->model->type()}, {"users", l->model->n_users()},
                         {"items", l->model->n_items()}, {"loaded_at", l->loaded_at}, {"generation", l->generation}});
     }
     return {{"status", "ok"}, {"models", models}};
@@ -427,8 +429,13 @@ json Service::metrics() const {
   for (int e = 0; e < kEndpoints; ++e)
     if (impl_->stats[e].latency.count() > 0) eps[kEndpointNames[e]] = impl_->stats[e].to_json();
   double up = std::chrono::duration<double>(Clock::now() - impl_->started).count();
-  return {{"uptime_s", up}, {"endpoints", eps}, {"reloads", impl_->reloads.load()},
-          {"reload_failures", impl_->reload_failures.load()}};
+  json out = {{"uptime_s", up}, {"endpoints", eps}, {"reloads", impl_->reloads.load()},
+              {"reload_failures", impl_->reload_failures.load()}};
+  if (impl_->connections) {
+    ConnectionStats c = impl_->connections();
+    out["connections"] = {{"open", c.open}, {"accepted", c.accepted}, {"refused", c.refused}, {"timed_out", c.timed_out}};
+  }
+  return out;
 }
 
 std::string Service::metrics_text() const {
@@ -440,6 +447,7 @@ std::string Service::metrics_text() const {
     auto l = std::atomic_load(&s->current);
     g.models.push_back({s->name, l->model->type(), l->generation, l->model->n_users(), l->model->n_items()});
   }
+  if (impl_->connections) g.connections = impl_->connections();
   return prometheus_text(impl_->stats.data(), kEndpointNames, kEndpoints, g);
 }
 
@@ -450,28 +458,58 @@ Response Service::handle(const std::string& path, const Params& params) {
   return handle(req);
 }
 
-Response Service::handle(const Request& req) {
-  auto t0 = Clock::now();
-  const Params& params = req.params;
+namespace {
+
+Endpoint endpoint_of(const std::string& path) {
   static const std::map<std::string, Endpoint> kPaths = {
       {"/v1/recommend", kRecommend}, {"/v1/similar", kSimilar}, {"/v1/predict", kPredict},
       {"/v1/query", kQuery},         {"/v1/entities", kEntities}, {"/healthz", kHealth},
       {"/metrics", kMetrics},        {"/metrics.json", kMetricsJson}, {"/", kPage}, {"/index.html", kPage}};
-  auto found = kPaths.find(req.path);
-  Endpoint ep = found == kPaths.end() ? kOther : found->second;
+  auto found = kPaths.find(path);
+  return found == kPaths.end() ? kOther : found->second;
+}
+
+Response error_body(int status, const std::string& field, const std::string& message) {
+  Response r;
+  r.status = status;
+  r.body = json{{"error", message}, {"field", field}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace
+
+Response Service::error(int status, const std::string& field, const std::string& message) {
+  Response r = error_body(status, field, message);
+  impl_->stats[kOther].record(status, 0.0);
+  return r;
+}
+
+std::optional<Response> Service::admit(const Request& req) {
+  const Endpoint ep = endpoint_of(req.path);
+  std::optional<Response> r;
+  if (req.method != "GET" && req.method != "HEAD") {
+    r = error_body(405, "method", "only GET and HEAD are supported");
+    r->headers.emplace_back("Allow", "GET, HEAD");
+  } else if (impl_->key && ep != kHealth && !impl_->key->accepts(req.authorization)) {
+    r = error_body(401, "authorization",
+                   req.authorization.empty() ? "this server needs an API key: send Authorization: Bearer <key>"
+                                             : "the API key is wrong");
+    r->headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mfkit\"");
+  }
+  if (r) impl_->stats[ep].record(r->status, 0.0);
+  return r;
+}
+
+void Service::set_connection_stats(std::function<ConnectionStats()> stats) { impl_->connections = std::move(stats); }
+
+Response Service::handle(const Request& req) {
+  auto t0 = Clock::now();
+  const Params& params = req.params;
+  const Endpoint ep = endpoint_of(req.path);
   Response r;
   json body;
+  if (std::optional<Response> refused = admit(req)) return *refused;
   try {
-    if (req.method != "GET") {
-      r.headers.emplace_back("Allow", "GET");
-      throw ApiError{405, "method", "only GET is supported"};
-    }
-    if (impl_->key && ep != kHealth && !impl_->key->accepts(req.authorization)) {
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mfkit\"");
-      throw ApiError{401, "authorization",
-                     req.authorization.empty() ? "this server needs an API key: send Authorization: Bearer <key>"
-                                               : "the API key is wrong"};
-    }
     switch (ep) {
       case kRecommend: body = impl_->recommend(params); break;
       case kSimilar: body = impl_->similar(params); break;

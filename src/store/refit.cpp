@@ -1,6 +1,7 @@
 // dotify's nightly refit: the store's charts -> a model file, written atomically.
 #include <chrono>
 
+#include "io/atomic_file.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "mfkit/registry.h"
@@ -10,6 +11,7 @@ namespace mfkit {
 
 nlohmann::json refit(const ChartStore& store, const std::string& out, const RefitOptions& opt) {
   if (out.empty()) throw ParamError("refit: no output model file given");
+  check_writable(out, "model file");
   std::unique_ptr<Model> model = create_model(opt.model, opt.preset, opt.params);
   auto days = store.days();
   LoadResult data = store.load(opt.last_days);

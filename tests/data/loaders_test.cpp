@@ -73,6 +73,41 @@ TEST(LoadRatings, NamesFileAndLineOfEachProblem) {
   expect_input_error(d.file("g", "\"a,b,3\n"), quoted, 1, "unterminated");
 }
 
+// Issue 38: a byte-order mark became part of the first user id (user "1" read as two users, and
+// seen-item filtering then recommended an item the user had rated).
+TEST(LoadRatings, ByteOrderMarkIsDroppedWithAndWithoutHeader) {
+  test::TempDir d;
+  const std::string bom = "\xEF\xBB\xBF";
+  for (bool header : {false, true}) {
+    Format f = parse_format("user,item,rating", ",", header);
+    auto p = d.file(header ? "h.csv" : "n.csv", bom + (header ? "user,item,rating\n" : "") + "1,10,5\n1,11,4\n2,10,3\n");
+    LoadResult r = load_ratings(p, f);
+    EXPECT_EQ(r.data.n_users(), 2) << header;
+    EXPECT_EQ(r.data.user_ids()->find("1"), 0) << header;
+    EXPECT_EQ(r.data.by_user().row_size(0), 2) << header;
+  }
+}
+
+// Ids are printed, written as JSON and served: bytes that are not UTF-8 are refused at load with
+// the line (they used to load, and `recommend --json` then died in the JSON writer).
+TEST(LoadRatings, IdsThatAreNotUtf8AreRefusedWithTheLine) {
+  test::TempDir d;
+  Format f = parse_format("user,item,rating", ",", false);
+  expect_input_error(d.file("u", "1,10,5\n\xff\xfe,11,4\n"), f, 2, "user id '\\xff\\xfe' is not valid UTF-8");
+  expect_input_error(d.file("i", "1,10,5\n2,caf\xe9,4\n"), f, 2, "item id 'caf\\xe9' is not valid UTF-8");
+  LoadResult ok = load_ratings(d.file("ok", "jos\xc3\xa9,caf\xc3\xa9,4\n"), f);  // UTF-8 is fine
+  EXPECT_EQ(ok.data.user_ids()->name(0), "jos\xc3\xa9");
+}
+
+// A folder or a device as the data file: said so (a folder used to give "read error", /dev/null
+// "no such file", /dev/zero an unbounded read).
+TEST(LoadRatings, FoldersAndDevicesAreNamedAsSuch) {
+  test::TempDir d;
+  expect_input_error(d.path(), tsv(), 0, "is a folder");
+  expect_input_error("/dev/null", tsv(), 0, "is a device");
+  expect_input_error("/dev/zero", tsv(), 0, "is a device");
+}
+
 TEST(LoadRatings, SkipsBadLinesOnlyWhenAskedAndCountsThem) {
   test::TempDir d;
   auto p = d.file("x", "1\t2\t3\t4\nbroken\n1\t3\tinf\t5\n2\t2\t1\t6\n");

@@ -44,10 +44,12 @@ struct Rank {
 // Starts `n` processes of `args` (the executable first) as ranks of one job on loopback and
 // waits for all of them, killing any still running after `limit`; stderr of rank r is kept.
 // With kill >= 0, rank `kill` is killed (SIGKILL) `kill_after` seconds in, or, with `kill_when`,
-// as soon as it returns true (polled every 20 ms).
+// as soon as it returns true (polled every 20 ms). `per_rank(r, args)` may change rank r's
+// arguments (ranks started differently).
 inline std::vector<Rank> run_ranks(int n, const std::vector<std::string>& args, std::chrono::seconds limit,
                                    const std::string& dir, int kill = -1, double kill_after = 0,
-                                   const std::function<bool()>& kill_when = nullptr) {
+                                   const std::function<bool()>& kill_when = nullptr,
+                                   const std::function<void(int, std::vector<std::string>&)>& per_rank = nullptr) {
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids(n);
   const auto start = std::chrono::steady_clock::now();
@@ -61,6 +63,7 @@ inline std::vector<Rank> run_ranks(int n, const std::vector<std::string>& args, 
     env.push_back(nullptr);
     std::string err = dir + "/err" + std::to_string(r);
     std::vector<std::string> args_s(args);
+    if (per_rank) per_rank(r, args_s);
     std::vector<char*> argv;
     for (auto& s : args_s) argv.push_back(s.data());
     argv.push_back(nullptr);

@@ -144,5 +144,22 @@ TEST(DistributedTrain, UnsupportedSettingsAreRefusedOnEveryRank) {
   for (auto& r : ranks) EXPECT_NE(r.err.find("--split none"), std::string::npos) << r.err;
 }
 
+// Ranks started with other settings: every rank refuses, naming the setting that differs (the
+// message used to name only the ranks: issue 38).
+TEST(DistributedTrain, RanksStartedDifferentlyNameTheSettingThatDiffers) {
+  test::TempDir d;
+  const std::string data = data_file(d, 200);
+  auto args = train_args(data, "als", d.path("m.mfk"), {});
+  auto ranks = test::run_ranks(2, args, std::chrono::seconds(30), d.path(""), -1, 0, nullptr,
+                               [](int r, std::vector<std::string>& a) {
+                                 if (r == 1) a.insert(a.end(), {"--set", "factors=9"});
+                               });
+  for (auto& r : ranks) {
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("ranks 1 were started with other settings than rank 0, in params"), std::string::npos) << r.err;
+  }
+  EXPECT_NE(ranks[1].err.find("\"factors\":9"), std::string::npos) << ranks[1].err;
+}
+
 }  // namespace
 }  // namespace mfkit

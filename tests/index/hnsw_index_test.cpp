@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -221,6 +222,79 @@ TEST(ItemIndex, RefusesModelsWhoseScoresAreNotInnerProductsAndMismatchedIndexes)
   IndexParams bad;
   EXPECT_THROW(params_from_json(bad, {{"M", 1}}, "index"), ParamError);
   EXPECT_THROW(params_from_json(bad, {{"ef", 10}}, "index"), ParamError);
+}
+
+// A tampered graph (with a valid checksum) loads without complaint into hnswlib and crashes the
+// first query; every field a query follows is checked at load instead (issue 38).
+TEST(ItemIndex, ATamperedGraphIsRefusedAtLoadNotAtTheFirstQuery) {
+  test::TempDir d;
+  auto m = fitted("implicit-als", 300);
+  IndexParams p;
+  p.M = 8;
+  m->set_index(ItemIndex::build(*m, p, Context{1, 1}));
+  TensorMap t;
+  m->index()->save(t);
+  const std::vector<uint8_t> graph = t["index.mips"].bytes;
+  auto u64 = [&](size_t at) { uint64_t v; std::memcpy(&v, graph.data() + at, 8); return v; };
+  const uint64_t n = u64(16), per = u64(24), label_at = u64(32);
+  ASSERT_EQ(n, 300u);
+  auto tampered = [&](size_t at, const void* v, size_t len) {
+    TensorMap x = t;
+    std::memcpy(x["index.mips"].bytes.data() + at, v, len);
+    return x;
+  };
+  const uint32_t far = 100000, big_level = 1000;
+  const uint16_t many = 60000;
+  const uint64_t bad_label = n + 3;
+  const size_t node0 = 96, node7 = 96 + 7 * per;
+  struct Case { const char* what; TensorMap tensors; };
+  std::vector<Case> cases = {
+      {"entry point", tampered(52, &far, 4)},
+      {"top level", tampered(48, &big_level, 4)},
+      {"link count", tampered(node7, &many, 2)},
+      {"neighbour id", tampered(node0 + 4, &far, 4)},
+      {"label", tampered(node7 + label_at, &bad_label, 8)},
+      {"deleted mark", tampered(node0 + 2, "\x01", 1)},
+      {"links per node", tampered(72, &bad_label, 8)},
+  };
+  // A node's upper-level byte count: the first node with levels gets one it cannot have.
+  {
+    size_t at = 96 + n * per;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t bytes;
+      std::memcpy(&bytes, graph.data() + at, 4);
+      if (bytes) {
+        const uint32_t odd = bytes + 3;
+        cases.push_back({"level size", tampered(at, &odd, 4)});
+        // and its level-1 list given one link pointing past the graph
+        Case link{"upper link", tampered(at + 8, &far, 4)};
+        const uint16_t one = 1;
+        std::memcpy(link.tensors["index.mips"].bytes.data() + at + 4, &one, 2);
+        cases.push_back(std::move(link));
+        break;
+      }
+      at += 4;
+    }
+    ASSERT_GE(cases.size(), 9u);
+  }
+  for (const Case& c : cases) {
+    EXPECT_THROW(ItemIndex::load(c.tensors, *m), Error) << c.what;
+    // Through a whole model file with a valid checksum: refused naming the file.
+    ModelFile f = read_model_file([&] {
+      save_model(*m, d.path("ok.mfk"));
+      return d.path("ok.mfk");
+    }());
+    f.tensors["index.mips"] = c.tensors.at("index.mips");
+    write_model_file(d.path("bad.mfk"), f);
+    try {
+      load_model(d.path("bad.mfk"));
+      ADD_FAILURE() << c.what << ": loaded";
+    } catch (const ModelFileError& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.mfk"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("index.mips"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(ItemIndex::load(t, *m));
 }
 
 }  // namespace

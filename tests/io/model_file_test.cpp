@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/text_file.h"
 #include "mfkit/data.h"
@@ -110,6 +114,51 @@ TEST(ModelFile, SavedModelsNameTheReleaseAndRevisionThatWroteThem) {
   EXPECT_EQ(f.meta["mfkit_version"], version());
   EXPECT_EQ(f.meta["mfkit_revision"], source_revision());
   EXPECT_EQ(f.meta["dataset"], "tiny");
+}
+
+// Files a hostile user crafts, each with a valid checksum: refused with the path, never a crash
+// or an unbounded read (issue 38: the deep header crashed recommend, serve and mfkit.load).
+TEST(ModelFile, RefusesCraftedFilesWithValidChecksums) {
+  test::TempDir d;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  expect_refused(d.file("deep.mfk", test::crafted_model_file(
+                                        R"({"model_type":"biased-mf","params":{"factors":)" + deep + R"(},"tensors":[]})")),
+                 "nested deeper than 64 levels");
+  // A header that declares more (or fewer) bytes than the file holds is refused before reading.
+  const std::string one = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8}]})";
+  expect_refused(d.file("short.mfk", test::crafted_model_file(one, std::string(4, 'x'))), "declares");
+  expect_refused(d.file("long.mfk", test::crafted_model_file(one, std::string(12, 'x'))), "declares");
+  EXPECT_NO_THROW(read_model_file(d.file("right.mfk", test::crafted_model_file(one, std::string(8, 'x')))));
+  // Tensors that overlap, leave a gap or repeat a name.
+  const std::string overlap = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8},{"name":"b","dtype_code":3,"shape":[2],"offset":4,"nbytes":8}]})";
+  expect_refused(d.file("overlap.mfk", test::crafted_model_file(overlap, std::string(12, 'x'))), "does not start where");
+  const std::string twice = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[1],"offset":0,"nbytes":4},{"name":"a","dtype_code":3,"shape":[1],"offset":4,"nbytes":4}]})";
+  expect_refused(d.file("twice.mfk", test::crafted_model_file(twice, std::string(8, 'x'))), "listed twice");
+  const std::string huge = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":1,"shape":[4294967296,4294967296],"offset":0,"nbytes":0}]})";
+  expect_refused(d.file("huge.mfk", test::crafted_model_file(huge)), "more elements than");
+}
+
+// Devices, folders and pipes: /dev/zero used to be read until memory ran out.
+TEST(ModelFile, RefusesDevicesAndFoldersAndReadsPipesOnlyAsFarAsDeclared) {
+  test::TempDir d;
+  expect_refused("/dev/zero", "is a device");
+  expect_refused("/dev/null", "is a device");
+  expect_refused(d.path(), "is a folder");
+  // A pipe that goes on past what the header declares is refused once the declared bytes are read.
+  const std::string fifo = d.path("pipe");
+  ::signal(SIGPIPE, SIG_IGN);  // the writer outlives the reader that stopped at the end marker
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  write_model_file(d.path("m.mfk"), sample());
+  std::string bytes = read_file(d.path("m.mfk"));
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out << bytes << std::string(1 << 20, 'z');
+  });
+  expect_refused(fifo, "past its end marker");
+  writer.join();
+  std::thread again([&] { std::ofstream(fifo, std::ios::binary) << bytes; });
+  EXPECT_EQ(read_model_file(fifo).tensors.size(), 3u);
+  again.join();
 }
 
 // Golden files of every model type: Conformance.GoldenFileStillLoadsAndAnswersTheSame.
