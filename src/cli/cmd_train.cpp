@@ -191,7 +191,10 @@ void add_train(CLI::App& app) {
   c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
   c->add_option("--config", a->config, "JSON file of parameters (applied before --set)");
   add_data(c, a->data, true);
-  c->add_option("--split", a->split, "random:F | hash:F | kfold:K:I | user:F | loo[:N] | u1..u5|ua|ub")->capture_default_str();
+  c->add_option("--split", a->split,
+                "none | random:F (F in (0, 1]; 1 trains on everything, as none) | hash:F | kfold:K:I | user:F[:MIN] | "
+                "loo[:N] | u1..u5|ua|ub")
+      ->capture_default_str();
   c->add_option("--valid", a->valid, "fraction of train carved out for validation/early stopping (0 = none)")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();

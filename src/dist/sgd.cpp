@@ -38,7 +38,9 @@ void init_rows(AlignedRows& a, const SgdRow& layout, const std::vector<std::stri
   const int k = layout.k;
   std::vector<float> f(names.size() * k);
   keyed_normal_rows(names, k, std, seed, f.data());
-  for (size_t r = 0; r < a.n; ++r) layout.put(a.rows + r * a.stride, f.data() + r * k, 0.0f);
+  // `a` may have more rows than names (room for the widest rank's items): those start at zero.
+  const std::vector<float> zero(k, 0.0f);
+  for (size_t r = 0; r < a.n; ++r) layout.put(a.rows + r * a.stride, r < names.size() ? f.data() + r * k : zero.data(), 0.0f);
 }
 
 // Block (me, j) of the grid: this rank's users on rank j's items, numbered from j's first item.

@@ -337,7 +337,9 @@ ModelFile read_bounded(const std::string& path, bool& past_prefix) {
 // damaged (not crafted) file shows it: its end marker gone (truncated) or its checksum wrong.
 std::string damage(const std::string& path) {
   struct stat st;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Regular files only, looked at before opening: opening a pipe again would wait for a writer.
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return "";
   std::string reason;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= kPrefix + kTrailer) {

@@ -98,7 +98,7 @@ Response answer_bytes(Service& service, std::string_view bytes) {
     if (n == 0) break;
     used += n;
   }
-  if (!parser.is_done() && !ec) parser.put_eof(ec);
+  if (!parser.is_done() && !ec && parser.got_some()) parser.put_eof(ec);  // a connection closed after these bytes
   if (ec == http::error::header_limit) return service.error(431, "request", "headers too large");
   if (ec == http::error::body_limit) return service.error(413, "body", "body too large");
   if (ec || !parser.is_header_done()) return service.error(400, "request", "malformed HTTP request");

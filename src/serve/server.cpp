@@ -267,19 +267,26 @@ struct Server::Impl {
   Service service;  // declared before the io context: connections still queued at its end use it
   Counters counters;
   std::unique_ptr<ssl::context> tls;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // One event loop per thread, each connection on one of them (round robin): no lock shared by
+  // every request, as one loop run by many threads would have. The acceptor lives on the first.
+  std::vector<std::unique_ptr<net::io_context>> loops;
+  size_t next_loop = 0;
+  std::unique_ptr<tcp::acceptor> acceptor;
   int port = 0;
   std::mutex m;
   std::condition_variable cv;
   bool stopping = false;
   std::thread watcher;
 
-  explicit Impl(ServeOptions opt) : service(std::move(opt)) {}
+  explicit Impl(ServeOptions opt) : service(std::move(opt)) {
+    for (int t = 0; t < service.options().threads; ++t) loops.push_back(std::make_unique<net::io_context>(1));
+    acceptor = std::make_unique<tcp::acceptor>(*loops[0]);
+  }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;  // stopping
+    net::io_context& loop = *loops[next_loop++ % loops.size()];
+    acceptor->async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;  // stopping
       if (!ec) admit(std::move(socket));
       accept();
     });
@@ -321,13 +328,13 @@ Server::Server(ServeOptions opt) {
   });
   const std::string where = o.host + ":" + std::to_string(o.port);
   try {
-    tcp::resolver resolver(impl_->ioc);
+    tcp::resolver resolver(*impl_->loops[0]);
     const tcp::endpoint ep = *resolver.resolve(o.host, std::to_string(o.port), tcp::resolver::passive).begin();
-    impl_->acceptor.open(ep.protocol());
-    impl_->acceptor.set_option(net::socket_base::reuse_address(true));
-    impl_->acceptor.bind(ep);
-    impl_->acceptor.listen(kBacklog);
-    impl_->port = impl_->acceptor.local_endpoint().port();
+    impl_->acceptor->open(ep.protocol());
+    impl_->acceptor->set_option(net::socket_base::reuse_address(true));
+    impl_->acceptor->bind(ep);
+    impl_->acceptor->listen(kBacklog);
+    impl_->port = impl_->acceptor->local_endpoint().port();
   } catch (const boost::system::system_error& e) {
     throw Error("serve: cannot listen on " + where + " (" + e.code().message() +
                 "; in use, or not an address of this machine)");
@@ -362,8 +369,11 @@ void Server::run() {
   }
   impl_->accept();
   std::vector<std::thread> pool;
-  for (int t = 1; t < impl_->service.options().threads; ++t) pool.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  // Each loop runs until stop(); a work guard keeps a loop with no connection yet alive.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (auto& loop : impl_->loops) guards.push_back(net::make_work_guard(*loop));
+  for (size_t t = 1; t < impl_->loops.size(); ++t) pool.emplace_back([this, t] { impl_->loops[t]->run(); });
+  impl_->loops[0]->run();
   for (auto& t : pool) t.join();
 }
 
@@ -373,11 +383,7 @@ void Server::stop() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
-  net::post(impl_->ioc, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-  });
-  impl_->ioc.stop();
+  for (auto& loop : impl_->loops) loop->stop();
 }
 
 }  // namespace mfkit

@@ -94,7 +94,8 @@ std::shared_ptr<const Loaded> load_slot(const std::string& path, uint64_t genera
 class Args {
  public:
   Args(const Params& p, std::initializer_list<const char*> allowed) : p_(p) {
-    for (const auto& [key, value] : p) {
+    for (const auto& kv : p) {
+      const std::string &key = kv.first, &value = kv.second;
       if (!valid_utf8(key) || !valid_utf8(value))
         throw ApiError{400, valid_utf8(key) ? key : "", "parameter is not valid UTF-8"};
       if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {

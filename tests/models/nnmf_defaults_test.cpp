@@ -124,7 +124,8 @@ TEST(NnmfWarm, LambdaMinusOneNeedsTheWarmStart) {
 // network that cannot learn (no steps) gets almost no weight; the blend survives save and load.
 TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
   const Interactions data = synthetic_ratings();
-  auto [train, valid] = carve_validation(data, 0.15, 3);
+  const auto parts = carve_validation(data, 0.15, 3);
+  const Interactions &train = parts.first, &valid = parts.second;
   auto fit = [&](nlohmann::json p) {
     auto m = create_model("nnmf");
     m->set_params(p);

@@ -137,3 +137,36 @@ def test_no_warning_for_clean_csr(implicit_matrix):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         quick("implicit-als").fit(implicit_matrix, show_progress=False)
+
+
+# Issue 38: crafted files, empty metrics, ids that read alike, messages with bytes that are not UTF-8.
+def test_a_crafted_deep_model_file_is_refused(tmp_path):
+    import struct
+    import zlib
+
+    header = b'{"model_type":"biased-mf","params":{"factors":' + b"[" * 100000 + b"]" * 100000 + b'},"tensors":[]}'
+    body = b"MFKITMDL" + struct.pack("<IIQ", 1, 0, len(header)) + header
+    (tmp_path / "deep.mfk").write_bytes(body + struct.pack("<I", zlib.crc32(body)) + b"MFKITEND")
+    with pytest.raises(mfkit.ModelFileError, match="nested deeper than 64 levels"):
+        mfkit.load(tmp_path / "deep.mfk")
+    with pytest.raises(mfkit.ModelFileError, match="is a device"):
+        mfkit.load("/dev/zero")
+
+
+def test_empty_metrics_and_ids_that_read_alike_are_refused():
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="rmse: no values"):
+        mfkit.rmse([], [])
+    with pytest.raises(ValueError, match="mae: no values"):
+        mfkit.mae(np.array([], np.float32), np.array([], np.float32))
+    df = pd.DataFrame({"user": pd.Series([1, "1", 2], dtype=object), "item": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match=r"user: column 'user' holds 1 \(int\) and '1' \(str\)"):
+        mfkit.Dataset.from_pandas(df)
+
+
+def test_messages_quoting_bytes_that_are_not_utf8_keep_their_text(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"1,10,5\n2,caf\xe9,4\n")
+    with pytest.raises(mfkit.InputError, match=r"latin1.csv:2: item id 'caf\\xe9' is not valid UTF-8"):
+        mfkit.datasets.load(str(path), format="user,item,rating")
