@@ -1,6 +1,8 @@
 """`pip install --no-build-isolation .`: setuptools drives the project's CMake to build the
 compiled `mfkit._core` (target mfkit_python) and installs it beside python/mfkit/, with the two
-libraries it needs (libmfkit.so, and libmfkit_torch.so, loaded when a neural model is used).
+libraries it needs (libmfkit.so; libmfkit_torch.so, loaded when a neural model is used; the
+kernels for AVX2 and AVX-512, one of them loaded when the CPU has it). Built for x86-64-v2, so the
+installed package runs on any x86-64 machine of that baseline.
 
 Needs what scripts/setup.sh installs (Debian packages); no network.
 """
@@ -31,7 +33,8 @@ class CMakeBuild(build_ext):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built, target)
         # _core finds them beside itself (its RPATH is $ORIGIN first).
-        for lib in ("libmfkit.so", "libmfkit_torch.so"):
+        # The kernels for AVX2 and AVX-512 too (libmfkit picks one at run time from beside itself).
+        for lib in ["libmfkit.so", "libmfkit_torch.so", *(p.name for p in (build / "lib").glob("libmfkit_kernels_*.so"))]:
             shutil.copy2(build / "lib" / lib, target.parent / lib)
 
 

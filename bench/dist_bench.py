@@ -112,6 +112,8 @@ def main():
         cmd = [str(ROOT / "build/mfkit"), "train", "-m", a.model, "--data", a.data, "--format", "user,item,rating",
                "--split", "none", "--threads", "1", "--json", "-q", "--set", f"{length}={a.iterations}",
                "--set", f"factors={a.factors}"]
+        if a.model == "implicit-als":  # the published volumes include the loss's allreduce
+            cmd += ["--set", "compute_loss=true"]
         rep = run(cmd, P)
         row = {"ranks": P, "command": (f"{P} ranks of: " if P > 1 else "") + " ".join(cmd[0:1] + cmd[1:]),
                "nnz": rep.get("nnz", rep.get("n_train")), "load_seconds": rep["load_seconds"]}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The README's headline table: mfkit's figures from bench/results/ beside the peers' figures
-measured on this kind of machine (../shared/docs/peers.md), each row linking to its details.
+"""The README's headline table: mfkit's figures from bench/results/, each row linking to its
+details. A speed row's peer figure comes from the same run (both sides interleaved), for each of
+mfkit's kernel paths (avx512 / avx2); the accuracy rows quote the peers' published figures.
 
     python3 bench/headline.py
 """
@@ -23,11 +24,15 @@ def accuracy(name, dataset, model, preset="", metric="rmse"):
     raise SystemExit(f"headline: no {model} {preset} on {dataset} in {name}")
 
 
-def kernel(prefix):
-    for b in load("kernels.json")["benchmarks"]:
-        if b["name"].startswith(prefix):
-            return b
-    raise SystemExit(f"headline: no benchmark {prefix} in kernels.json")
+def by_path(rows, key=lambda r: r["isa"]):
+    """Rows of a per-path bench, widest path first."""
+    order = {"avx512": 0, "avx2": 1, "baseline": 2}
+    return sorted(rows, key=lambda r: order.get(key(r), 3))
+
+
+def paths(cells):
+    """ "**a** (avx512) / b (avx2)": the first (widest) path in bold."""
+    return " / ".join((f"**{v}**" if n == 0 else v) + f" ({isa})" for n, (isa, v) in enumerate(cells))
 
 
 def main():
@@ -42,17 +47,22 @@ def main():
     rows.append(("NNMF's default on ML-1M (blended with biased MF and I-AutoRec)", f"**{nn:.4f}** ({secs:.0f} s, {seeds} seeds)",
                  "paper's NNMF 0.843, I-AutoRec 0.831 (published)", "docs/nnmf.md"))
     same = load("implicit_als_same_file.json")
-    for r in same["results"]:
-        name = {"cg": "one CG iteration (3 steps)", "cholesky": "one Cholesky iteration"}[r["solver"]]
+    for solver in ("cg", "cholesky"):
+        rs = by_path([r for r in same["results"] if r["solver"] == solver and "isa" in r])
+        name = {"cg": "one CG iteration (3 steps)", "cholesky": "one Cholesky iteration"}[solver]
         rows.append((f"implicit ALS, {name}, the same {same['nnz'] / 1e6:.1f}M-interaction file, f={same['factors']}",
-                     f"**{r['mfkit']:.2f} s**", f"implicit 0.7.3 in the same run: {r['implicit']:.2f} s",
+                     paths([(r["isa"], f"{r['mfkit']:.2f} s") for r in rs]),
+                     "implicit 0.7.3, same run: " + " / ".join(f"{r['implicit']:.2f} s" for r in rs),
                      "docs/results.md#speed"))
-    sgd = next(r for r in load("sgd_libmf.json")["rows"] if r["k"] == 64)
-    rows.append(("SGD epoch over ML-1M, k=64, LIBMF in the same run", f"**{sgd['mfkit_epoch_s'] * 1000:.1f} ms**",
-                 f"LIBMF: {sgd['libmf_epoch_s'] * 1000:.1f} ms", "docs/results.md#speed"))
-    b = kernel("BM_RecommendAllUsers/1/2")
-    rows.append(("top-10 for every ML-1M user, seen items filtered", f"**{b['users/s']:,.0f} users/s**",
-                 "implicit: 18,400 users/s", "docs/results.md#speed"))
+    sgd = by_path([r for r in load("sgd_libmf.json")["rows"] if r["k"] == 64 and r["isa"] != "baseline"])
+    rows.append(("SGD epoch over ML-1M, k=64", paths([(r["isa"], f"{r['mfkit_epoch_s'] * 1000:.1f} ms") for r in sgd]),
+                 "LIBMF built for the same path, same run: " + " / ".join(f"{r['libmf_epoch_s'] * 1000:.1f} ms" for r in sgd),
+                 "docs/results.md#speed"))
+    topn = by_path(load("topn_implicit.json")["rows"])
+    rows.append(("top-10 for every ML-1M user from Python, seen items filtered",
+                 paths([(r["isa"], f"{r['filtered']['users_per_second']['mfkit']:,.0f} users/s") for r in topn]),
+                 "implicit 0.7.3, same run: " + " / ".join(f"{r['filtered']['users_per_second']['implicit']:,.0f}"
+                                                          for r in topn) + " users/s", "docs/results.md#speed"))
     epr_bpr, _, _ = accuracy("ranking_lastfm.json", "lastfm-2k", "bpr", metric="mean_user_percentile_rank")
     epr_imf, _, _ = accuracy("implicit_lastfm.json", "lastfm-2k", "implicit-als", "dotify", metric="mean_user_percentile_rank")
     epr_net, _, _ = accuracy("ranking_nets_searched_lastfm.json", "lastfm-2k", "shallow-net", "arch1",
@@ -84,10 +94,14 @@ def main():
     rows.append(("start-up of `mfkit --help` / `predict` on a biased-mf file",
                  f"**{st['mfkit --help']['median_ms']:.0f} ms** / **{st['mfkit predict (biased-mf file)']['median_ms']:.0f} ms**",
                  "", "docs/results.md#start-up"))
-    print("| | mfkit | peer, same kind of machine | more |")
+    print("| | mfkit | peer | more |")
     print("|---|---|---|---|")
     for what, ours, peer, link in rows:
         print(f"| {what} | {ours} | {peer} | [{link.split('/')[-1].split('#')[0]}]({link}) |")
+    c = load("sgd_libmf.json")["machine"]
+    print(f"\nSpeed rows: one build, its AVX-512 and AVX2 kernel paths (`MFKIT_ISA`), on a {c['cores']}-core "
+          f"{c['model']} (family {c['family']} model {c['model_number']}) with AVX-512; the AVX2 rows are what an "
+          "AVX2-only machine of this kind runs. Accuracy rows quote the peers' published figures.")
 
 
 if __name__ == "__main__":

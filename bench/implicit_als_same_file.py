@@ -7,7 +7,9 @@ matrix (duplicates summed, as implicit's users build it) and fits it with 2 thre
 with Cholesky solves; mfkit gets implicit's keyword names (mfkit.ImplicitALS takes them), so both
 weigh the counts the same way. Both run with OPENBLAS_NUM_THREADS=1, as implicit asks (it warns
 otherwise; with Debian's pthread OpenBLAS its CG iteration here took 24-32 s instead of about 1 s
-without it). Runs alternate implicit, mfkit, implicit, mfkit ... `--pairs`
+without it). With `--isas avx2 avx512` each of mfkit's kernel paths is measured (MFKIT_ISA), both
+sides with OpenBLAS forced to the same instruction set (OPENBLAS_CORETYPE: bench/machine.py), so
+that the avx2 rows are what an AVX2-only machine of this kind would run. Runs alternate implicit, mfkit, implicit, mfkit ... `--pairs`
 times; reported: seconds per iteration (fit / iterations, medians) and mfkit / implicit.
 
 implicit 0.7.x is built from its sources outside the project (nothing of it is committed) and
@@ -17,6 +19,9 @@ found through IMPLICIT_PATH:
     IMPLICIT_PATH=/path/to/implicit PYTHONPATH=build/python /usr/bin/python3 \\
         bench/implicit_als_same_file.py --data /tmp/s10m.csv --out bench/results/implicit_als_same_file.json
     python3 bench/implicit_als_same_file.py --table bench/results/implicit_als_same_file.json
+
+implicit's compiled parts are built with its own CMake flags (no -march): its CG and Cholesky
+steps call BLAS, which chooses its kernels at run time as mfkit does.
 """
 import argparse
 import json
@@ -60,11 +65,14 @@ def table(path):
           "| implicit 0.7 | mfkit | mfkit / implicit |")
     print("|---|---:|---:|---:|")
     for s in r["results"]:
-        print(f"| {s['solver']} | {s['implicit']:.3f} s | {s['mfkit']:.3f} s | {s['ratio']:.2f} |")
+        path = f", {s['isa']} path" if "isa" in s else ""
+        print(f"| {s['solver']}{path} | {s['implicit']:.3f} s | {s['mfkit']:.3f} s | {s['ratio']:.2f} |")
     print()
     pairs = f"medians of {r['pairs']} interleaved pairs" if r["pairs"] > 1 else "one pair"
-    print(f"Seconds per iteration, {pairs} of fresh processes, 2 threads; "
-          f"`{r['command']}`.")
+    m = r.get("machine")
+    where = (f" on {m['model']} (family {m['family']} model {m['model_number']}, {' '.join(m['vector_flags'])})"
+             if isinstance(m, dict) else "")
+    print(f"Seconds per iteration, {pairs} of fresh processes, 2 threads{where}; `{r['command']}`.")
 
 
 def main():
@@ -78,31 +86,37 @@ def main():
     ap.add_argument("--solvers", nargs="+", default=["cg", "cholesky"])
     ap.add_argument("--worker", choices=["implicit", "mfkit"])
     ap.add_argument("--solver", default="cg")
+    ap.add_argument("--isas", nargs="+", default=[None],
+                    help="mfkit's kernel paths to measure (baseline, avx2, avx512); default: the CPU's own")
     ap.add_argument("--out")
     a = ap.parse_args()
     if a.worker:
         return worker(a)
     if not os.environ.get("IMPLICIT_PATH"):
         sys.exit("set IMPLICIT_PATH to a built implicit 0.7 (see the docstring)")
+    from machine import describe, isa_env
     results, info = [], {}
     for solver in a.solvers:
-        times = {"implicit": [], "mfkit": []}
-        for _ in range(a.pairs):
-            for who in ("implicit", "mfkit"):
-                cmd = [sys.executable, __file__, "--worker", who, "--solver", solver, "--data", a.data,
-                       "--factors", str(a.factors), "--iterations", str(a.iterations)]
-                out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1"))
-                if out.returncode != 0:
-                    sys.exit(f"{who} failed:\n{out.stderr[-2000:]}")
-                rep = json.loads(out.stdout.strip().splitlines()[-1])
-                info = rep
-                times[who].append(rep["seconds_per_iteration"])
-                print(solver, who, rep["seconds_per_iteration"], flush=True)
-        med = {w: statistics.median(t) for w, t in times.items()}
-        results.append({"solver": solver, "implicit": med["implicit"], "mfkit": med["mfkit"],
-                        "ratio": med["mfkit"] / med["implicit"], "runs": times})
-        print(json.dumps(results[-1]), flush=True)
+        for isa in a.isas:
+            times = {"implicit": [], "mfkit": []}
+            env = dict(isa_env(isa) if isa else os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1")
+            for _ in range(a.pairs):
+                for who in ("implicit", "mfkit"):
+                    cmd = [sys.executable, __file__, "--worker", who, "--solver", solver, "--data", a.data,
+                           "--factors", str(a.factors), "--iterations", str(a.iterations)]
+                    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                    if out.returncode != 0:
+                        sys.exit(f"{who} failed:\n{out.stderr[-2000:]}")
+                    rep = json.loads(out.stdout.strip().splitlines()[-1])
+                    info = rep
+                    times[who].append(rep["seconds_per_iteration"])
+                    print(solver, isa or "", who, rep["seconds_per_iteration"], flush=True)
+            med = {w: statistics.median(t) for w, t in times.items()}
+            results.append({"solver": solver, **({"isa": isa} if isa else {}), "implicit": med["implicit"],
+                            "mfkit": med["mfkit"], "ratio": med["mfkit"] / med["implicit"], "runs": times})
+            print(json.dumps(results[-1]), flush=True)
     out = {"benchmark": "implicit-als against implicit 0.7 on the same file", "factors": a.factors,
+           "machine": describe(isas=[i for i in a.isas if i]),
            "iterations": a.iterations, "pairs": a.pairs, "nnz": info["nnz"], "shape": info["shape"],
            "command": " ".join(["IMPLICIT_PATH=... python3", "bench/implicit_als_same_file.py"] + sys.argv[1:]),
            "results": results}

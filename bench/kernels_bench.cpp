@@ -1,7 +1,8 @@
 // Microbenchmarks of the classical kernels on ML-1M (from $MFKIT_DATA_DIR) or, without it, a
 // synthetic matrix of the same shape and size. items_per_second is ratings per second.
 //
-//   build/bench/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
+//   MFKIT_ISA=avx2 OPENBLAS_CORETYPE=Haswell build/bench/mfkit_bench_kernels --benchmark_context=isa=avx2 \
+//       --benchmark_out=bench/results/kernels_avx2.json --benchmark_out_format=json   (bench/run_all.sh: every path)
 #include <benchmark/benchmark.h>
 
 #include "kernels/als_explicit.h"
@@ -141,6 +142,55 @@ void BM_RecommendAllUsers(benchmark::State& st) {
   st.counters["users/s"] = benchmark::Counter(static_cast<double>(users.size()) * st.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RecommendAllUsers)->Args({1, 2})->Args({0, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The machine's memory bandwidth, for the bandwidth-bound kernels' bytes per interaction
+// (bench/bandwidth.py): STREAM's triad a = b + s c over three arrays of 64 Mi floats (768 MiB,
+// far past any cache), counting 3 x 4 bytes per element as STREAM does. Args: threads.
+void BM_Triad(benchmark::State& st) {
+  const size_t n = size_t{64} << 20;
+  const int threads = static_cast<int>(st.range(0));
+  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);
+  for (auto _ : st) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i = 0; i < n; ++i) a[i] = b[i] + 0.5f * c[i];
+    benchmark::DoNotOptimize(a.data());
+    benchmark::ClobberMemory();
+  }
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(3 * n * sizeof(float)));
+}
+BENCHMARK(BM_Triad)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+// Rows of f floats read at random from a 1.5M-row matrix (384 MiB at f=64: the user factors of the
+// 100M-line scale file), each summed into one vector: the reads CG's half sweep makes of the other
+// side's rows, without the arithmetic. Args: factors, threads.
+void BM_GatherRows(benchmark::State& st) {
+  const int f = static_cast<int>(st.range(0)), threads = static_cast<int>(st.range(1));
+  const size_t rows = 1500000, reads = size_t{1} << 22;
+  std::vector<float> Y(rows * static_cast<size_t>(f), 1.0f);
+  std::vector<uint32_t> idx(reads);
+  uint64_t x = 88172645463325252ull;
+  for (auto& i : idx) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    i = static_cast<uint32_t>(x % rows);
+  }
+  for (auto _ : st) {
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<float> acc(static_cast<size_t>(f), 0.0f);
+#pragma omp for schedule(static)
+      for (size_t r = 0; r < reads; ++r) {
+        const float* y = Y.data() + static_cast<size_t>(idx[r]) * f;
+        if (r + 8 < reads)  // 8 rows ahead, every line of the row (as CG does)
+          for (int d = 0; d < f; d += 16) __builtin_prefetch(Y.data() + static_cast<size_t>(idx[r + 8]) * f + d);
+#pragma omp simd
+        for (int d = 0; d < f; ++d) acc[static_cast<size_t>(d)] += y[d];
+      }
+      benchmark::DoNotOptimize(acc.data());
+    }
+  }
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * reads * static_cast<size_t>(f) * sizeof(float)));
+}
+BENCHMARK(BM_GatherRows)->Args({64, 1})->Args({64, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace mfkit

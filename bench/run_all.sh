@@ -53,11 +53,16 @@ $B/mfkit_bench_accuracy --datasets ml-1m --binarize --split loo:99 --seeds 3 --t
 if [ -n "${IMPLICIT_PATH:-}" ]; then
   PYTHONPATH=build/python /usr/bin/python3 bench/bpr_speed.py --pairs 5 --epochs 10 --out bench/results/bpr_speed.json
 fi
-$B/mfkit_bench_kernels --benchmark_out=bench/results/kernels.json --benchmark_out_format=json
-# biased-mf's SGD epoch beside LIBMF's (LIBMF built from its sources outside the project)
-if [ -n "${LIBMF_TRAIN:-}" ]; then
-  PYTHONPATH=build/python /usr/bin/python3 bench/sgd_libmf.py --libmf "$LIBMF_TRAIN" --processes 5 \
-    --out bench/results/sgd_libmf.json
+# The kernels on each path (docs/kernels.md); OpenBLAS on the same instruction set.
+for isa in avx2:Haswell avx512:SkylakeX; do
+  MFKIT_ISA=${isa%:*} OPENBLAS_CORETYPE=${isa#*:} $B/mfkit_bench_kernels --benchmark_context=isa=${isa%:*} \
+    --benchmark_out=bench/results/kernels_${isa%:*}.json --benchmark_out_format=json
+done
+# biased-mf's SGD epoch beside LIBMF's on each path (LIBMF built from its sources outside the
+# project once per path: bench/sgd_libmf.py)
+if [ -n "${LIBMF_SSE:-}" ] && [ -n "${LIBMF_AVX2:-}" ] && [ -n "${LIBMF_NATIVE:-}" ]; then
+  PYTHONPATH=build/python /usr/bin/python3 bench/sgd_libmf.py --libmf baseline="$LIBMF_SSE" \
+    --libmf avx2="$LIBMF_AVX2" --libmf avx512="$LIBMF_NATIVE" --processes 5 --out bench/results/sgd_libmf.json
 fi
 $B/mfkit_bench_nnmf --threads 2 --batch 8192 --epochs 3 --out bench/results/nnmf_speed.json
 $B/mfkit_bench_nnmf --threads 2 --batch 0 --epochs 3 --out bench/results/nnmf_speed_fullbatch.json
@@ -117,7 +122,8 @@ python3 bench/dsgd_bench.py --data $MFKIT_DATA_DIR/ml-1m/derived/ratings_user_it
 # implicit-als against implicit 0.7 on the same file (implicit built from its sources outside the project)
 if [ -n "${IMPLICIT_PATH:-}" ]; then
   PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py --data /tmp/s10m.csv \
-    --pairs 3 --out bench/results/implicit_als_same_file.json
+    --pairs 3 --isas avx2 avx512 --out bench/results/implicit_als_same_file.json
+  PYTHONPATH=build/python /usr/bin/python3 bench/topn_implicit.py --isas avx2 avx512 --out bench/results/topn_implicit.json
   for n in 1m:1000000 30m:30000000 100m:100000000; do
     PYTHONPATH=build/python /usr/bin/python3 bench/implicit_als_same_file.py \
       --data /tmp/mfkit-scale/synthetic_${n#*:}.csv --solvers cg --pairs 2 \

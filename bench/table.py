@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Prints the README's markdown results tables from the benchmark JSON files.
 
-    python3 bench/table.py bench/results/rmse.json bench/results/kernels.json
+    python3 bench/table.py bench/results/rmse.json bench/results/kernels_avx512.json
     python3 bench/table.py --combine bench/results/rmse.json bench/results/nnmf_*.json   # one table
     python3 bench/table.py --ablation | --tuning                                          # NNMF options
-    python3 bench/table.py --speed                                  # kernels beside the peers' figures
+    python3 bench/table.py --speed                                  # the kernels, per kernel path
+    python3 bench/table.py --same-run                               # against the peers, same run
     python3 bench/table.py --python                                 # the Python module against C++
 """
 import json
@@ -72,42 +73,95 @@ def kernel_table(path):
         print(f"| {parts[0]} | {args} | {b['real_time']:.1f} {b['time_unit']} | {rate} |")
 
 
-# Peers on this kind of machine, measured side by side (../shared/docs/peers.md): benchmark
-# name prefix in kernels.json -> (work, the peer's figure).
-PEER_SPEED = [
-    ("BM_ImplicitCg_Synthetic10M/64/2", "CG ALS iteration (3 steps), synthetic 10M, f=64", "implicit 0.7.3: 1.40 s"),
-    ("BM_ImplicitCg_Synthetic10M/128/2", "CG ALS iteration (3 steps), synthetic 10M, f=128", "implicit 0.7.3: 2.31 s"),
-    ("BM_ImplicitCholesky_Synthetic10M/64/2", "Cholesky ALS iteration, synthetic 10M, f=64", "implicit 0.7.3: 4.02 s"),
-    ("BM_ImplicitCg_Ml1m/64/2", "CG ALS iteration, ML-1M as implicit, f=64", "implicit 0.7.3: 0.084 s"),
-    ("BM_RecommendAllUsers/1/2", "top-10 for all ML-1M users, seen items filtered", "implicit: 18,400 users/s"),
-    ("BM_RecommendAllUsers/0/2", "top-10 for all ML-1M users, no filtering", "implicit: 213,000 users/s"),
+# The kernels' microbenchmarks (bench/kernels_bench.cpp), one run per kernel path: benchmark
+# name prefix -> work. Peers are not here: a peer's figure only ever comes from a run in which
+# both sides ran interleaved (same_run_table).
+KERNEL_ROWS = [
+    ("BM_ImplicitCg_Synthetic10M/64/2", "CG ALS iteration (3 steps), synthetic 10M, f=64"),
+    ("BM_ImplicitCg_Synthetic10M/128/2", "CG ALS iteration (3 steps), synthetic 10M, f=128"),
+    ("BM_ImplicitCholesky_Synthetic10M/64/2", "Cholesky ALS iteration, synthetic 10M, f=64"),
+    ("BM_ImplicitCg_Ml1m/64/2", "CG ALS iteration, ML-1M as implicit, f=64"),
+    ("BM_SgdEpoch/64/2", "SGD epoch (kernel only), ML-1M's 90%, k=64"),
+    ("BM_RecommendAllUsers/1/2", "top-10 for all ML-1M users, seen items filtered"),
+    ("BM_RecommendAllUsers/0/2", "top-10 for all ML-1M users, no filtering"),
+    ("BM_Triad/2", "memory bandwidth (STREAM triad, 768 MiB)"),
+    ("BM_GatherRows/64/2", "random 256-byte rows from a 384 MiB matrix"),
 ]
 
 
-def speed_table(kernels="bench/results/kernels.json", nnmf="bench/results/nnmf_speed.json",
-                sgd="bench/results/sgd_libmf.json"):
-    """mfkit's kernels on 2 threads beside the peers' figures on the same kind of machine."""
-    benchmarks = json.load(open(kernels))["benchmarks"]
-    print("| work (2 threads) | peer | mfkit | mfkit rate |")
-    print("|---|---|---|---|")
-    for prefix, work, peer in PEER_SPEED:
-        b = next(b for b in benchmarks if b["name"].startswith(prefix))
-        t = b["real_time"]
-        time = f"{t / 1000:.2f} s" if t >= 100 else f"{t:.1f} ms"
-        if "users/s" in b:
-            time, rate = f"{b['users/s']:,.0f} users/s", ""
-        elif "GFLOP/s" in b:
-            rate = f"{b['GFLOP/s']:.0f} GFLOP/s"
-        else:
-            rate = f"{b['items_per_second'] / 1e6:.0f} M ratings/s"
-        print(f"| {work} | {peer} | {time} | {rate} |")
-    # SGD epochs: LIBMF run beside mfkit in one interleaved run (bench/sgd_libmf.py).
-    for r in json.load(open(sgd))["rows"]:
-        print(f"| SGD epoch, ML-1M's 90% (900,188 ratings), k={r['k']}, same run | LIBMF: {r['libmf_epoch_s'] * 1000:.1f} ms "
-              f"| {r['mfkit_epoch_s'] * 1000:.1f} ms | {r['ratio']:.2f}x LIBMF's time |")
+def kernel_path(run):
+    """The kernel path a kernels JSON ran on (its --benchmark_context=isa=...)."""
+    return run["context"].get("isa", "native build")
+
+
+def fmt_time(t):
+    return f"{t / 1000:.2f} s" if t >= 100 else f"{t:.1f} ms"
+
+
+def speed_table(*kernels, nnmf="bench/results/nnmf_speed.json"):
+    """mfkit's kernels on 2 threads, one column per kernel path (bench/results/kernels_<isa>.json)."""
+    kernels = kernels or ("bench/results/kernels_avx2.json", "bench/results/kernels_avx512.json")
+    runs = [json.load(open(k)) for k in kernels]
+    print("| work (2 threads) | " + " | ".join(f"{kernel_path(r)} path" for r in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    for prefix, work in KERNEL_ROWS:
+        cells = []
+        for r in runs:
+            b = next((b for b in r["benchmarks"] if b["name"].startswith(prefix)), None)
+            if b is None:
+                cells.append("")
+            elif "users/s" in b:
+                cells.append(f"{b['users/s']:,.0f} users/s")
+            elif "GFLOP/s" in b:
+                cells.append(f"{fmt_time(b['real_time'])} ({b['GFLOP/s']:.0f} GFLOP/s)")
+            elif prefix.startswith(("BM_Triad", "BM_GatherRows")):
+                cells.append(f"{b['bytes_per_second'] / 1e9:.1f} GB/s")
+            else:
+                cells.append(f"{fmt_time(b['real_time'])} ({b['items_per_second'] / 1e6:.0f} M ratings/s)")
+        print(f"| {work} | " + " | ".join(cells) + " |")
     n = json.load(open(nnmf))
-    print(f"| NNMF epoch, ML-1M, paper sizes, batch {n['batch']} | no peer figure | {n['epoch_seconds']:.2f} s "
-          f"| {n['achieved_gflops']:.0f} GFLOP/s |")
+    print(f"| NNMF epoch, ML-1M, paper sizes, batch {n['batch']} (libtorch; no kernel path) | "
+          f"{n['epoch_seconds']:.2f} s ({n['achieved_gflops']:.0f} GFLOP/s) |" + " |" * (len(runs) - 1))
+    m = runs[0]["context"]
+    print(f"\nGoogle Benchmark, real time, {m.get('num_cpus')} CPUs at {m.get('mhz_per_cpu')} MHz; "
+          f"`MFKIT_ISA=<path> OPENBLAS_CORETYPE=<same> build/bench/mfkit_bench_kernels "
+          f"--benchmark_context=isa=<path> --benchmark_out=bench/results/kernels_<path>.json` (bench/run_all.sh).")
+
+
+def same_run_table(sgd="bench/results/sgd_libmf.json", implicit="bench/results/implicit_als_same_file.json",
+                   topn="bench/results/topn_implicit.json"):
+    """Every comparison with a peer: both sides in one run, interleaved, per kernel path."""
+    rows = []
+    s = json.load(open(sgd))
+    for r in s["rows"]:
+        rows.append((r["isa"], f"SGD epoch, ML-1M's 90%, k={r['k']} (whole processes)",
+                     f"LIBMF ({s['libmf'][r['isa']]['build']}): {r['libmf_epoch_s'] * 1000:.1f} ms",
+                     f"{r['mfkit_epoch_s'] * 1000:.1f} ms", r["ratio"], "time"))
+    m = json.load(open(implicit))
+    for r in m["results"]:
+        name = {"cg": "CG iteration (3 steps)", "cholesky": "Cholesky iteration"}[r["solver"]]
+        rows.append((r.get("isa", "native build"), f"implicit ALS {name}, the same {m['nnz'] / 1e6:.1f}M-interaction "
+                     f"file, f={m['factors']}", f"implicit 0.7.3: {r['implicit']:.2f} s", f"{r['mfkit']:.2f} s",
+                     r["ratio"], "time"))
+    t = json.load(open(topn))
+    for r in t["rows"]:
+        for kind in ("filtered", "unfiltered"):
+            x = r[kind]
+            rows.append((r["isa"], f"top-10 for every ML-1M user from Python, {'seen items filtered' if kind == 'filtered' else 'no filter'}",
+                         f"implicit 0.7.3: {x['users_per_second']['implicit']:,.0f} users/s",
+                         f"{x['users_per_second']['mfkit']:,.0f} users/s", x["ratio"], "rate"))
+    print("| path | work (2 threads) | peer, same run | mfkit | mfkit / peer |")
+    print("|---|---|---|---|---|")
+    for isa, work, peer, ours, ratio, kind in sorted(rows, key=lambda r: (r[1].split(",")[0], r[0])):
+        print(f"| {isa} | {work} | {peer} | {ours} | {ratio:.2f}x {kind} |")
+    cpus = {json.dumps({k: v for k, v in x["machine"].items() if k != "kernels"}, sort_keys=True): x["machine"]
+            for x in (s, m, t) if isinstance(x.get("machine"), dict)}
+    for c in cpus.values():
+        print(f"\nCPU: {c['model']} (family {c['family']} model {c['model_number']}), {c['cores']} cores, "
+              f"{' '.join(c['vector_flags'])}. The avx2 rows run mfkit's AVX2 kernels (MFKIT_ISA=avx2) and OpenBLAS's "
+              "Haswell kernels (OPENBLAS_CORETYPE) on this AVX-512 CPU, beside peers built for AVX2: what an "
+              "AVX2-only machine of this kind runs, at this machine's clock and memory.")
+    print(f"\nCommands: `{s['command']}`; `{m['command']}`; `{t['command']}`.")
 
 
 def python_table(path="bench/results/python.json"):
@@ -219,6 +273,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if args and args[0] == "--speed":
         speed_table(*args[1:])
+        sys.exit(0)
+    if args and args[0] == "--same-run":
+        same_run_table(*args[1:])
         sys.exit(0)
     if args and args[0] == "--combine":
         accuracy_table(*args[1:])

@@ -40,6 +40,7 @@ struct EpochInfo {
   int epochs = 0;                   ///< planned total (an upper bound with early stopping)
   double seconds = 0;               ///< wall time of this epoch
   double train_loss = 0;            ///< the model's objective, or train RMSE for rating models
+  bool has_train_loss = true;       ///< false when the model was asked not to compute it (train_loss is 0)
   std::optional<double> valid_rmse; ///< rating models, when a validation matrix was given
   std::optional<double> valid_auc;  ///< ranking models that stop early on it (bpr), likewise
   std::optional<double> monitor_rmse;  ///< RMSE on FitOptions::monitor, when given (never used to decide)

@@ -19,6 +19,10 @@ from .models import CLASSES, Model, create, load, models
 from .tuning import default_space, tune
 
 __version__ = _core.version
+# How this build runs here: its version and revision, and which kernels run (`kernels`: baseline,
+# avx2 or avx512, chosen from the CPU at import or forced by MFKIT_ISA) among those available.
+__config__ = {"version": _core.version, "source_revision": _core.source_revision, **{
+    ("kernels" if k == "isa" else "kernels_" + k): v for k, v in _core.kernels().items()}}
 
 globals().update(CLASSES)
 

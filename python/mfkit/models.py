@@ -275,7 +275,7 @@ class Model:
             self.history.append({"epoch": epoch, "seconds": seconds, "loss": loss, "valid_rmse": valid_rmse})
             if bar is not None:
                 bar.total = epochs
-                post = {"loss": f"{loss:.5g}"}
+                post = {"loss": f"{loss:.5g}"} if loss is not None else {}
                 if valid_rmse is not None:
                     post["valid_rmse"] = f"{valid_rmse:.4f}"
                 bar.set_postfix(post, refresh=False)

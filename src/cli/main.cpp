@@ -3,14 +3,20 @@
 // 3 an internal error.
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "cli/common.h"
+#include "kernels/dispatch.h"
 #include "mfkit/error.h"
 #include "mfkit/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mfkit: matrix factorization and neural recommendation"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("mfkit ") + mfkit::version() + " (" + mfkit::source_revision() + ")");
+  app.set_version_flag("--version", [] {
+    return std::string("mfkit ") + mfkit::version() + " (" + mfkit::source_revision() + ")\nkernels: " +
+           mfkit::describe(mfkit::kernel_info());
+  });
   mfkit::cli::add_train(app);
   mfkit::cli::add_eval(app);
   mfkit::cli::add_predict(app);
@@ -28,6 +34,8 @@ int main(int argc, char** argv) {
   mfkit::cli::add_meta_train(app);
   mfkit::cli::add_impute(app);
   try {
+    // A forced instruction set is checked before any work: MFKIT_ISA=avx512 on a CPU without it.
+    if (const char* isa = std::getenv("MFKIT_ISA"); isa && *isa) mfkit::kernels();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;

@@ -19,8 +19,8 @@ EpochCallback Progress::callback() {
 }
 
 void Progress::draw(const EpochInfo& e) {
-  std::string metrics = fmt::format("train {:.4f}", e.train_loss);
-  if (e.valid_rmse) metrics += fmt::format("  valid rmse {:.4f}", *e.valid_rmse);
+  std::string metrics = e.has_train_loss ? fmt::format("train {:.4f}", e.train_loss) : "";
+  if (e.valid_rmse) metrics += fmt::format("{}valid rmse {:.4f}", metrics.empty() ? "" : "  ", *e.valid_rmse);
   double eta = e.epoch > 0 ? elapsed_ / e.epoch * (e.epochs - e.epoch) : 0;
   if (tty_) {
     const int width = 24;

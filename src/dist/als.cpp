@@ -11,6 +11,7 @@
 #include "kernels/als_implicit.h"
 #include "mfkit/models/als.h"
 #include "mfkit/models/implicit_als.h"
+#include "models/epochs.h"
 #include "models/factors.h"
 #include "models/implicit_als_model.h"
 
@@ -70,7 +71,7 @@ LocalModel fit_implicit_als(FitContext& fc) {
     std::vector<float> Xc = fetch_rows(comm, part.by_item.fetch, X, f, "user factors");
     implicit_half_sweep(bi, ci.data(), Xc.data(), G.data(), f, steps, Y.data(), threads);
     if (!all_finite(comm, X, Y)) return double(NAN);
-    if (!p.compute_loss) return 0.0;
+    if (!p.compute_loss) return kNoTrainLoss;
     // The objective over all cells, summed by items: y^T (X^T X) y + sum_u [(c-1) s^2 - 2 c s + c].
     Eigen::Map<const RowMat> Gm(G.data(), f, f);
     const Eigen::MatrixXf Gx = Gm - reg * Eigen::MatrixXf::Identity(f, f);

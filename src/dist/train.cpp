@@ -17,6 +17,7 @@
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
 #include "mfkit/version.h"
+#include "models/epochs.h"
 
 namespace mfkit::dist {
 
@@ -139,7 +140,9 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
     const double loss = sweep(it);
     const double seconds = since(t);
     const auto bytes = comm.allgather(static_cast<int64_t>(comm.bytes_sent() - bytes0), "iteration report");
-    its.push_back({{"iteration", it}, {"seconds", seconds}, {"loss", loss}, {"bytes_sent_per_rank", bytes}});
+    const bool has_loss = loss != kNoTrainLoss;
+    its.push_back({{"iteration", it}, {"seconds", seconds}, {"loss", has_loss ? nlohmann::json(loss) : nlohmann::json()},
+                   {"bytes_sent_per_rank", bytes}});
     if (!std::isfinite(loss)) throw DivergedError(fmt::format("{}: diverged at iteration {} (loss not finite)", fc.job.model, it));
     if (fc.checkpoint) fc.checkpoint->after(it, state);
     if (comm.rank() == 0 && fc.job.on_epoch) {
@@ -147,7 +150,8 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
       e.epoch = it;
       e.epochs = n;
       e.seconds = seconds;
-      e.train_loss = loss;
+      e.has_train_loss = has_loss;
+      e.train_loss = has_loss ? loss : 0.0;
       fc.job.on_epoch(e);
     }
   }

@@ -1,3 +1,4 @@
+// The explicit-ALS kernel (compiled once per instruction set: kernels/dispatch.h).
 #include "kernels/als_explicit.h"
 
 #include <Eigen/Cholesky>
@@ -5,9 +6,13 @@
 
 #include <algorithm>
 
+#include "kernels/dispatch.h"
+
 namespace mfkit {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+namespace kern {
 
 void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsSolveConfig& c, float* X, float* xb,
                     int threads) {
@@ -55,5 +60,7 @@ void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsS
     }
   }
 }
+
+}  // namespace kern
 
 }  // namespace mfkit

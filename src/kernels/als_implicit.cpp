@@ -1,3 +1,4 @@
+// The implicit-ALS kernels (compiled once per instruction set: kernels/dispatch.h).
 #include "kernels/als_implicit.h"
 
 #include <Eigen/Cholesky>
@@ -6,12 +7,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/dispatch.h"
 #include "kernels/simd.h"
 
 namespace mfkit {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vec = Eigen::VectorXf;
+
+namespace kern {
 
 void gram(const float* Y, int32_t n, int f, float reg, float* G) {
   Eigen::Map<const RowMat> Ym(Y, n, f);
@@ -21,6 +25,8 @@ void gram(const float* Y, int32_t n, int f, float reg, float* G) {
   Gm.triangularView<Eigen::StrictlyUpper>() = Gm.transpose();
   Gm.diagonal().array() += reg;
 }
+
+}  // namespace kern
 
 namespace {
 
@@ -75,6 +81,8 @@ void normal_equations(const Eigen::Map<const RowMat>& Gm, const float* Y, const 
 }
 
 }  // namespace
+
+namespace kern {
 
 void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps,
                          float* X, int threads) {
@@ -165,6 +173,8 @@ double implicit_loss(const Csr& by_user, const float* conf, const float* X, int3
   loss += reg * (xnorm + Ym.squaredNorm());
   return loss / (static_cast<double>(n_users) * n_items + total_conf);
 }
+
+}  // namespace kern
 
 std::vector<double> implicit_reference_row(const Csr& conf, int32_t row, const float* Y, int32_t n_items, int f,
                                            float reg) {

@@ -34,7 +34,8 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
     info.epoch = ep;
     info.epochs = epochs;
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    info.train_loss = loss;
+    info.has_train_loss = loss != kNoTrainLoss;
+    info.train_loss = info.has_train_loss ? loss : 0.0;
     if (!std::isfinite(loss) || (h.finite && !h.finite()))
       throw diverged(ep, "loss is not finite");
     if (h.valid) info.valid_rmse = h.valid();

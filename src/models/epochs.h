@@ -11,6 +11,10 @@
 
 namespace mfkit {
 
+/// What a step returns when it was asked not to compute its loss (implicit-als's compute_loss =
+/// false: the loss is an extra pass over the data). Losses are never negative.
+inline constexpr double kNoTrainLoss = -1.0;
+
 /// What a model plugs into the loop. Only `step` is required.
 struct EpochHooks {
   std::function<double(int)> step;               // trains epoch `ep` (1-based), returns the train loss

@@ -108,14 +108,6 @@ std::vector<float> keys_with_bias(const std::vector<float>& Y, const std::vector
   return out;
 }
 
-void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out) {
-  RowMat U(static_cast<Eigen::Index>(n), k);
-  for (size_t r = 0; r < n; ++r)
-    std::copy_n(X + static_cast<size_t>(users[r]) * k, k, U.row(static_cast<Eigen::Index>(r)).data());
-  Eigen::Map<const RowMat> Ym(Y, n_items, k);
-  Eigen::Map<RowMat>(out, static_cast<Eigen::Index>(n), n_items).noalias() = U * Ym.transpose();
-}
-
 void set_rows(std::vector<float>& X, int dim, int32_t n, const std::vector<int32_t>& users,
               const std::vector<std::vector<float>>& states) {
   X.resize(static_cast<size_t>(n) * dim, 0.0f);

@@ -29,7 +29,7 @@ void ImplicitAlsParams::visit(ParamVisitor& v) {
   v.param("solver", solver, "cg: warm-started conjugate gradient; cholesky: exact solve", {"cg", "cholesky"});
   v.param("cg_steps", cg_steps, "CG steps per row and half-sweep", 1, 100);
   v.param("init_std", init_std, "std of the normal initial factors", 0, 10);
-  v.param("compute_loss", compute_loss, "report the full objective each iteration (costs one extra pass)");
+  v.param("compute_loss", compute_loss, "report the full objective each iteration (costs one extra pass over the data; off by default, as implicit's calculate_training_loss)");
 }
 
 void ImplicitAlsParams::validate() const {}
@@ -99,7 +99,7 @@ void ImplicitAls::do_fit(const Interactions& train, const FitOptions& opt) {
     gram(X_.data(), nu, f, reg, G.data());
     implicit_half_sweep(bi, ci.data(), X_.data(), G.data(), f, steps, Y_.data(), threads);
     if (!std::all_of(X_.begin(), X_.end(), [](float v) { return std::isfinite(v); })) return double(NAN);
-    return p.compute_loss ? implicit_loss(bu, cu.data(), X_.data(), nu, Y_.data(), ni, f, reg, threads) : 0.0;
+    return p.compute_loss ? implicit_loss(bu, cu.data(), X_.data(), nu, Y_.data(), ni, f, reg, threads) : kNoTrainLoss;
   });
 }
 

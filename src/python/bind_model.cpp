@@ -147,7 +147,8 @@ std::shared_ptr<SharedModel> fit_new(const SharedModel& sm, const Interactions& 
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
       if (callback.is_none()) return true;
       py::object valid_rmse = e.valid_rmse ? py::object(py::float_(*e.valid_rmse)) : py::object(py::none());
-      py::object r = callback(e.epoch, e.epochs, e.seconds, e.train_loss, valid_rmse);
+      py::object loss = e.has_train_loss ? py::object(py::float_(e.train_loss)) : py::object(py::none());
+      py::object r = callback(e.epoch, e.epochs, e.seconds, loss, valid_rmse);
       return r.is_none() || r.cast<bool>();
     } catch (...) {
       pending = std::current_exception();

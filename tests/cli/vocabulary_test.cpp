@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "kernels/dispatch.h"
 #include "mfkit/version.h"
 #include "test_util.h"
 
@@ -117,7 +118,9 @@ TEST(CliVocabulary, OldSpellingsStillWorkWithANotice) {
 TEST(CliVocabulary, VersionNamesTheReleaseAndTheSourceRevision) {
   test::CliRun r = test::run_cli("--version");
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(r.out, std::string("mfkit ") + version() + " (" + source_revision() + ")\n");
+  // The first line names the release; the second the kernels that run (docs/kernels.md).
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n') + 1), std::string("mfkit ") + version() + " (" + source_revision() + ")\n");
+  EXPECT_NE(r.out.find("\nkernels: " + kernel_info().isa + " (available here: baseline"), std::string::npos) << r.out;
   EXPECT_NE(std::string(source_revision()), "");
 }
 

@@ -138,9 +138,10 @@ TEST(ImplicitAls, AConfidenceThatIsNotPositiveIsRefused) {
 TEST(ImplicitAls, LossFallsAndFoldInAndExplainAgree) {
   auto data = synthetic_ratings();
   auto m = create_model("implicit-als");
-  m->set_params({{"factors", 8}, {"iterations", 6}, {"solver", "cholesky"}, {"alpha", 2.0}});
+  m->set_params({{"factors", 8}, {"iterations", 6}, {"solver", "cholesky"}, {"alpha", 2.0}, {"compute_loss", true}});
   std::vector<double> losses;
   m->fit(data, {Context{2, 1}, nullptr, [&](const EpochInfo& e) {
+                  EXPECT_TRUE(e.has_train_loss);
                   losses.push_back(e.train_loss);
                   return true;
                 }});

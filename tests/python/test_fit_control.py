@@ -20,8 +20,12 @@ def test_callback_sees_every_epoch_and_can_stop(implicit_matrix):
 
     m = quick("implicit-als", iterations=10).fit(implicit_matrix, show_progress=False, callback=cb)
     assert [e for e, _, _ in seen] == [1, 2]  # epochs count from 1, as the CLI prints them
-    assert all(s >= 0 and np.isfinite(loss) for _, s, loss in seen)
+    # the loss is an extra pass, computed only when asked (as implicit: None otherwise)
+    assert all(s >= 0 and loss is None for _, s, loss in seen)
     assert m.fitted and len(m.history) == 2
+    seen.clear()
+    quick("implicit-als", iterations=3, compute_loss=True).fit(implicit_matrix, show_progress=False, callback=cb)
+    assert len(seen) == 2 and all(np.isfinite(loss) and loss > 0 for _, _, loss in seen)
 
 
 def test_callback_exception_propagates(implicit_matrix):

@@ -25,7 +25,7 @@ struct ImplicitAlsParams {
   std::string solver = "cg";         // cg (warm-started conjugate gradient) | cholesky (exact)
   int cg_steps = 3;                  // CG steps per row and half-sweep
   double init_std = 0.01;            // std of the normal initial factors
-  bool compute_loss = true;          // report the full objective each iteration (O(nnz f) extra)
+  bool compute_loss = false;         // report the full objective each iteration (O(nnz f) extra; off as in implicit)
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -1,9 +1,13 @@
+// bpr's update rules and its Hogwild epoch (the epoch is compiled once per instruction set:
+// kernels/dispatch.h).
 #include "models/bpr/bpr_step.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "kernels/dispatch.h"
 
 namespace mfkit {
 
@@ -128,6 +132,8 @@ static inline void prefetch_floats(const float* p, int n) {
   for (int k = 0; k < n; k += 16) __builtin_prefetch(p + k);
 }
 
+namespace kern {
+
 double bpr_epoch(const Csr& by_user, const std::vector<int32_t>& entry_user, BprState& s, const BprConfig& c,
                  int threads, uint64_t seed) {
   const int64_t nnz = static_cast<int64_t>(by_user.indices.size());
@@ -188,5 +194,7 @@ double bpr_epoch(const Csr& by_user, const std::vector<int32_t>& entry_user, Bpr
   }
   return total / std::max<int64_t>(1, nnz);
 }
+
+}  // namespace kern
 
 }  // namespace mfkit
