@@ -11,7 +11,7 @@
 // one library could). The first kernel call picks the widest set the CPU and the OS support,
 // or the one MFKIT_ISA=baseline|avx2|avx512 names, and loads its library from beside libmfkit
 // (as faiss does with its avx2/avx512 builds). Each kernel's public declaration stays in its
-// header (kernels/sgd.h, ...); its definition there forwards to the table.
+// header (kernels/sgd.h, ...); its definition, in dispatch.cpp, forwards to the table.
 #pragma once
 
 #include <cstdint>
