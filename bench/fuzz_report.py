@@ -9,12 +9,13 @@ Each log is read for the target (its name fuzz_TARGET.log or long_TARGET.log), t
 executions, final coverage and corpus, and whether it ended with a crash (an artifact written).
 """
 import json
-import os
 import pathlib
-import platform
 import re
 import shlex
 import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from machine import cpu, save  # noqa: E402
 
 
 def parse(path):
@@ -47,15 +48,12 @@ def main():
     out = None
     if args[:1] == ["--out"]:
         out, args = args[1], args[2:]
-    info = pathlib.Path("/proc/cpuinfo").read_text()
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "?")
+    c = cpu()
     result = {"command": shlex.join(["python3", "bench/fuzz_report.py"] + sys.argv[1:]),
-              "cpu": f"{model}, {os.cpu_count()} cores, {platform.machine()}",
-              "runs": [parse(p) for p in args]}
-    text = json.dumps(result, indent=2)
-    print(text)
+              "cpu": f"{c['model']}, {c['cores']} cores, {c['arch']}", "runs": [parse(p) for p in args]}
+    print(json.dumps(result, indent=2))
     if out:
-        pathlib.Path(out).write_text(text + "\n")
+        save(out, result, indent=2)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main():
         return worker(a)
     if not os.environ.get("IMPLICIT_PATH"):
         sys.exit("set IMPLICIT_PATH to a built implicit 0.7 (see the docstring)")
-    from machine import describe, isa_env
+    from machine import describe, isa_env, save
     results, info = [], {}
     for solver in a.solvers:
         for isa in a.isas:
@@ -121,9 +121,7 @@ def main():
            "command": " ".join(["IMPLICIT_PATH=... python3", "bench/implicit_als_same_file.py"] + sys.argv[1:]),
            "results": results}
     if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(a.out + ".tmp", a.out)
+        save(a.out, out)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""What a benchmark ran on, for its JSON: the CPU, its vector extensions, and which of mfkit's
+"""What a benchmark ran on, for its JSON (and `save`, which writes that JSON): the CPU, its vector extensions, and which of mfkit's
 kernel paths ran (MFKIT_ISA). Peers that call OpenBLAS get the matching OPENBLAS_CORETYPE, so
 that with MFKIT_ISA=avx2 both sides run the AVX2 code they would run on an AVX2-only machine.
 
-    from machine import describe, isa_env, paths
+    from machine import describe, isa_env, paths, save
 """
+import json
 import os
 import pathlib
+import platform
 import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -25,7 +27,7 @@ def cpu():
         pass
     flags = set(first.get("flags", "").split())
     return {"model": first.get("model name", "unknown"), "family": first.get("cpu family"), "model_number": first.get("model"),
-            "cores": os.cpu_count(), "vector_flags": [f for f in VECTOR_FLAGS if f in flags]}
+            "cores": os.cpu_count(), "arch": platform.machine(), "vector_flags": [f for f in VECTOR_FLAGS if f in flags]}
 
 
 def kernels(mfkit=ROOT / "build" / "mfkit", isa=None):
@@ -56,3 +58,11 @@ def isa_env(isa, base=None):
 def describe(mfkit=ROOT / "build" / "mfkit", isas=()):
     """The `machine` entry of a bench JSON: CPU, extensions, and each path's --version line."""
     return {**cpu(), "kernels": {isa: kernels(mfkit, isa) for isa in isas} if isas else kernels(mfkit)}
+
+
+def save(path, result, indent=1):
+    """Writes a bench's JSON atomically (a temporary file beside it, then a rename)."""
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=indent)
+        f.write("\n")
+    os.replace(path + ".tmp", path)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from serve_hostile import cpu  # noqa: E402
+from machine import cpu, save  # noqa: E402
 
 
 def main():
@@ -43,10 +43,9 @@ def main():
               "a": {"label": a.label_a, "binary": a.a, "runs": runs["a"]},
               "b": {"label": a.label_b, "binary": a.b, "runs": runs["b"]},
               "median_requests_per_s": med, "a_over_b": med["a"] / med["b"]}
-    text = json.dumps(result, indent=2)
-    print(text)
+    print(json.dumps(result, indent=2))
     if a.out:
-        pathlib.Path(a.out).write_text(text + "\n")
+        save(a.out, result, indent=2)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ The CPU and its vector extensions are recorded with the figures.
 import argparse
 import http.client
 import json
-import os
 import pathlib
-import platform
 import shlex
 import socket
 import subprocess
@@ -29,15 +27,10 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from machine import cpu, save  # noqa: E402
+
 KEY = "0123456789abcdef0123456789abcdef"
-
-
-def cpu():
-    info = pathlib.Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    return {"model": model, "cores": os.cpu_count(), "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
-            "machine": platform.machine()}
 
 
 def free_port():
@@ -268,10 +261,9 @@ def main():
                          "server_rss_mb_before": round(rss_before / 1024, 1), "server_rss_mb_after": round(rss_after / 1024, 1),
                          "server_alive": alive},
     }
-    text = json.dumps(out, indent=2)
-    print(text)
+    print(json.dumps(out, indent=2))
     if a.out:
-        pathlib.Path(a.out).write_text(text + "\n")
+        save(a.out, out, indent=2)
 
 
 if __name__ == "__main__":

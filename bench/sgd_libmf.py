@@ -22,7 +22,6 @@ estimate (to show whether one process runs at another speed than the next).
 """
 import argparse
 import json
-import os
 import pathlib
 import statistics
 import subprocess
@@ -79,12 +78,13 @@ def main():
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "build" / "python"))
     import mfkit
-    from machine import describe, isa_env, paths
+    from machine import describe, isa_env, paths, save
 
-    libmfs = dict(x.split("=", 1) if "=" in x else (paths(a.mfkit)[-1], x) for x in a.libmf)
+    here = paths(a.mfkit)
+    libmfs = dict(x.split("=", 1) if "=" in x else (here[-1], x) for x in a.libmf)
     for isa in libmfs:
-        if isa not in paths(a.mfkit):
-            sys.exit(f"sgd_libmf: this CPU does not run mfkit's {isa} kernels ({', '.join(paths(a.mfkit))})")
+        if isa not in here:
+            sys.exit(f"sgd_libmf: this CPU does not run mfkit's {isa} kernels ({', '.join(here)})")
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="mfkit-sgd-"))
     train, _ = mfkit.split(mfkit.datasets.load(a.dataset), "random:0.9", random_state=1)
@@ -135,10 +135,7 @@ def main():
            "libmf": {isa: {"path": p, "build": build_of(p)} for isa, p in libmfs.items()},
            "dataset": f"{a.dataset} random 90% (seed 1), {m.nnz} ratings", "threads": a.threads,
            "processes": a.processes, "short": a.short, "long": a.long, "rows": rows}
-    with open(a.out + ".tmp", "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    os.replace(a.out + ".tmp", a.out)
+    save(a.out, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def main():
         return worker(a)
     if not os.environ.get("IMPLICIT_PATH"):
         sys.exit("set IMPLICIT_PATH to a built implicit 0.7 (see the docstring)")
-    from machine import describe, isa_env
+    from machine import describe, isa_env, save
     rows = []
     for isa in a.isas:
         env = dict(isa_env(isa) if isa else os.environ, OPENBLAS_NUM_THREADS="1")
@@ -96,9 +96,7 @@ def main():
            "command": " ".join(["IMPLICIT_PATH=... python3", "bench/topn_implicit.py"] + sys.argv[1:]),
            "machine": describe(isas=[i for i in a.isas if i]), "rounds": a.rounds, "threads": a.threads, "rows": rows}
     if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            json.dump(res, f, indent=1)
-        os.replace(a.out + ".tmp", a.out)
+        save(a.out, res)
 
 
 if __name__ == "__main__":
