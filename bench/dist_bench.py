@@ -61,18 +61,18 @@ def predicted_bytes(user_deg, item_deg, P, f, compute_loss):
     # A row of degree n is needed by each other rank whose block holds one of its n entries.
     rows = (P - 1) * ((1 - q ** item_deg).sum() + (1 - q ** user_deg).sum()) / P
     ring = 2.0 * (P - 1) / P  # a ring allreduce sends 2 (P-1)/P of the vector
-    small = 2 * 8 * (P - 1)  # the counts of both all-to-alls
-    small += ring * (2 * 4 * f * f + 8 + (16 if compute_loss else 0))  # two Grams, NaN check, loss
+    small = ring * (2 * 4 * f * f + 8 + (16 if compute_loss else 0))  # two Grams, NaN check, loss
     return 4.0 * f * rows + small
 
 
 def dsgd_bytes(n_items, P, f):
     """Bytes one rank sends per DSGD epoch: every item block once (rows of factors, bias and two
-    AdaGrad accumulators, padded to 16 floats), plus the counts of the P all-to-alls and the loss."""
+    AdaGrad accumulators, padded to 16 floats), plus the loss (the block sizes are known: no counts
+    travel)."""
     if P == 1:
         return 0.0
     stride = (f + 3 + 15) // 16 * 16
-    return 4.0 * stride * n_items + P * 8 * (P - 1) + 2.0 * (P - 1) / P * 8
+    return 4.0 * stride * n_items + 2.0 * (P - 1) / P * 8
 
 
 def degrees(path):

@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev libboost-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-14-dev
   libhnswlib-dev libfaiss-dev iso-codes python3
+  iptables libnetfilter-queue-dev
   chromium nodejs
   pybind11-dev python3-dev python3-numpy python3-scipy python3-pandas python3-pytest
   python3-tqdm python3-optuna python3-setuptools python3-wheel python3-pip python3-matplotlib

@@ -43,6 +43,18 @@ struct DistEnv {
   static DistEnv from_environment();
 };
 
+/// How many backend collectives a rank has run, by kind (what the network cost model counts:
+/// each costs the backend's steps of latency, see docs/distributed.md). An all-to-all with
+/// splits is two: the counts, then the entries. Allreduces of less than 1 KiB (checks, losses)
+/// count apart from larger ones (Gram matrices): Gloo's ring takes fewer steps for them.
+struct CollectiveCounts {
+  int64_t allreduce = 0, allreduce_small = 0, allgather = 0, alltoall = 0, broadcast = 0, barrier = 0;
+  CollectiveCounts operator-(const CollectiveCounts& o) const {
+    return {allreduce - o.allreduce, allreduce_small - o.allreduce_small, allgather - o.allgather,
+            alltoall - o.alltoall, broadcast - o.broadcast, barrier - o.barrier};
+  }
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -62,11 +74,18 @@ class Communicator {
                                         std::vector<int64_t>* recv_counts, const char* step) = 0;
   virtual std::vector<uint8_t> alltoall(const std::vector<uint8_t>& send, const std::vector<int64_t>& send_counts,
                                         std::vector<int64_t>* recv_counts, const char* step) = 0;
+  /// The same when every rank already knows what it receives (`recv_counts[r]` entries from rank
+  /// r, as factor rows whose layout is fixed for a whole fit): one collective instead of two, no
+  /// counts sent. Each rank's recv_counts[r] must equal rank r's send_counts for it.
+  virtual std::vector<float> alltoall_known(const std::vector<float>& send, const std::vector<int64_t>& send_counts,
+                                            const std::vector<int64_t>& recv_counts, const char* step) = 0;
   /// `bytes` of rank `root` on every rank.
   virtual void broadcast(std::string& bytes, int root, const char* step) = 0;
   virtual void barrier(const char* step) = 0;
   /// Bytes this rank has handed to the backend to send so far (payloads, not protocol).
   virtual uint64_t bytes_sent() const = 0;
+  /// The collectives run so far (none in one process).
+  virtual CollectiveCounts collectives() const { return {}; }
 
   /// DistError on every rank unless all ranks passed the same `text` (parameters, data layout,
   /// version): the message names `what` and the ranks that differ from rank 0.

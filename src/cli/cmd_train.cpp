@@ -32,7 +32,7 @@ struct TrainArgs {
   double timeout = 60;
   std::string checkpoint;
   int checkpoint_every = 1;
-  bool resume = false;
+  std::string resume = "auto";
   bool sharded = false;
   std::string top_n;
 };
@@ -93,7 +93,7 @@ void run_train(const TrainArgs& a) {
   if (env.world_size > 1 || !a.checkpoint.empty()) {
     dist::Options opt;
     opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
-    opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume};
+    opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume != "never"};
     opt.sharded = a.sharded;
     opt.top_n = a.top_n;
     nlohmann::json report = dist::train(job, env, opt);
@@ -216,8 +216,15 @@ void add_train(CLI::App& app) {
   c->add_option("--top-n", a->top_n,
                  "distributed runs: write the top -k items of every user to this folder, one CSV per rank "
                  "(user,rank,item,score; training items left out)");
-  c->add_flag("--resume", a->resume, "continue from the newest checkpoint in --checkpoint (from the start if none)")
-      ->needs(ck);
+  c->add_option("--resume", a->resume,
+                "auto: continue from the newest complete checkpoint in --checkpoint when it holds one (so a job "
+                "restarted by torchrun --max_restarts continues by itself), else start; never: start over. "
+                "A bare --resume means auto")
+      ->expected(0, 1)
+      ->default_str("auto")
+      ->check(CLI::IsMember({"auto", "never"}))
+      ->needs(ck)
+      ->capture_default_str();
   add_common(c, a->common);
   c->callback([a] { run_train(*a); });
 }

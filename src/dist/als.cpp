@@ -120,11 +120,10 @@ LocalModel fit_als(FitContext& fc) {
                     {"item_factors", Q.data(), Q.size()},
                     {"item_bias", bi.data(), bi.size()}};
   iterate(fc, p.iterations, state, [&](int) {
-    std::vector<float> Qc = fetch_rows(comm, part.by_user.fetch, Q, k, "item factors");
-    std::vector<float> bic = fetch_rows(comm, part.by_user.fetch, bi, 1, "item biases");
+    std::vector<float> Qc, bic, Pc, buc;
+    fetch_rows_and_biases(comm, part.by_user.fetch, Q, bi, k, &Qc, &bic, "item factors");
     als_half_sweep(part.by_user.rows, Qc.data(), bic.data(), c, P.data(), bu.data(), threads);
-    std::vector<float> Pc = fetch_rows(comm, part.by_item.fetch, P, k, "user factors");
-    std::vector<float> buc = fetch_rows(comm, part.by_item.fetch, bu, 1, "user biases");
+    fetch_rows_and_biases(comm, part.by_item.fetch, P, bu, k, &Pc, &buc, "user factors");
     als_half_sweep(part.by_item.rows, Pc.data(), buc.data(), c, Q.data(), bi.data(), threads);
     // Training RMSE from the item blocks: both sides are current there.
     const Csr& r = part.by_item.rows;

@@ -44,6 +44,7 @@ class GlooCommunicator : public Communicator {
       std::vector<std::vector<at::Tensor>> all(1);
       for (int r = 0; r < size_; ++r) all[0].push_back(at::from_blob(&out[r], {1}, at::kLong));
       pg_->allgather(all, in)->wait();
+      ++calls_.allgather;
     });
     sent_ += sizeof(int64_t) * static_cast<uint64_t>(size_ - 1);
     return out;
@@ -63,24 +64,49 @@ class GlooCommunicator : public Communicator {
     return exchange(send, send_counts, recv_counts, at::kByte, step);
   }
 
+  std::vector<float> alltoall_known(const std::vector<float>& send, const std::vector<int64_t>& send_counts,
+                                    const std::vector<int64_t>& recv_counts, const char* step) override {
+    const int64_t total = check_counts(send, send_counts, step);
+    if (static_cast<int>(recv_counts.size()) != size_)
+      throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(recv_counts.size()) +
+                       " receive counts for " + std::to_string(size_) + " ranks");
+    int64_t n = 0;
+    for (int64_t c : recv_counts) n += c;
+    std::vector<float> out(static_cast<size_t>(n));
+    run(step, [&] {
+      std::vector<int64_t> sc = send_counts, rc = recv_counts;
+      at::Tensor in = at::from_blob(const_cast<float*>(send.data()), {total}, at::kFloat);
+      at::Tensor got = at::from_blob(out.data(), {n}, at::kFloat);
+      pg_->alltoall_base(got, in, rc, sc)->wait();
+      ++calls_.alltoall;
+    });
+    for (int r = 0; r < size_; ++r)
+      if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * sizeof(float);
+    return out;
+  }
+
   void broadcast(std::string& bytes, int root, const char* step) override {
     std::vector<int64_t> n{static_cast<int64_t>(bytes.size())};
     run(step, [&] {
       std::vector<at::Tensor> t{at::from_blob(n.data(), {1}, at::kLong)};
       pg_->broadcast(t, c10d::BroadcastOptions{root})->wait();
+      ++calls_.broadcast;
       bytes.resize(static_cast<size_t>(n[0]));
       if (n[0] == 0) return;
       std::vector<at::Tensor> b{at::from_blob(bytes.data(), {n[0]}, at::kByte)};
       pg_->broadcast(b, c10d::BroadcastOptions{root})->wait();
+      ++calls_.broadcast;
     });
     if (rank_ == root) sent_ += bytes.size() * static_cast<uint64_t>(size_ - 1);
   }
 
   void barrier(const char* step) override {
     run(step, [&] { pg_->barrier()->wait(); });
+    ++calls_.barrier;
   }
 
   uint64_t bytes_sent() const override { return sent_; }
+  CollectiveCounts collectives() const override { return calls_; }
 
  private:
   // Gloo binds its device to the address this rank reaches the master from: loopback for a
@@ -108,13 +134,14 @@ class GlooCommunicator : public Communicator {
     run(step, [&] {
       std::vector<at::Tensor> t{at::from_blob(data, {static_cast<int64_t>(n)}, type)};
       pg_->allreduce(t)->wait();
+      ++(n * at::elementSize(type) < 1024 ? calls_.allreduce_small : calls_.allreduce);
     });
     sent_ += 2 * n * at::elementSize(type) * static_cast<uint64_t>(size_ - 1) / size_;  // ring allreduce
   }
 
+  // The entries `send` holds, after checking that `send_counts` has one count per rank adding up to them.
   template <class T>
-  std::vector<T> exchange(const std::vector<T>& send, const std::vector<int64_t>& send_counts,
-                          std::vector<int64_t>* recv_counts, at::ScalarType type, const char* step) {
+  int64_t check_counts(const std::vector<T>& send, const std::vector<int64_t>& send_counts, const char* step) const {
     if (static_cast<int>(send_counts.size()) != size_)
       throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(send_counts.size()) +
                        " send counts for " + std::to_string(size_) + " ranks");
@@ -123,12 +150,20 @@ class GlooCommunicator : public Communicator {
     if (total != static_cast<int64_t>(send.size()))
       throw ParamError(std::string("distributed: step '") + step + "': send counts add up to " + std::to_string(total) +
                        ", not the " + std::to_string(send.size()) + " entries given");
+    return total;
+  }
+
+  template <class T>
+  std::vector<T> exchange(const std::vector<T>& send, const std::vector<int64_t>& send_counts,
+                          std::vector<int64_t>* recv_counts, at::ScalarType type, const char* step) {
+    const int64_t total = check_counts(send, send_counts, step);
     std::vector<int64_t> counts(size_);
     std::vector<T> out;
     run(step, [&] {
       std::vector<int64_t> sc = send_counts, none;
       at::Tensor cin = at::from_blob(sc.data(), {size_}, at::kLong), cout = at::from_blob(counts.data(), {size_}, at::kLong);
       pg_->alltoall_base(cout, cin, none, none)->wait();
+      ++calls_.alltoall;
       int64_t n = 0;
       for (int64_t c : counts) n += c;
       out.resize(static_cast<size_t>(n));
@@ -136,6 +171,7 @@ class GlooCommunicator : public Communicator {
       at::Tensor in = at::from_blob(const_cast<T*>(send.data()), {total}, type);
       at::Tensor got = at::from_blob(out.data(), {n}, type);
       pg_->alltoall_base(got, in, rc, sc)->wait();
+      ++calls_.alltoall;
     });
     for (int r = 0; r < size_; ++r)
       if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * sizeof(T) + sizeof(int64_t);
@@ -145,6 +181,7 @@ class GlooCommunicator : public Communicator {
 
   int rank_, size_;
   uint64_t sent_ = 0;
+  CollectiveCounts calls_;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
 };

@@ -139,6 +139,7 @@ Block make_block(Communicator& comm, const std::vector<int64_t>& rows, const std
   std::vector<int64_t> ask_counts(P, 0);
   for (int64_t g : b.columns) ask_counts[owner_of_index(col_ids, g)]++;
   std::vector<int64_t> asked = comm.alltoall(b.columns, ask_counts, &b.fetch.send_counts, step.c_str());
+  b.fetch.recv_counts = std::move(ask_counts);
   for (int64_t& g : asked) g -= col_ids.offsets[me];
   b.fetch.send_rows = std::move(asked);
   return b;
@@ -246,14 +247,40 @@ Partition partition(Communicator& comm, const Interactions& shard, DuplicatePoli
   return p;
 }
 
+namespace {
+
+std::vector<int64_t> times(std::vector<int64_t> counts, int width) {
+  for (int64_t& c : counts) c *= width;
+  return counts;
+}
+
+}  // namespace
+
 std::vector<float> fetch_rows(Communicator& comm, const Exchange& e, const std::vector<float>& local, int width,
                               const char* step) {
   std::vector<float> send(e.send_rows.size() * width);
   for (size_t j = 0; j < e.send_rows.size(); ++j)
     std::copy_n(local.data() + e.send_rows[j] * width, width, send.data() + j * width);
-  std::vector<int64_t> counts(e.send_counts);
-  for (int64_t& c : counts) c *= width;
-  return comm.alltoall(send, counts, nullptr, step);
+  return comm.alltoall_known(send, times(e.send_counts, width), times(e.recv_counts, width), step);
+}
+
+void fetch_rows_and_biases(Communicator& comm, const Exchange& e, const std::vector<float>& local,
+                           const std::vector<float>& local_biases, int width, std::vector<float>* rows,
+                           std::vector<float>* biases, const char* step) {
+  const int w = width + 1;
+  std::vector<float> send(e.send_rows.size() * w);
+  for (size_t j = 0; j < e.send_rows.size(); ++j) {
+    std::copy_n(local.data() + e.send_rows[j] * width, width, send.data() + j * w);
+    send[j * w + width] = local_biases[e.send_rows[j]];
+  }
+  const std::vector<float> got = comm.alltoall_known(send, times(e.send_counts, w), times(e.recv_counts, w), step);
+  const size_t n = got.size() / w;
+  rows->resize(n * width);
+  biases->resize(n);
+  for (size_t j = 0; j < n; ++j) {
+    std::copy_n(got.data() + j * w, width, rows->data() + j * width);
+    (*biases)[j] = got[j * w + width];
+  }
 }
 
 namespace {

@@ -29,6 +29,7 @@ struct OwnedIds {
 struct Exchange {
   std::vector<int64_t> send_rows;    ///< this rank's local rows, grouped by requesting rank
   std::vector<int64_t> send_counts;  ///< rows per requesting rank
+  std::vector<int64_t> recv_counts;  ///< rows from each owner (fixed for the fit: no counts travel)
 };
 
 struct Block {
@@ -67,6 +68,11 @@ Partition partition(Communicator& comm, const Interactions& shard, DuplicatePoli
 /// every rank sends its part of `local` (its owned rows) as b.fetch says.
 std::vector<float> fetch_rows(Communicator& comm, const Exchange& e, const std::vector<float>& local, int width,
                               const char* step);
+/// The same for rows of `width` floats and one bias each, in one exchange: the rows into *rows,
+/// the biases into *biases.
+void fetch_rows_and_biases(Communicator& comm, const Exchange& e, const std::vector<float>& local,
+                           const std::vector<float>& local_biases, int width, std::vector<float>* rows,
+                           std::vector<float>* biases, const char* step);
 
 /// Everything below goes to rank 0, in rank order (other ranks get empty results): used to
 /// write one model file. Names are concatenated as in OwnedIds.

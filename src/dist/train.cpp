@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -26,6 +27,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU seconds this process has used (all its threads, user and system).
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Refuses, on every rank alike, what the distributed path does not do.
 void check_supported(const TrainJob& job) {
@@ -132,17 +140,27 @@ void write_sharded(Communicator& comm, const TrainJob& job, const Model& model, 
 void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
   Communicator& comm = fc.comm;
   const int first = fc.checkpoint ? fc.checkpoint->restore(state) + 1 : 1;
+  if (first - 1 > n)
+    throw ParamError(fmt::format("--checkpoint {}: its newest checkpoint is of iteration {}, past this run's {}; "
+                                 "give --resume never to start over, or another folder",
+                                 fc.checkpoint->dir(), first - 1, n));
   if (first > 1) fc.report["resumed_after"] = first - 1;
   nlohmann::json its = nlohmann::json::array();
   for (int it = first; it <= n; ++it) {
     const uint64_t bytes0 = comm.bytes_sent();
+    const CollectiveCounts calls0 = comm.collectives();
     auto t = Clock::now();
+    const double cpu0 = cpu_seconds();
     const double loss = sweep(it);
-    const double seconds = since(t);
+    const double seconds = since(t), cpu = cpu_seconds() - cpu0;
+    const CollectiveCounts calls = comm.collectives() - calls0;
     const auto bytes = comm.allgather(static_cast<int64_t>(comm.bytes_sent() - bytes0), "iteration report");
     const bool has_loss = loss != kNoTrainLoss;
+    const nlohmann::json counts = {{"allreduce", calls.allreduce}, {"allreduce_small", calls.allreduce_small},
+                                   {"allgather", calls.allgather},   {"alltoall", calls.alltoall},
+                                   {"broadcast", calls.broadcast},   {"barrier", calls.barrier}};
     its.push_back({{"iteration", it}, {"seconds", seconds}, {"loss", has_loss ? nlohmann::json(loss) : nlohmann::json()},
-                   {"bytes_sent_per_rank", bytes}});
+                   {"cpu_seconds", cpu}, {"bytes_sent_per_rank", bytes}, {"collectives", counts}});
     if (!std::isfinite(loss)) throw DivergedError(fmt::format("{}: diverged at iteration {} (loss not finite)", fc.job.model, it));
     if (fc.checkpoint) fc.checkpoint->after(it, state);
     if (comm.rank() == 0 && fc.job.on_epoch) {

@@ -81,6 +81,31 @@ TEST(Checkpoint, OneProcessAlsResumesToTheSameModel) {
   EXPECT_EQ(max_difference(d.path("resumed.mfk"), d.path("whole.mfk")), 0.0f);
 }
 
+// --resume auto is the default: the same command continues by itself (as torchrun's restart of
+// it does); a checkpoint past the run's end is refused; --resume never starts over.
+TEST(Checkpoint, TheSameCommandContinuesByItself) {
+  test::TempDir d;
+  const std::string data = test::data_file(d, 3000), ck = d.path("ck");
+  auto run = [&](const std::string& iterations, std::vector<std::string> extra) {
+    auto args = with(train_args(data, "als", d.path("m.mfk"), {"--set", "factors=8", "--checkpoint", ck}),
+                     {"--set", "iterations=" + iterations});
+    return test::run_cli(joined(with(args, extra)));
+  };
+  auto r = run("3", {});
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("resumed"), std::string::npos) << r.out;
+  r = run("5", {});
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resumed after iteration 3"), std::string::npos) << r.out;
+  r = run("2", {});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("past this run's 2"), std::string::npos) << r.out;
+  r = run("2", {"--resume", "never"});
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("resumed"), std::string::npos) << r.out;
+  EXPECT_EQ(latest(ck, 0, 1), 2);
+}
+
 TEST(Checkpoint, AResumeWithOtherSettingsOrRanksIsRefused) {
   test::TempDir d;
   const std::string data = test::data_file(d, 3000), ck = d.path("ck");

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""The table of bench/netsim_bench.py: measured and modelled seconds per iteration between
+simulated hosts, across link rates and delays (docs/distributed.md prints it).
+
+    python3 bench/netsim_table.py bench/results/netsim.json
+    python3 bench/netsim_table.py --compare bench/results/netsim_batched.json
+"""
+import json
+import sys
+
+
+def compare(path):
+    """bench/netsim_bench.py --before: the time per iteration before and after a change."""
+    d = json.load(open(path))
+    print("| model | hosts | link | one-way delay | all-to-alls / iteration, before -> after | s / iteration before "
+          "| after | after / before |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for r in d["rows"]:
+        print(f"| {r['model']} | {r['hosts']} | {r['rate']} | {r['delay']} | {r['collectives_before']['alltoall']} -> "
+              f"{r['collectives_after']['alltoall']} | {r['seconds_before']:.3f} | {r['seconds_after']:.3f} | "
+              f"{r['after_over_before']:.2f} |")
+    print()
+    print(f"Medians of {d['repeats']} runs of each build, interleaved; {d['data']['lines']:,} ratings, f = {d['factors']}, "
+          f"{d['machine']['model']}. `{d['command']}`.")
+
+
+def main():
+    if sys.argv[1] == "--compare":
+        return compare(sys.argv[2])
+    d = json.load(open(sys.argv[1]))
+    print("| model | hosts (cores each) | link | one-way delay | measured s / iteration | modelled s "
+          "| modelled / measured | compute s | bytes / rate s | steps x delay s | MB sent / iteration |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios, spreads = {}, {}
+    lossy = [r for r in d["rows"] if r.get("loss")]
+    for r in d["rows"]:
+        if r.get("loss"):
+            continue
+        ratio = r["modelled_over_measured"]
+        if "unshaped_runs" in r:
+            spreads[(r["model"], r["hosts"])] = max(r["unshaped_runs"]) / min(r["unshaped_runs"]) - 1
+            continue
+        ratios.setdefault(r["hosts"], []).append(ratio)
+        print(f"| {r['model']} | {r['hosts']} ({r['cpus_per_host']:g}) | {r['rate']} | {r['delay']} | {r['seconds']:.3f} | "
+              f"{r['modelled_seconds']:.3f} | {ratio:.2f} | {r['compute_seconds']:.3f} | {r['network_seconds']:.3f} | "
+              f"{r['latency_seconds']:.3f} | {r['bytes_per_iteration'] / 1e6:.2f} |")
+    if lossy:
+        print()
+        print("| model | hosts | link | packet loss | s / iteration | without loss | ratio |")
+        print("|---|---:|---|---:|---:|---:|---:|")
+        for r in lossy:
+            print(f"| {r['model']} | {r['hosts']} | {r['rate']}, {r['delay']} | {r['loss']} | {r['seconds']:.3f} | "
+                  f"{r['seconds_without_loss']:.3f} | {r['seconds'] / r['seconds_without_loss']:.2f} |")
+    m = d["machine"]
+    steps = "; ".join(f"{h} hosts: " + ", ".join(f"{k} {v:.2f}" for k, v in s.items())
+                      for h, s in d["steps_per_collective"].items())
+    print()
+    for hosts, rs in sorted(ratios.items()):
+        within = sum(abs(x - 1) <= 0.25 for x in rs)
+        worst = max(rs, key=lambda x: abs(x - 1))
+        spread = max(v for (_, h), v in spreads.items() if h == hosts)
+        print(f"{hosts} hosts: the model is within 25% of the measured time in {within} of {len(rs)} runs (worst "
+              f"{worst:.2f}x); identical unshaped runs differed by up to {100 * spread:.0f}%.")
+    print()
+    print(f"Compute: the median of three runs on unshaped links (start, middle, end of each group). One-way delays "
+          f"per collective, measured alone: {steps}. {d['data']['lines']:,} ratings, f = {d['factors']}, one thread "
+          f"per rank, MTU {d['mtu']}; each simulated host gets an even share of {m['model']}'s {m['cores']} cores "
+          f"(`--cpus`). `{d['command']}`.")
+
+if __name__ == "__main__":
+    main()
