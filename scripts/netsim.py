@@ -10,8 +10,11 @@ The command runs once per host, each in its own UTS, mount and PID namespace ins
 namespace the script creates (`unshare`; the machine's own interfaces are never touched, and
 everything disappears with the last process). Host i is named `host<i>` and owns 127.0.1.<i>:
 its /etc/hosts says so, so a program that binds to its host name's address (Gloo does) binds
-there, and torchrun's rendezvous hands out `host1` as the master. Placeholders in the command:
-{host} (i), {name} (host<i>), {addr} (127.0.1.<i>), {hosts} (N), {first} (host1's address), {rank} (i - 1).
+there, and torchrun's rendezvous hands out `host1` as the master. Each host's processes are in a
+cgroup of their own: netfilter gives their packets the host's address as source (on one machine an
+unbound socket would get the destination's own), and --cpus gives each host a CPU quota. Placeholders
+in the command: {host} (i), {name} (host<i>), {addr} (127.0.1.<i>), {hosts} (N), {first} (host1's
+address), {rank} (i - 1).
 
 Links, on every packet a host sends to another host (what it sends itself is left alone):
 --rate, the host's uplink (tc HTB classes by source address); --loss (netfilter's statistic match);
@@ -46,6 +49,7 @@ import time
 
 ADDR = "127.0.1.{}"
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+CPU_V1 = "/sys/fs/cgroup/cpu"  # the cpu controller where it is mounted as cgroup v1
 PERIOD_US = 5000  # --cpus: a short period, so a quota is a steady share and not 50 ms bursts
 
 
@@ -160,21 +164,30 @@ def cgroup_root():
     return None
 
 
-def make_cgroups(hosts_total):
-    """One cgroup per host, under netsim-<pid> (stale ones of dead runs removed first)."""
-    root = cgroup_root()
-    for old in os.listdir(root):
-        if old.startswith("netsim-") and not os.path.exists("/proc/" + old[7:]):
-            for sub in os.listdir(os.path.join(root, old)):
-                if os.path.isdir(os.path.join(root, old, sub)):
-                    try:
-                        os.rmdir(os.path.join(root, old, sub))
-                    except OSError:
-                        pass
+def remove_group(path):
+    """Removes a cgroup folder and its (empty) child folders; what still holds a process stays."""
+    if not os.path.isdir(path):
+        return
+    for sub in os.listdir(path):
+        if os.path.isdir(os.path.join(path, sub)):
             try:
-                os.rmdir(os.path.join(root, old))
+                os.rmdir(os.path.join(path, sub))
             except OSError:
                 pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def make_cgroups(hosts_total):
+    """One cgroup per host, under netsim-<pid> (those of dead runs removed first)."""
+    root = cgroup_root()
+    for parent in (root, CPU_V1):
+        if os.path.isdir(parent):
+            for old in os.listdir(parent):
+                if old.startswith("netsim-") and not os.path.exists("/proc/" + old[7:]):
+                    remove_group(os.path.join(parent, old))
     name = f"netsim-{os.getpid()}"
     for i in range(1, hosts_total + 1):
         os.makedirs(os.path.join(root, name, f"host{i}"), exist_ok=True)
@@ -183,7 +196,7 @@ def make_cgroups(hosts_total):
 
 def cpu_cgroups(name, hosts_total, cores):
     """Per host a cpu cgroup (v1 or v2) allowing `cores` of CPU time; their folders, by host."""
-    v1 = "/sys/fs/cgroup/cpu"
+    v1 = CPU_V1
     if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
         out = {}
         for i in range(1, hosts_total + 1):
@@ -208,19 +221,6 @@ def cpu_cgroups(name, hosts_total, cores):
             f.write(f"{int(cores * PERIOD_US)} {PERIOD_US}")
         out[i] = d
     return None, out
-
-
-def remove_cgroups(root, name):
-    for sub in sorted(os.listdir(os.path.join(root, name))):
-        if os.path.isdir(os.path.join(root, name, sub)):
-            try:
-                os.rmdir(os.path.join(root, name, sub))
-            except OSError:
-                pass
-    try:
-        os.rmdir(os.path.join(root, name))
-    except OSError:
-        pass
 
 
 def setup_network(a, hosts_total, cgroups):
@@ -445,16 +445,8 @@ def inside(a):
             delayer.kill()
         shutil.rmtree(folder, ignore_errors=True)
         if cpu_root is not None:
-            for d in cpu_dirs.values():
-                try:
-                    os.rmdir(d)
-                except OSError:
-                    pass
-            try:
-                os.rmdir(os.path.join(cpu_root, cg_name))
-            except OSError:
-                pass
-        remove_cgroups(cg_root, cg_name)
+            remove_group(os.path.join(cpu_root, cg_name))
+        remove_group(os.path.join(cg_root, cg_name))
     summary = {
         "hosts": [{"host": h.i, "addr": ADDR.format(h.i), "exit_code": h.code, "seconds": round(h.seconds, 3),
                    "killed": h.killed} for h in running],
