@@ -2,22 +2,21 @@
 """Distributed training between simulated hosts (scripts/netsim.py) with links of a given rate and
 delay: the measured time per iteration beside a cost model,
 
-    time = compute + bytes / rate + steps x delay      (at least the time on unshaped links)
+    time = compute + bytes / rate + steps x delay
 
-compute: the CPU seconds a rank spends in the iteration (rank 0's, from its report; what it would
-take with a machine to itself); the floor: the same training on unshaped links, run just before,
-since ranks that share this machine's cores are bound by them however fast the links are (on
-separate machines the floor is the compute itself, and the model the plain sum); bytes: what
-the busiest rank handed Gloo in an iteration (from the run's report), plus TCP/IP headers (52
-bytes per MTU-sized packet); delay: the links' one-way delay; steps: the collectives the run
-reports for an iteration, each weighted by the one-way delays it takes on its own. Those weights are measured
+compute: the same training on unshaped links without delay (the median of three runs per model
+and host count: at the start, half-way and at the end of its group); bytes: what the busiest
+rank handed Gloo in an iteration (from the run's report), plus TCP/IP headers (52 bytes per
+MTU-sized packet); delay: the links' one-way delay; steps: the collectives the run reports for an
+iteration, each weighted by the one-way delays it takes on its own. Those weights are measured
 first, apart from training: each collective alone, between the same simulated hosts, with and
 without a 20 ms delay (tests/dist/comm_worker.cpp's latency mode). Gloo sends a buffer once the
 receiver has said it is ready, but the receiver says so as soon as it posts, so a step costs about
 one one-way delay, not a round trip: allreduce of a Gram matrix 2(P-1) steps (a ring), a small one
 fewer, allgather P-1, all-to-all 1 (every pair at once), barrier log2 P.
 
-One rank per host, one thread per rank, started by hand (RANK, WORLD_SIZE, MASTER_ADDR=host1).
+One rank per host, one thread per rank, started by hand (RANK, WORLD_SIZE, MASTER_ADDR=host1);
+each host gets an even share of this machine's cores (scripts/netsim.py --cpus).
 
     python3 bench/synthetic_csv.py --lines 2000000 --users 60000 --items 12000 --out /tmp/s2m.csv
     python3 bench/netsim_bench.py --data /tmp/s2m.csv --out bench/results/netsim.json
@@ -39,19 +38,27 @@ NETSIM = ROOT / "scripts" / "netsim.py"
 RATES = {"unshaped": None, "10gbit": 10e9, "1gbit": 1e9, "100mbit": 100e6}
 
 
+# One rank per simulated host, started by hand (scripts/netsim.py fills in {rank} and {hosts}).
+RANKS = ["env", "OMP_NUM_THREADS=1", "RANK={rank}", "WORLD_SIZE={hosts}", "MASTER_ADDR=host1", "MASTER_PORT=29500"]
+
+
+def netsim(hosts, net, cmd, what):
+    """Rank 0's standard output of `cmd` run on `hosts` simulated hosts with links `net`."""
+    with tempfile.TemporaryDirectory() as out:
+        r = subprocess.run([sys.executable, str(NETSIM), "--hosts", str(hosts), "--out", out, "--deadline", "900",
+                            "--cpus", f"{cpus(hosts):g}", *net, "--", *RANKS, *cmd], capture_output=True, text=True)
+        if r.returncode != 0:
+            errs = "".join(pathlib.Path(out, f"host{h}.err").read_text()[-800:] for h in range(1, hosts + 1))
+            sys.exit(f"failed: {what}, {hosts} hosts\n{r.stderr}\n{errs}")
+        return pathlib.Path(out, "host1.out").read_text()
+
+
 def steps_per_collective(args, hosts, delay=0.020):
     """One-way delays each collective takes between `hosts` simulated hosts, measured alone."""
     times = {}
     for d in (0.0, delay):
-        with tempfile.TemporaryDirectory() as out:
-            net = (["--delay", f"{d * 1000:g}ms"] if d else []) + ["--cpus", f"{cpus(hosts):g}"]
-            cmd = ["env", "OMP_NUM_THREADS=1", "RANK={rank}", "WORLD_SIZE={hosts}", "MASTER_ADDR=host1", "MASTER_PORT=29500", args.worker,
-                   "latency", "60000"]
-            r = subprocess.run([sys.executable, str(NETSIM), "--hosts", str(hosts), "--out", out, *net, "--", *cmd],
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                sys.exit(f"latency run failed ({hosts} hosts): {r.stderr}")
-            times[d] = json.loads(pathlib.Path(out, "host1.out").read_text())
+        net = ["--delay", f"{d * 1000:g}ms"] if d else []
+        times[d] = json.loads(netsim(hosts, net, [args.worker, "latency", "60000"], "latency run"))
     return {k: max(0.0, (times[delay][k] - times[0.0][k]) / delay) for k in times[0.0] if k != "ranks"}
 
 
@@ -78,33 +85,22 @@ def cpus(hosts):
 
 def run(args, model, hosts, rate, delay, mfkit=None, loss=None):
     """Rank 0's report of one run (`mfkit`: another build, its libraries in lib/ beside it)."""
-    with tempfile.TemporaryDirectory() as out:
-        length = "epochs" if model == "biased-mf" else "iterations"
-        binary = mfkit or args.mfkit
-        libs = [f"LD_LIBRARY_PATH={pathlib.Path(mfkit).parent / 'lib'}"] if mfkit else []
-        cmd = ["env", "OMP_NUM_THREADS=1", *libs, "RANK={rank}", "WORLD_SIZE={hosts}", "MASTER_ADDR=host1",
-               "MASTER_PORT=29500", str(binary),
-               "train", "-m", model, "--data", args.data, "--format", args.format, "--split", "none", "--threads", "1",
-               "--set", f"factors={args.factors}", "--set", f"{length}={args.iterations}", "--timeout", "120", "--json",
-               "-q"]
-        net = [] if rate == "unshaped" else ["--rate", rate]
-        net += [] if seconds(delay) == 0 else ["--delay", delay]
-        net += ["--loss", loss] if loss else []
-        net += ["--cpus", f"{cpus(hosts):g}"]
-        r = subprocess.run([sys.executable, str(NETSIM), "--hosts", str(hosts), "--out", out, "--deadline", "900",
-                            *net, "--", *cmd], capture_output=True, text=True)
-        host1 = pathlib.Path(out, "host1.out").read_text()
-        if r.returncode != 0:
-            errs = "".join(pathlib.Path(out, f"host{h}.err").read_text()[-800:] for h in range(1, hosts + 1))
-            sys.exit(f"failed: {model}, {hosts} hosts, {rate}, {delay}\n{r.stderr}\n{errs}")
-        return json.loads(host1)
+    length = "epochs" if model == "biased-mf" else "iterations"
+    libs = [f"LD_LIBRARY_PATH={pathlib.Path(mfkit).parent / 'lib'}"] if mfkit else []
+    cmd = [*libs, str(mfkit or args.mfkit), "train", "-m", model, "--data", args.data, "--format", args.format,
+           "--split", "none", "--threads", "1", "--set", f"factors={args.factors}", "--set",
+           f"{length}={args.iterations}", "--timeout", "120", "--json", "-q"]
+    net = [] if rate == "unshaped" else ["--rate", rate]
+    net += [] if seconds(delay) == 0 else ["--delay", delay]
+    net += ["--loss", loss] if loss else []
+    return json.loads(netsim(hosts, net, cmd, f"{model}, {rate}, {delay}, {loss or 'no'} loss"))
 
 
 def summarise(report):
     """Median seconds, busiest rank's bytes and the collectives of the iterations after the first."""
     its = report["iterations"][1:] or report["iterations"]
     return {"seconds": statistics.median(i["seconds"] for i in its),
-            "cpu": statistics.median(i["cpu_seconds"] for i in its),
+            "cpu": statistics.median(i.get("cpu_seconds", float("nan")) for i in its),  # older builds lack it
             "bytes": statistics.median(max(i["bytes_sent_per_rank"]) for i in its),
             "collectives": its[-1]["collectives"]}
 

@@ -49,8 +49,9 @@ def main():
         print("| model | hosts | link | packet loss | s / iteration | without loss | ratio |")
         print("|---|---:|---|---:|---:|---:|---:|")
         for r in lossy:
+            clean = r["seconds_without_loss"]  # None when the grid had no 1 Gbit/s, 1 ms run
             print(f"| {r['model']} | {r['hosts']} | {r['rate']}, {r['delay']} | {r['loss']} | {r['seconds']:.3f} | "
-                  f"{r['seconds_without_loss']:.3f} | {r['seconds'] / r['seconds_without_loss']:.2f} |")
+                  + (f"{clean:.3f} | {r['seconds'] / clean:.2f} |" if clean else "- | - |"))
     m = d["machine"]
     steps = "; ".join(f"{h} hosts: " + ", ".join(f"{k} {v:.2f}" for k, v in s.items())
                       for h, s in d["steps_per_collective"].items())

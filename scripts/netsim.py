@@ -37,6 +37,7 @@ host, when each fault fired). The exit code is 0 when every host that was not ki
 Everything is killed after --deadline seconds (exit code 124).
 """
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -116,10 +117,11 @@ def sh(*cmd):
         raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
 
 
+@functools.lru_cache(maxsize=None)
 def unshare_prefix():
     """The unshare call that gives a network namespace here (as root, else in a user namespace)."""
-    for prefix in (["unshare", "--net"], ["unshare", "--user", "--map-root-user", "--net"]):
-        r = subprocess.run(prefix + ["--mount", "--uts", "true"], capture_output=True, text=True)
+    for prefix in (("unshare", "--net"), ("unshare", "--user", "--map-root-user", "--net")):
+        r = subprocess.run(list(prefix) + ["--mount", "--uts", "true"], capture_output=True, text=True)
         if r.returncode == 0:
             return prefix
     return None
@@ -142,7 +144,7 @@ def check_machine(netdelay=None):
              "iptables -w -t mangle -A PREROUTING -m statistic --mode random --probability 0.5 -j DROP && "
              "iptables -w -t mangle -A PREROUTING -d 127.0.0.2 -j NFQUEUE --queue-num 0 && "
              "iptables -w -t nat -A POSTROUTING -m cgroup --path / -s 127.0.0.3 -j SNAT --to-source 127.0.0.4")
-    r = subprocess.run(prefix + ["--fork", "sh", "-c", probe], capture_output=True, text=True)
+    r = subprocess.run([*prefix, "--fork", "sh", "-c", probe], capture_output=True, text=True)
     if r.returncode != 0:
         return "tc HTB or netfilter (statistic, NFQUEUE, cgroup, SNAT) is not available in a namespace: " + r.stderr.strip()
     return None
@@ -195,32 +197,26 @@ def make_cgroups(hosts_total):
 
 
 def cpu_cgroups(name, hosts_total, cores):
-    """Per host a cpu cgroup (v1 or v2) allowing `cores` of CPU time; their folders, by host."""
-    v1 = CPU_V1
-    if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
-        out = {}
-        for i in range(1, hosts_total + 1):
-            d = os.path.join(v1, name, f"host{i}")
-            os.makedirs(d, exist_ok=True)
-            with open(os.path.join(d, "cpu.cfs_period_us"), "w") as f:
-                f.write(str(PERIOD_US))
-            with open(os.path.join(d, "cpu.cfs_quota_us"), "w") as f:
-                f.write(str(int(cores * PERIOD_US)))
-            out[i] = d
-        return v1, out
-    root = cgroup_root()
-    if not os.path.exists(os.path.join(root, "cgroup.controllers")) or "cpu" not in open(
-            os.path.join(root, "cgroup.controllers")).read().split():
-        raise RuntimeError("--cpus: no cpu cgroup controller here")
-    with open(os.path.join(root, name, "cgroup.subtree_control"), "w") as f:
-        f.write("+cpu")
+    """Per host a cpu cgroup (v1 or v2) allowing `cores` of CPU time; the v1 root (None under v2,
+    where they are the hosts' own cgroups) and their folders, by host."""
+    quota = int(cores * PERIOD_US)
+    if os.path.exists(os.path.join(CPU_V1, "cpu.cfs_quota_us")):
+        root, files = CPU_V1, {"cpu.cfs_period_us": str(PERIOD_US), "cpu.cfs_quota_us": str(quota)}
+    else:
+        root, files = cgroup_root(), {"cpu.max": f"{quota} {PERIOD_US}"}
+        controllers = os.path.join(root, "cgroup.controllers")
+        if not os.path.exists(controllers) or "cpu" not in open(controllers).read().split():
+            raise RuntimeError("--cpus: no cpu cgroup controller here")
+        with open(os.path.join(root, name, "cgroup.subtree_control"), "w") as f:
+            f.write("+cpu")
     out = {}
     for i in range(1, hosts_total + 1):
-        d = os.path.join(root, name, f"host{i}")
-        with open(os.path.join(d, "cpu.max"), "w") as f:
-            f.write(f"{int(cores * PERIOD_US)} {PERIOD_US}")
-        out[i] = d
-    return None, out
+        out[i] = os.path.join(root, name, f"host{i}")
+        os.makedirs(out[i], exist_ok=True)
+        for file, value in files.items():
+            with open(os.path.join(out[i], file), "w") as f:
+                f.write(value)
+    return (root if root == CPU_V1 else None), out
 
 
 def setup_network(a, hosts_total, cgroups):
@@ -479,7 +475,7 @@ def main(argv):
         print(f"netsim: {why}", file=sys.stderr)
         return 2
     env = dict(os.environ, NETSIM_INSIDE="1")
-    cmd = unshare_prefix() + ["--fork", "--kill-child", sys.executable, os.path.abspath(__file__)] + argv
+    cmd = [*unshare_prefix(), "--fork", "--kill-child", sys.executable, os.path.abspath(__file__), *argv]
     proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait(timeout=a.deadline + 30)

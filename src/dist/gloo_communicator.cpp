@@ -70,18 +70,9 @@ class GlooCommunicator : public Communicator {
     if (static_cast<int>(recv_counts.size()) != size_)
       throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(recv_counts.size()) +
                        " receive counts for " + std::to_string(size_) + " ranks");
-    int64_t n = 0;
-    for (int64_t c : recv_counts) n += c;
-    std::vector<float> out(static_cast<size_t>(n));
-    run(step, [&] {
-      std::vector<int64_t> sc = send_counts, rc = recv_counts;
-      at::Tensor in = at::from_blob(const_cast<float*>(send.data()), {total}, at::kFloat);
-      at::Tensor got = at::from_blob(out.data(), {n}, at::kFloat);
-      pg_->alltoall_base(got, in, rc, sc)->wait();
-      ++calls_.alltoall;
-    });
-    for (int r = 0; r < size_; ++r)
-      if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * sizeof(float);
+    std::vector<float> out;
+    run(step, [&] { out = entries(send, total, send_counts, recv_counts, at::kFloat); });
+    count_sent(send_counts, sizeof(float), 0);
     return out;
   }
 
@@ -164,19 +155,33 @@ class GlooCommunicator : public Communicator {
       at::Tensor cin = at::from_blob(sc.data(), {size_}, at::kLong), cout = at::from_blob(counts.data(), {size_}, at::kLong);
       pg_->alltoall_base(cout, cin, none, none)->wait();
       ++calls_.alltoall;
-      int64_t n = 0;
-      for (int64_t c : counts) n += c;
-      out.resize(static_cast<size_t>(n));
-      std::vector<int64_t> rc = counts;
-      at::Tensor in = at::from_blob(const_cast<T*>(send.data()), {total}, type);
-      at::Tensor got = at::from_blob(out.data(), {n}, type);
-      pg_->alltoall_base(got, in, rc, sc)->wait();
-      ++calls_.alltoall;
+      out = entries(send, total, send_counts, counts, type);
     });
-    for (int r = 0; r < size_; ++r)
-      if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * sizeof(T) + sizeof(int64_t);
+    count_sent(send_counts, sizeof(T), sizeof(int64_t));
     if (recv_counts) *recv_counts = counts;
     return out;
+  }
+
+  // The entries of an all-to-all whose counts both sides know (inside run()).
+  template <class T>
+  std::vector<T> entries(const std::vector<T>& send, int64_t total, const std::vector<int64_t>& send_counts,
+                         const std::vector<int64_t>& recv_counts, at::ScalarType type) {
+    int64_t n = 0;
+    for (int64_t c : recv_counts) n += c;
+    std::vector<T> out(static_cast<size_t>(n));
+    std::vector<int64_t> sc = send_counts, rc = recv_counts;
+    at::Tensor in = at::from_blob(const_cast<T*>(send.data()), {total}, type);
+    at::Tensor got = at::from_blob(out.data(), {n}, type);
+    pg_->alltoall_base(got, in, rc, sc)->wait();
+    ++calls_.alltoall;
+    return out;
+  }
+
+  // Bytes handed to the backend for an all-to-all: the entries to every other rank, plus `header`
+  // bytes each when the counts travelled too.
+  void count_sent(const std::vector<int64_t>& send_counts, size_t entry, size_t header) {
+    for (int r = 0; r < size_; ++r)
+      if (r != rank_) sent_ += static_cast<uint64_t>(send_counts[r]) * entry + header;
   }
 
   int rank_, size_;
