@@ -4,8 +4,9 @@ delay: the measured time per iteration beside a cost model,
 
     time = compute + bytes / rate + steps x delay
 
-compute: the same training on unshaped links without delay (the median of three runs per model
-and host count: at the start, half-way and at the end of its group); bytes: what the busiest
+Every configuration runs --rounds times (3), one round after another, each round starting with the
+configuration's compute: the same training on unshaped links without delay; a time is the median
+over the rounds (each run's own is the median of its iterations after the first). bytes: what the busiest
 rank handed Gloo in an iteration (from the run's report), plus TCP/IP headers (52 bytes per
 MTU-sized packet); delay: the links' one-way delay; steps: the collectives the run reports for an
 iteration, each weighted by the one-way delays it takes on its own. Those weights are measured
@@ -16,7 +17,8 @@ one one-way delay, not a round trip: allreduce of a Gram matrix 2(P-1) steps (a 
 fewer, allgather P-1, all-to-all 1 (every pair at once), barrier log2 P.
 
 One rank per host, one thread per rank, started by hand (RANK, WORLD_SIZE, MASTER_ADDR=host1);
-each host gets an even share of this machine's cores (scripts/netsim.py --cpus).
+each host gets an even share of this machine's cores (scripts/netsim.py --cpus) and stays on one
+core (--pin).
 
     python3 bench/synthetic_csv.py --lines 2000000 --users 60000 --items 12000 --out /tmp/s2m.csv
     python3 bench/netsim_bench.py --data /tmp/s2m.csv --out bench/results/netsim.json
@@ -46,7 +48,7 @@ def netsim(hosts, net, cmd, what):
     """Rank 0's standard output of `cmd` run on `hosts` simulated hosts with links `net`."""
     with tempfile.TemporaryDirectory() as out:
         r = subprocess.run([sys.executable, str(NETSIM), "--hosts", str(hosts), "--out", out, "--deadline", "900",
-                            "--cpus", f"{cpus(hosts):g}", *net, "--", *RANKS, *cmd], capture_output=True, text=True)
+                            "--cpus", f"{cpus(hosts):g}", "--pin", *net, "--", *RANKS, *cmd], capture_output=True, text=True)
         if r.returncode != 0:
             errs = "".join(pathlib.Path(out, f"host{h}.err").read_text()[-800:] for h in range(1, hosts + 1))
             sys.exit(f"failed: {what}, {hosts} hosts\n{r.stderr}\n{errs}")
@@ -144,6 +146,7 @@ def main():
     p.add_argument("--mtu", type=int, default=1500)
     p.add_argument("--mfkit", default=str(ROOT / "build" / "mfkit"))
     p.add_argument("--worker", default=str(ROOT / "build" / "tests" / "mfkit_dist_worker"))
+    p.add_argument("--rounds", type=int, default=3, help="runs of every configuration (the median is reported)")
     p.add_argument("--before", help="another build's mfkit (its lib/ beside it): time both, interleaved")
     p.add_argument("--repeats", type=int, default=2, help="with --before: runs of each build per configuration")
     p.add_argument("--out", required=True)
@@ -159,34 +162,37 @@ def main():
               ", ".join(f"{k} {v:.2f}" for k, v in per_collective[hosts].items()), flush=True)
     for model in args.models:
         for hosts in args.hosts:
-            floors, group = [], []
             configs = [(rate, delay) for rate in args.rates for delay in args.delays
                        if (rate, seconds(delay)) != ("unshaped", 0)]
-            for n, (rate, delay) in enumerate(configs):
-                if n in (0, len(configs) // 2):  # the floor, at the start and half-way (and at the end)
-                    floors.append(summarise(run(args, model, hosts, "unshaped", "0"))["seconds"])
-                t0 = time.time()
-                s = summarise(run(args, model, hosts, rate, delay))
-                n_steps = steps(s["collectives"], per_collective[hosts])
-                network = 0.0 if RATES[rate] is None else s["bytes"] * overhead * 8 / RATES[rate]
-                group.append({"model": model, "hosts": hosts, "cpus_per_host": cpus(hosts), "rate": rate,
-                              "delay": delay, "seconds": s["seconds"], "cpu_seconds": s["cpu"],
-                              "bytes_per_iteration": s["bytes"], "collectives": s["collectives"], "steps": n_steps,
-                              "network_seconds": network, "latency_seconds": n_steps * seconds(delay)})
-                print(f"{model:13s} {hosts} hosts {rate:9s} delay {delay:6s}: {s['seconds']:.3f} s, "
-                      f"{s['bytes'] / 1e6:.2f} MB, {n_steps:.1f} steps ({time.time() - t0:.0f} s)", flush=True)
-            floors.append(summarise(run(args, model, hosts, "unshaped", "0"))["seconds"])
+            floors, runs = [], {c: [] for c in configs}
+            for r in range(args.rounds):  # every configuration once per round: slow spells hit them all alike
+                floors.append(summarise(run(args, model, hosts, "unshaped", "0"))["seconds"])
+                for rate, delay in configs:
+                    t0 = time.time()
+                    runs[rate, delay].append(summarise(run(args, model, hosts, rate, delay)))
+                    s = runs[rate, delay][-1]
+                    print(f"{model:13s} {hosts} hosts {rate:9s} delay {delay:6s} round {r + 1}: {s['seconds']:.3f} s, "
+                          f"{s['bytes'] / 1e6:.2f} MB ({time.time() - t0:.0f} s)", flush=True)
             floor = statistics.median(floors)
             rows.append({"model": model, "hosts": hosts, "cpus_per_host": cpus(hosts), "rate": "unshaped",
                          "delay": "0", "seconds": floor, "unshaped_runs": floors, "compute_seconds": floor,
                          "network_seconds": 0.0, "latency_seconds": 0.0, "steps": 0, "bytes_per_iteration": 0,
                          "modelled_seconds": floor, "modelled_over_measured": 1.0})
-            for r in group:
-                r["compute_seconds"] = floor
+            group = []
+            for (rate, delay), rs in runs.items():
+                s = {"seconds": statistics.median(x["seconds"] for x in rs), "cpu": statistics.median(x["cpu"] for x in rs),
+                     "bytes": statistics.median(x["bytes"] for x in rs), "collectives": rs[-1]["collectives"]}
+                n_steps = steps(s["collectives"], per_collective[hosts])
+                network = 0.0 if RATES[rate] is None else s["bytes"] * overhead * 8 / RATES[rate]
+                r = {"model": model, "hosts": hosts, "cpus_per_host": cpus(hosts), "rate": rate, "delay": delay,
+                     "seconds": s["seconds"], "runs": [x["seconds"] for x in rs], "cpu_seconds": s["cpu"],
+                     "bytes_per_iteration": s["bytes"], "collectives": s["collectives"], "steps": n_steps,
+                     "network_seconds": network, "latency_seconds": n_steps * seconds(delay), "compute_seconds": floor}
                 r["modelled_seconds"] = floor + r["network_seconds"] + r["latency_seconds"]
                 r["modelled_over_measured"] = r["modelled_seconds"] / r["seconds"]
                 print(f"  {r['rate']:9s} {r['delay']:6s}: {r['seconds']:.3f} s measured, {r['modelled_seconds']:.3f} s "
                       f"modelled ({r['modelled_over_measured']:.2f}x)", flush=True)
+                group.append(r)
             rows.extend(group)
             # Lossy links (1 Gbit/s, 1 ms): measured only; the model has no term for retransmissions.
             clean = next((r["seconds"] for r in group if (r["rate"], r["delay"]) == ("1gbit", "1ms")), None)
@@ -199,7 +205,7 @@ def main():
     lines = sum(1 for _ in open(args.data))
     save(args.out, {"command": "python3 " + " ".join(sys.argv), "machine": describe(pathlib.Path(args.mfkit)),
                     "data": {"path": args.data, "lines": lines}, "factors": args.factors,
-                    "iterations": args.iterations, "mtu": args.mtu,
+                    "iterations": args.iterations, "rounds": args.rounds, "mtu": args.mtu,
                     "steps_per_collective": {str(h): v for h, v in per_collective.items()}, "rows": rows})
 
 

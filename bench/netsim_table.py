@@ -24,6 +24,19 @@ def compare(path):
           f"{d['machine']['model']}. `{d['command']}`.")
 
 
+def fastest_runs(d):
+    """The model against the fastest of each configuration's runs, with the fastest unshaped run as
+    compute: what the machine gives when nothing else slows a run down. {hosts: [modelled / measured]}."""
+    floors = {(r["model"], r["hosts"]): min(r["unshaped_runs"]) for r in d["rows"] if "unshaped_runs" in r}
+    out = {}
+    for r in d["rows"]:
+        if r.get("loss") or "runs" not in r:
+            continue
+        modelled = floors[(r["model"], r["hosts"])] + r["network_seconds"] + r["latency_seconds"]
+        out.setdefault(r["hosts"], []).append(modelled / min(r["runs"]))
+    return out
+
+
 def main():
     if sys.argv[1] == "--compare":
         return compare(sys.argv[2])
@@ -60,13 +73,25 @@ def main():
         within = sum(abs(x - 1) <= 0.25 for x in rs)
         worst = max(rs, key=lambda x: abs(x - 1))
         spread = max(v for (_, h), v in spreads.items() if h == hosts)
-        print(f"{hosts} hosts: the model is within 25% of the measured time in {within} of {len(rs)} runs (worst "
-              f"{worst:.2f}x); identical unshaped runs differed by up to {100 * spread:.0f}%.")
+        print(f"{hosts} hosts: the model is within 25% of the measured time in {within} of {len(rs)} configurations "
+              f"(worst {worst:.2f}x); identical unshaped runs differed by up to {100 * spread:.0f}%.")
+    fastest = fastest_runs(d)
+    if fastest:
+        print()
+        for hosts, rs in sorted(fastest.items()):
+            within = sum(abs(x - 1) <= 0.25 for x in rs)
+            worst = max(rs, key=lambda x: abs(x - 1))
+            print(f"{hosts} hosts, the fastest of each configuration's runs (its compute also the fastest unshaped "
+                  f"run): within 25% in {within} of {len(rs)} (worst {worst:.2f}x).")
     print()
-    print(f"Compute: the median of three runs on unshaped links (start, middle, end of each group). One-way delays "
+    rounds = d.get("rounds")
+    how = (f"Every time is the median of {rounds} rounds, each round running every configuration once after its compute "
+           f"run (unshaped links)" if rounds else "Compute: the median of three runs on unshaped links (start, middle, "
+           "end of each group)")
+    print(f"{how}. One-way delays "
           f"per collective, measured alone: {steps}. {d['data']['lines']:,} ratings, f = {d['factors']}, one thread "
           f"per rank, MTU {d['mtu']}; each simulated host gets an even share of {m['model']}'s {m['cores']} cores "
-          f"(`--cpus`). `{d['command']}`.")
+          f"(`--cpus`){' and one core of them (`--pin`)' if rounds else ''}. `{d['command']}`.")
 
 if __name__ == "__main__":
     main()

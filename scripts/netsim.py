@@ -12,7 +12,8 @@ everything disappears with the last process). Host i is named `host<i>` and owns
 its /etc/hosts says so, so a program that binds to its host name's address (Gloo does) binds
 there, and torchrun's rendezvous hands out `host1` as the master. Each host's processes are in a
 cgroup of their own: netfilter gives their packets the host's address as source (on one machine an
-unbound socket would get the destination's own), and --cpus gives each host a CPU quota. Placeholders
+unbound socket would get the destination's own), --cpus gives each host a CPU quota and --pin a
+core. Placeholders
 in the command: {host} (i), {name} (host<i>), {addr} (127.0.1.<i>), {hosts} (N), {first} (host1's
 address), {rank} (i - 1).
 
@@ -51,6 +52,9 @@ import time
 ADDR = "127.0.1.{}"
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CPU_V1 = "/sys/fs/cgroup/cpu"  # the cpu controller where it is mounted as cgroup v1
+# --rate: what HTB may send at once above the rate after an idle spell. A wire has no such credit;
+# one loopback packet (64 KiB with segmentation offload) is the least HTB can work with.
+BURST = "64k"
 PERIOD_US = 5000  # --cpus: a short period, so a quota is a steady share and not 50 ms bursts
 
 
@@ -66,6 +70,8 @@ def parse_args(argv):
                    help="the delay program (tests/netsim/netdelay.cpp, built beside the tests)")
     p.add_argument("--cpus", type=float, help="CPU time each host may use, in cores (e.g. 0.5): hosts sharing this "
                    "machine's cores then behave like machines of their own (the cgroup cpu controller's quota)")
+    p.add_argument("--pin", action="store_true", help="host i runs on core (i - 1) mod cores only: no host's "
+                   "processes move between cores (steadier times when hosts share this machine)")
     p.add_argument("--sysctl", action="append", default=[], metavar="KEY=VALUE",
                    help="a network setting inside the namespace (e.g. net.ipv4.tcp_slow_start_after_idle=0)")
     p.add_argument("--mtu", type=int, default=1500, help="the links' MTU (Ethernet's by default)")
@@ -247,7 +253,7 @@ def setup_network(a, hosts_total, cgroups):
         sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:999", "htb", "rate", "100gbit")
         for i, addr in enumerate(addrs, 1):
             sh("tc", "class", "add", "dev", "lo", "parent", "1:", "classid", f"1:{i}", "htb", "rate", a.rate, "ceil",
-               a.rate, "burst", "256k", "cburst", "256k")
+               a.rate, "burst", BURST, "cburst", BURST)
             sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32", "match", "ip",
                "src", addr + "/32", "match", "ip", "dst", addr + "/32", "flowid", "1:999")
             sh("tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "2", "u32", "match", "ip",
@@ -308,10 +314,14 @@ class Host:
         self.err = open(os.path.join(out, f"host{i}.err"), "w")
         procs = os.path.join(cgroup, "cgroup.procs")
 
+        core = sorted(os.sched_getaffinity(0))[(i - 1) % len(os.sched_getaffinity(0))] if a.pin else None
+
         def join_cgroup():
             for where in [procs] + ([os.path.join(cpu_cgroup, "cgroup.procs")] if cpu_cgroup else []):
                 with open(where, "w") as f:
                     f.write(str(os.getpid()))
+            if core is not None:
+                os.sched_setaffinity(0, {core})
 
         self.proc = subprocess.Popen(["unshare", "--uts", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", boot,
                                       hosts] + cmd, stdout=self.out, stderr=self.err, env=env, start_new_session=True,
@@ -448,7 +458,7 @@ def inside(a):
                    "killed": h.killed} for h in running],
         "faults": [{k: f[k] for k in ("spec", "fired") if k in f} | ({"replaced_by": f["replaced_by"]} if "replaced_by" in f else {})
                    for f in a.faults],
-        "network": {"rate": a.rate, "delay": a.delay, "jitter": a.jitter, "loss": a.loss, "mtu": a.mtu, "cpus": a.cpus,
+        "network": {"rate": a.rate, "delay": a.delay, "jitter": a.jitter, "loss": a.loss, "mtu": a.mtu, "cpus": a.cpus, "pin": a.pin,
                     "sysctl": a.sysctl},
         "timed_out": timed_out,
     }
