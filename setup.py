@@ -9,6 +9,7 @@ Needs what scripts/setup.sh installs (Debian packages); no network.
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
+# The one place the version is written: CMake's project() line.
+VERSION = re.search(r"project\(mfkit VERSION ([0-9.]+)", (ROOT / "CMakeLists.txt").read_text()).group(1)
 
 
 class CMakeBuild(build_ext):
@@ -38,4 +41,4 @@ class CMakeBuild(build_ext):
             shutil.copy2(build / "lib" / lib, target.parent / lib)
 
 
-setup(ext_modules=[Extension("mfkit._core", sources=[])], cmdclass={"build_ext": CMakeBuild})
+setup(version=VERSION, ext_modules=[Extension("mfkit._core", sources=[])], cmdclass={"build_ext": CMakeBuild})

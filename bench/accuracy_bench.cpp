@@ -2,8 +2,8 @@
 // and sd of every test metric (RMSE/MAE for rating models, ranking metrics for implicit ones),
 // training time, entries/s, peak memory and the command.
 //
-//   build/bench/mfkit_bench_accuracy --datasets ml-100k,ml-1m --models biased-mf,als --seeds 5 \
-//       --threads 2 --out bench/results/rmse.json
+//   build/bench/mfkit_bench_accuracy --datasets ml-100k,ml-1m --models biased-mf,als --seeds 5
+//       --threads 2 --out bench/results/rmse.json   (one command)
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/resource.h>

@@ -1,8 +1,9 @@
 // Microbenchmarks of the classical kernels on ML-1M (from $MFKIT_DATA_DIR) or, without it, a
 // synthetic matrix of the same shape and size. items_per_second is ratings per second.
 //
-//   MFKIT_ISA=avx2 OPENBLAS_CORETYPE=Haswell build/bench/mfkit_bench_kernels --benchmark_context=isa=avx2 \
-//       --benchmark_out=bench/results/kernels_avx2.json --benchmark_out_format=json   (bench/run_all.sh: every path)
+//   MFKIT_ISA=avx2 OPENBLAS_CORETYPE=Haswell build/bench/mfkit_bench_kernels --benchmark_context=isa=avx2
+//       --benchmark_out=bench/results/kernels_avx2.json --benchmark_out_format=json
+//   (one command; bench/run_all.sh runs it for every path)
 #include <benchmark/benchmark.h>
 
 #include "kernels/als_explicit.h"
@@ -13,6 +14,7 @@
 #include "mfkit/recommend.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
+#include "models/factors.h"
 #include "synthetic_implicit.h"
 
 namespace mfkit {
@@ -40,7 +42,7 @@ void BM_SgdEpoch(benchmark::State& st) {
   Factors f;
   f.init(m, k, 0.01, 1, false);
   SgdState s;
-  s.init(f);
+  to_sgd_state(f, s);
   FpsgGrid g = FpsgGrid::build(m, std::max(2 * threads + 1, 20), std::max(2 * threads + 1, 20), 1);
   SgdConfig c;
   c.lr = 0.04f;

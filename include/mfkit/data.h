@@ -101,15 +101,6 @@ struct ItemInfo {
 /// Returns an empty map when the dataset has none that can be joined to its item ids.
 std::map<std::string, ItemInfo> load_item_info(const std::string& name_or_path);
 
-/// Downloads a dataset's official archive, verifies its checksum and unpacks it into
-/// dir/spec.extract_to. `url_override` replaces the spec's URL (for mirrors and tests).
-/// Throws Error when the download, the checksum or the archive fails; nothing is left half-written.
-void fetch_dataset(const DatasetSpec& spec, const std::string& dir,
-                   const std::string& url_override = "", int timeout_seconds = 60);
-
-/// Hex digest of a file ("sha256" or "md5").
-std::string file_digest(const std::string& path, const std::string& algorithm);
-
 }  // namespace mfkit
 
 namespace mfkit {

@@ -2,7 +2,8 @@
 //
 // Every error a user can cause (a malformed input line, a bad parameter, a damaged model file,
 // an unknown id or name) is thrown as a subclass of mfkit::Error whose message says what was
-// wrong and where. Internal invariants use assert(), not exceptions.
+// wrong and where. A broken internal invariant (a bug in mfkit, whatever the input) is an
+// InternalError instead, which is not an mfkit::Error: the CLI exits 3 on it, 1 on user errors.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,13 @@ class NotFoundError : public Error {
 class DivergedError : public Error {
  public:
   using Error::Error;
+};
+
+/// A broken internal invariant: mfkit's bug, not the caller's (src/core/check.h's MFKIT_CHECK).
+/// what() names the source file and line, the condition and what it protects.
+class InternalError : public std::logic_error {
+ public:
+  explicit InternalError(const std::string& msg) : std::logic_error(msg) {}
 };
 
 }  // namespace mfkit

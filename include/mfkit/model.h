@@ -119,9 +119,20 @@ class Model {
   /// score, largest first (Hu-Koren-Volinsky section 5). Throws Error when the model cannot explain.
   virtual std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const;
 
-  /// Item vectors for similarity (n_items x dim, row-major), or empty when the model has none.
-  virtual std::vector<float> item_vectors(int* dim) const { *dim = 0; return {}; }
-  virtual std::vector<float> user_vectors(int* dim) const { *dim = 0; return {}; }
+  /// Item (user) vectors for similarity, read in place: n_items (n_users) x cols, row-major, in
+  /// the model's own storage (valid while the model lives and is not fitted again). Empty (data
+  /// null) when the model stores none; item_vectors() may still compute them.
+  struct MatrixView {
+    const float* data = nullptr;
+    int64_t rows = 0;
+    int cols = 0;
+  };
+  virtual MatrixView item_view() const { return {}; }
+  virtual MatrixView user_view() const { return {}; }
+  /// Item vectors for similarity (n_items x dim, row-major), or empty when the model has none: a
+  /// copy (the default copies item_view(); a model that computes them overrides it).
+  virtual std::vector<float> item_vectors(int* dim) const;
+  virtual std::vector<float> user_vectors(int* dim) const;
   /// One row of user_vectors() (the default copies them all: models override it).
   virtual std::vector<float> user_vector(int32_t user) const;
   /// For approximate search (index.h): when score(u, i) ranks items as <[v, 1], key_i>, with v

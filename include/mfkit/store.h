@@ -1,4 +1,5 @@
-// mfkit/store.h - dotify's local store of daily streaming charts (SQLite, Debian's libsqlite3).
+// mfkit/store.h - dotify's local store of daily streaming charts (SQLite, Debian's libsqlite3),
+// and datasets fetched from outside. Both are in libmfkit_store (CMake: mfkit::store).
 //
 // Each (date, region) chart is stored once. `ingest` parses and checks every file of a day
 // before writing anything, then adds the day in one transaction: a malformed file is rejected
@@ -17,6 +18,16 @@
 struct sqlite3;
 
 namespace mfkit {
+
+/// Downloads a dataset's official archive, verifies its checksum and unpacks it into
+/// dir/spec.extract_to. `url_override` replaces the spec's URL (for mirrors and tests).
+/// Throws Error when the download, the checksum or the archive fails; nothing is left half-written.
+void fetch_dataset(const DatasetSpec& spec, const std::string& dir,
+                   const std::string& url_override = "", int timeout_seconds = 60);
+
+/// Hex digest of a file ("sha256" or "md5").
+std::string file_digest(const std::string& path, const std::string& algorithm);
+
 
 struct IngestReport {
   std::string date;

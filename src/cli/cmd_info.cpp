@@ -13,6 +13,7 @@
 #include "mfkit/error.h"
 #include "mfkit/query.h"
 #include "mfkit/registry.h"
+#include "mfkit/store.h"
 #include "data/charts.h"
 
 namespace mfkit::cli {

@@ -90,7 +90,9 @@ void run_train(const TrainArgs& a) {
   // With --json, plain per-epoch lines would only clutter logs: show the bar on a terminal only.
   Progress progress(a.model, a.common.quiet || (a.common.json && !::isatty(STDERR_FILENO)) || env.rank != 0);
   job.on_epoch = progress.callback();
-  if (env.world_size > 1 || !a.checkpoint.empty()) {
+  // The partitioned path (dist::train, one rank here unless torchrun started several) does
+  // checkpoints, per-rank top-N lists and sharded model files; one process takes it for those too.
+  if (env.world_size > 1 || !a.checkpoint.empty() || a.sharded || !a.top_n.empty()) {
     dist::Options opt;
     opt.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout * 1000));
     opt.checkpoint = {a.checkpoint, a.checkpoint_every, a.resume != "never"};
@@ -211,10 +213,10 @@ void add_train(CLI::App& app) {
       ->needs(ck)
       ->capture_default_str();
   c->add_flag("--sharded", a->sharded,
-              "distributed runs: every rank writes its part of the model beside -o, which becomes their manifest "
+              "every rank (one in one process) writes its part of the model beside -o, which becomes their manifest "
               "(any command loads it); chosen by itself when rank 0 lacks the memory for the whole model");
   c->add_option("--top-n", a->top_n,
-                 "distributed runs: write the top -k items of every user to this folder, one CSV per rank "
+                 "write the top -k items of every user to this folder, one CSV per rank "
                  "(user,rank,item,score; training items left out)");
   c->add_option("--resume", a->resume,
                 "auto: continue from the newest complete checkpoint in --checkpoint when it holds one (so a job "

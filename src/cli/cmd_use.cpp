@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "core/result_json.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
@@ -32,21 +33,16 @@ std::map<std::string, ItemInfo> item_titles(const std::string& data) {
   return load_item_info(data);
 }
 
+// The shared JSON form (core/result_json.h), with titles and genres from --titles DATA on top.
 nlohmann::json scored_list(const Model& m, const std::vector<Scored>& list, const std::map<std::string, ItemInfo>& info,
                            bool items) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const Scored& s : list) {
-    const std::string& id = items ? m.item_ids()->name(s.index) : m.user_ids()->name(s.index);
-    nlohmann::json e = {{items ? "item" : "user", id}, {"score", s.score}};
-    const Labels& l = m.labels();
-    if (items && !l.item_titles.empty()) e["title"] = l.item_titles[s.index];
-    if (items && !l.item_categories.empty() && !l.item_categories[s.index].empty()) e["category"] = l.item_categories[s.index];
-    if (!items && !l.user_names.empty()) e["name"] = l.user_names[s.index];
-    if (auto it = info.find(id); it != info.end()) {
+  nlohmann::json out = scored_json(m, list, !items);
+  for (auto& e : out) {
+    if (!items) break;
+    if (auto it = info.find(e["item"].get<std::string>()); it != info.end()) {
       e["title"] = it->second.title;
       if (!it->second.genres.empty()) e["genres"] = it->second.genres;
     }
-    out.push_back(e);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "data/text_file.h"
+#include "core/strings.h"
 #include "mfkit/labels.h"
 
 namespace mfkit {

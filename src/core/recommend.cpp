@@ -7,6 +7,7 @@
 #include <numeric>
 #include <optional>
 
+#include "core/check.h"
 #include "kernels/scores.h"
 #include "mfkit/error.h"
 #include "mfkit/index.h"
@@ -224,11 +225,36 @@ std::vector<std::vector<Scored>> recommend_new_users(const Model& model, const C
   return out;
 }
 
-static std::vector<std::vector<Scored>> cosine_neighbours(const std::vector<float>& vecs, int dim, int32_t n,
-                                                          const std::vector<int32_t>& queries,
+namespace {
+// A model's item (user) vectors: a view of its own storage, or a copy when it computes them.
+struct Vectors {
+  std::vector<float> owned;
+  const float* data = nullptr;
+  int64_t rows = 0;
+  int dim = 0;
+};
+
+Vectors vectors_of(const Model& m, bool items) {
+  Vectors v;
+  const Model::MatrixView view = items ? m.item_view() : m.user_view();
+  if (view.data) {
+    v.data = view.data, v.rows = view.rows, v.dim = view.cols;
+    return v;
+  }
+  v.owned = items ? m.item_vectors(&v.dim) : m.user_vectors(&v.dim);
+  v.data = v.owned.data();
+  v.rows = v.dim > 0 ? static_cast<int64_t>(v.owned.size()) / v.dim : 0;
+  return v;
+}
+}  // namespace
+
+static std::vector<std::vector<Scored>> cosine_neighbours(const Vectors& v, int32_t n, const std::vector<int32_t>& queries,
                                                           const RecommendOptions& opt, const char* what,
                                                           const int32_t* tie) {
+  const float* vecs = v.data;
+  const int dim = v.dim;
   if (dim == 0) throw Error(std::string("similar: this model has no ") + what + " vectors");
+  MFKIT_CHECK(v.rows >= n, std::string("similar: a vector for every ") + what);
   for (int32_t self : queries)
     if (self < 0 || self >= n) throw NotFoundError(std::string("similar: ") + what + " index out of range");
   if (opt.k < 1) throw ParamError("similar: k must be at least 1");
@@ -242,7 +268,7 @@ static std::vector<std::vector<Scored>> cosine_neighbours(const std::vector<floa
   std::vector<std::vector<Scored>> out;
   std::vector<float> scores(n);
   for (int32_t self : queries) {
-    const float* q = vecs.data() + size_t(self) * dim;
+    const float* q = vecs + size_t(self) * dim;
     for (int32_t i = 0; i < n; ++i) {
       double s = 0;
       for (int d = 0; d < dim; ++d) s += double(q[d]) * vecs[size_t(i) * dim + d];
@@ -285,21 +311,18 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
       return out;
     }
   }
-  int dim = 0;
-  auto v = model.item_vectors(&dim);
-  return cosine_neighbours(v, dim, model.n_items(), items, opt, "item", model.tie_rank());
+  return cosine_neighbours(vectors_of(model, true), model.n_items(), items, opt, "item", model.tie_rank());
 }
 
 std::vector<std::vector<Scored>> similar_users(const Model& model, const std::vector<int32_t>& users,
                                                const RecommendOptions& opt) {
-  int dim = 0;
-  auto v = model.user_vectors(&dim);
+  const Vectors v = vectors_of(model, false);
   // Ties among users fall by their training count, then index, as items' do.
   std::vector<int64_t> count(static_cast<size_t>(model.n_users()), 0);
   const Csr& seen = model.seen();
   for (int32_t u = 0; u < model.n_users() && u < seen.rows(); ++u) count[u] = seen.indptr[u + 1] - seen.indptr[u];
   const std::vector<int32_t> rank = rank_by_count(count);
-  return cosine_neighbours(v, dim, model.n_users(), users, opt, "user", rank.empty() ? nullptr : rank.data());
+  return cosine_neighbours(v, model.n_users(), users, opt, "user", rank.empty() ? nullptr : rank.data());
 }
 
 std::vector<Scored> similar_items(const Model& model, int32_t item, int k) {

@@ -10,6 +10,7 @@
 #include "data/digest.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/store.h"
 
 namespace fs = std::filesystem;
 

@@ -336,7 +336,7 @@ std::vector<std::string_view> cut(std::string_view body, int n) {
 }  // namespace
 
 std::string_view text_part(std::string_view text, int part, int parts) {
-  if (parts < 1 || part < 0 || part >= parts) throw Error("text_part: part out of range");
+  if (parts < 1 || part < 0 || part >= parts) throw ParamError("text_part: part out of range");
   auto line_start = [&](size_t at) {  // the first line starting at or after byte `at`
     if (at == 0 || at >= text.size()) return std::min(at, text.size());
     size_t nl = text.find('\n', at - 1);

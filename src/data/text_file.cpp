@@ -207,11 +207,6 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-std::string ascii_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string latin1_to_utf8(std::string_view s) {
   if (valid_utf8(s)) return std::string(s);
   std::string out;

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/strings.h"  // ascii_lower, used with these readers
+
 namespace mfkit {
 
 /// Opens `path` for reading: a regular file, or a pipe (FIFO) when `allow_pipe`. InputError(path,
@@ -77,9 +79,6 @@ bool valid_utf8(std::string_view s);
 /// `s` as it can be shown in a message: unchanged when it is UTF-8 without control bytes, else
 /// every control byte and byte past ASCII written as \xNN.
 std::string printable(std::string_view s);
-
-/// `s` with ASCII letters lower-cased (other bytes, UTF-8 included, unchanged).
-std::string ascii_lower(std::string s);
 
 /// ISO-8859-1 to UTF-8 (MovieLens item files are Latin-1); valid UTF-8 is returned unchanged.
 std::string latin1_to_utf8(std::string_view s);

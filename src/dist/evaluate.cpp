@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/check.h"
 #include "dist/fit.h"
 #include "mfkit/error.h"
 #include "mfkit/metrics.h"
@@ -161,7 +162,7 @@ nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const
   std::vector<std::vector<std::string_view>> held(lists.size());
   for (size_t e = 0; e < cells.values.size(); ++e) {
     const int64_t u = find(part.users, cells.names[2 * e]);
-    if (u < 0) throw Error(fmt::format("evaluate: held-out user '{}' reached a rank that does not own it", cells.names[2 * e]));
+    MFKIT_CHECK(u >= 0, "evaluate: every held-out cell reaches the rank that owns its user");
     held[u].push_back(cells.names[2 * e + 1]);
   }
   std::vector<double> s(6, 0.0);  // precision, recall, ndcg, map, hit rate, users

@@ -6,6 +6,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "core/check.h"
 #include "core/torch_part.h"
 #include "mfkit/communicator.h"
 
@@ -67,9 +68,8 @@ class GlooCommunicator : public Communicator {
   std::vector<float> alltoall_known(const std::vector<float>& send, const std::vector<int64_t>& send_counts,
                                     const std::vector<int64_t>& recv_counts, const char* step) override {
     const int64_t total = check_counts(send, send_counts, step);
-    if (static_cast<int>(recv_counts.size()) != size_)
-      throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(recv_counts.size()) +
-                       " receive counts for " + std::to_string(size_) + " ranks");
+    MFKIT_CHECK(static_cast<int>(recv_counts.size()) == size_,
+                std::string("step '") + step + "': one receive count per rank");
     std::vector<float> out;
     run(step, [&] { out = entries(send, total, send_counts, recv_counts, at::kFloat); });
     count_sent(send_counts, sizeof(float), 0);
@@ -133,14 +133,11 @@ class GlooCommunicator : public Communicator {
   // The entries `send` holds, after checking that `send_counts` has one count per rank adding up to them.
   template <class T>
   int64_t check_counts(const std::vector<T>& send, const std::vector<int64_t>& send_counts, const char* step) const {
-    if (static_cast<int>(send_counts.size()) != size_)
-      throw ParamError(std::string("distributed: step '") + step + "': " + std::to_string(send_counts.size()) +
-                       " send counts for " + std::to_string(size_) + " ranks");
+    MFKIT_CHECK(static_cast<int>(send_counts.size()) == size_, std::string("step '") + step + "': one send count per rank");
     int64_t total = 0;
     for (int64_t c : send_counts) total += c;
-    if (total != static_cast<int64_t>(send.size()))
-      throw ParamError(std::string("distributed: step '") + step + "': send counts add up to " + std::to_string(total) +
-                       ", not the " + std::to_string(send.size()) + " entries given");
+    MFKIT_CHECK(total == static_cast<int64_t>(send.size()),
+                std::string("step '") + step + "': send counts add up to the entries given");
     return total;
   }
 

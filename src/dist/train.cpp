@@ -14,6 +14,7 @@
 #include "io/atomic_file.h"
 #include "io/sharded.h"
 #include "mfkit/error.h"
+#include "mfkit/index.h"
 #include "mfkit/model_file.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
@@ -35,16 +36,43 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Refuses, on every rank alike, what the distributed path does not do.
-void check_supported(const TrainJob& job) {
+// Refuses, on every rank alike, what the partitioned path does not do. One process takes it for
+// --checkpoint, --top-n and --sharded, so the errors name what brought the job here.
+void check_supported(const TrainJob& job, const DistEnv& env) {
+  const std::string path = env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded";
   if (job.model != "als" && job.model != "implicit-als" && job.model != "biased-mf")
-    throw ParamError("distributed training supports -m als, implicit-als and biased-mf (not '" + job.model + "')");
-  if (!job.format) throw ParamError("distributed training reads a file or a folder of files: give --data PATH with --format");
+    throw ParamError(path + ": the partitioned path supports -m als, implicit-als and biased-mf (not '" + job.model + "')");
   const bool hash = job.split.rfind("hash:", 0) == 0 || job.split == "hash";
   if (job.split != "none" && !hash)
-    throw ParamError("distributed training: give --split none (fit on all data) or --split hash:F (cells held out by "
-                     "their ids, the same in any layout), not '" + job.split + "'");
-  if (job.valid > 0 || job.index) throw ParamError("distributed training: --valid and --set index are not supported");
+    throw ParamError(path + ": give --split none (fit on all data) or --split hash:F (cells held out by their ids, "
+                     "the same in any layout), not '" + job.split + "'");
+  if (job.valid > 0) throw ParamError(path + ": --valid is not supported yet");
+}
+
+// What the ranks read: --data PATH with --format, or a dataset's name (its file and format, as
+// load_data finds them under MFKIT_DATA_DIR).
+struct DataSource {
+  std::string path;
+  Format format;
+  LoadOptions load;
+};
+
+DataSource resolve_data(const TrainJob& job, const std::string& path_name) {
+  DataSource d{job.data, job.format ? *job.format : Format{}, job.load};
+  if (job.format) return d;
+  if (std::filesystem::exists(job.data))
+    throw ParamError(path_name + ": --data " + job.data + " is a file or folder: give its --format");
+  const DatasetSpec& spec = dataset_spec(job.data);  // NotFoundError listing the names
+  if (spec.loader != DatasetSpec::Loader::kDelimited)
+    throw ParamError(path_name + ": dataset '" + spec.name + "' is not one delimited file; give --data PATH with --format");
+  auto src = find_dataset(spec, data_dir());
+  if (!src)
+    throw NotFoundError("dataset '" + spec.name + "' is not in " + data_dir() + "; run `mfkit data get " + spec.name +
+                        "` or set MFKIT_DATA_DIR");
+  d.path = src->path;
+  d.format = src->format;
+  if (spec.implicit) d.load.duplicates = DuplicatePolicy::kSum;
+  return d;
 }
 
 // The model's own tensors (Model::load_tensors) for the rows in `m`.
@@ -82,7 +110,7 @@ ModelFile local_part(const TrainJob& job, const Model& model, const Partition& p
 
 // The whole model gathered on rank 0 and written there as one file.
 void write_gathered(Communicator& comm, const TrainJob& job, Model& model, const Partition& part, const LocalModel& m,
-                    const nlohmann::json& meta) {
+                    const nlohmann::json& meta, const IndexParams* index) {
   LocalModel all;
   all.k = m.k, all.mu = m.mu, all.lo = m.lo, all.hi = m.hi, all.clip = m.clip;
   all.P = gather_rows(comm, m.P, "gather user factors");
@@ -97,6 +125,7 @@ void write_gathered(Communicator& comm, const TrainJob& job, Model& model, const
     const TensorMap tensors = model_tensors(job.model, all, seen.values);
     model.restore_base(IdMap::from_names(std::move(users)), IdMap::from_names(std::move(items)), std::move(seen));
     model.load_tensors(tensors);
+    if (index) model.set_index(ItemIndex::build(model, *index, job.ctx));  // --set index=hnsw
     save_model(model, job.out, meta);
   });
 }
@@ -179,7 +208,13 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
 nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt) {
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
   const nlohmann::json params = model->params();  // preset and overrides applied
-  check_supported(job);
+  check_supported(job, env);
+  IndexParams index;  // checked before the fit, not found wrong after it
+  if (job.index) params_from_json(index, *job.index, "index");
+  if (job.index && opt.sharded)
+    throw ParamError("--set index=hnsw needs the whole model in one file, --sharded writes it in parts: build the "
+                     "index in one process from the joined model (mfkit index)");
+  const DataSource data = resolve_data(job, env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded");
   if (!job.out.empty() && (env.rank == 0 || opt.sharded)) check_writable(job.out, "model file");
   auto comm = connect(env, opt.timeout);
   // Refuse ranks started differently: version, model, parameters, seed, data, split and layout.
@@ -189,7 +224,7 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
                          {"seed", job.ctx.seed},
                          {"data", job.data},
                          {"split", job.split},
-                         {"duplicates", static_cast<int>(job.load.duplicates)},
+                         {"duplicates", static_cast<int>(data.load.duplicates)},
                          {"out", job.out},
                          {"checkpoint", opt.checkpoint.dir},
                          {"k", job.k},
@@ -200,10 +235,10 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   const int P = comm->size();
 
   auto t_load = Clock::now();
-  LoadOptions lo = job.load;
+  LoadOptions lo = data.load;
   if (lo.threads == 0) lo.threads = job.ctx.threads;
-  Split split = make_split(read_shard(*comm, job.data, *job.format, lo).data, job.split, job.ctx.seed);
-  Partition part = partition(*comm, split.train, job.load.duplicates);
+  Split split = make_split(read_shard(*comm, data.path, data.format, lo).data, job.split, job.ctx.seed);
+  Partition part = partition(*comm, split.train, data.load.duplicates);
   split.train = Interactions();
   const double load_seconds = since(t_load);
 
@@ -231,7 +266,7 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   std::vector<std::vector<Ranked>> lists;
   auto t_eval = Clock::now();
   if (!opt.top_n.empty() || (held_out && ranking)) lists = top_n(*comm, part, m, job.k, job.ctx.threads);
-  const DuplicatePolicy dup = job.load.duplicates;
+  const DuplicatePolicy dup = data.load.duplicates;
   if (held_out)
     report["test"] = ranking ? evaluate_ranking(*comm, part, lists, split.test, dup, job.k)
                              : evaluate_rating(*comm, part, m, split.test, dup);
@@ -249,10 +284,14 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
     std::string sharded = opt.sharded || (available > 0 && gathered > 0.5 * available) ? "1" : "";
     comm->broadcast(sharded, 0, "choose the model's layout");
     if (!sharded.empty()) {
+      if (job.index)  // every rank took the same decision: every rank refuses alike
+        throw ParamError(std::string("--set index=hnsw needs the whole model in one file; it is written in parts (") +
+                         (opt.sharded ? "--sharded" : "too large for rank 0's memory") + "): build the index in one "
+                         "process from the joined model (mfkit index)");
       write_sharded(*comm, job, *model, part, m, meta);
       report["sharded"] = P;
     } else {
-      write_gathered(*comm, job, *model, part, m, meta);
+      write_gathered(*comm, job, *model, part, m, meta, job.index ? &index : nullptr);
     }
   }
   report["bytes_sent_total_per_rank"] = comm->allgather(static_cast<int64_t>(comm->bytes_sent()), "report");

@@ -58,7 +58,7 @@ Tensor make_borrowed(DType t, const std::vector<T>& v, std::vector<int64_t> shap
   x.shape = shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : std::move(shape);
   x.borrowed = reinterpret_cast<const uint8_t*>(v.data());
   x.borrowed_size = v.size() * sizeof(T);
-  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");
+  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");  // the caller's
   return x;
 }
 

@@ -13,7 +13,6 @@
 
 #include "kernels/als_implicit.h"
 #include "mfkit/error.h"
-#include "models/factors.h"
 
 namespace mfkit {
 
@@ -187,10 +186,6 @@ double implicit_loss(const Csr& by_user, const float* conf, const float* X, int3
 void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsSolveConfig& c, float* X, float* xb,
                     int threads) {
   kernels().als_half_sweep(rows, Y, cb, c, X, xb, threads);
-}
-double bpr_epoch(const Csr& by_user, const std::vector<int32_t>& entry_user, BprState& s, const BprConfig& c,
-                 int threads, uint64_t seed) {
-  return kernels().bpr_epoch(by_user, entry_user, s, c, threads, seed);
 }
 void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const int32_t* users, size_t n, float* out) {
   kernels().dot_scores(X, Y, n_items, k, users, n, out);

@@ -22,9 +22,12 @@
 #include "kernels/sgd.h"
 #include "mfkit/interactions.h"
 #include "mfkit/recommend.h"
-#include "models/bpr/bpr_step.h"
 
 namespace mfkit {
+
+// bpr's step lives with its model (models/bpr/bpr_step.h); the table only passes these along.
+struct BprState;
+struct BprConfig;
 
 /// One instruction set's kernels. Built from the same headers as the core, so the structures
 /// passed through it are laid out alike; `abi` guards against a library from another build.

@@ -75,36 +75,16 @@ float SgdRow::get(const float* r, float* factors) const {
   return r[bias()];
 }
 
-void SgdState::init(const Factors& f, int threads) {
-  row = SgdRow(f.k);
-  mu = f.mu;
-  n_users = f.n_users();
-  n_items = f.n_items();
+void SgdState::allocate(const SgdRow& layout, int32_t users_, int32_t items_) {
+  row = layout;
+  n_users = users_;
+  n_items = items_;
   // 16 floats of slack so the first row can start on a 64-byte boundary.
   storage.clear();
   resize_huge(storage, static_cast<size_t>(n_users + n_items) * row.stride + 16);
   auto addr = reinterpret_cast<uintptr_t>(storage.data());
   users = storage.data() + ((64 - addr % 64) % 64) / sizeof(float);
   items = users + static_cast<size_t>(n_users) * row.stride;
-  const int32_t n = n_users + n_items;
-#pragma omp parallel for num_threads(threads) schedule(static, 4096)
-  for (int32_t r = 0; r < n; ++r) {
-    const bool user = r < n_users;
-    const int32_t j = user ? r : r - n_users;
-    row.put(users + static_cast<size_t>(r) * row.stride, (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k,
-            (user ? f.bu : f.bi)[j]);
-  }
-}
-
-void SgdState::export_to(Factors& f, int threads) const {
-  const int32_t n = n_users + n_items;
-#pragma omp parallel for num_threads(threads) schedule(static, 4096)
-  for (int32_t r = 0; r < n; ++r) {
-    const bool user = r < n_users;
-    const int32_t j = user ? r : r - n_users;
-    (user ? f.bu : f.bi)[j] = row.get((user ? users : items) + static_cast<size_t>(j) * row.stride,
-                                      (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k);
-  }
 }
 
 namespace {

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "mfkit/interactions.h"
-#include "models/factors.h"
 
 namespace mfkit {
 
@@ -63,10 +62,9 @@ struct SgdState {
   float* users = nullptr;  // n_users rows
   float* items = nullptr;  // n_items rows
   int32_t n_users = 0, n_items = 0;
-  /// Copies f into the padded rows (rows shared among `threads`).
-  void init(const Factors& f, int threads = 1);
-  /// Copies factors and biases back into f.
-  void export_to(Factors& f, int threads = 1) const;
+  /// Room for n_users + n_items rows of this layout, the first on a 64-byte boundary (the model
+  /// fills them: SgdRow::put).
+  void allocate(const SgdRow& layout, int32_t n_users, int32_t n_items);
 };
 
 /// Runs the update rule over entries [begin, end); returns the sum of squared errors seen.

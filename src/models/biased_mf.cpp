@@ -59,7 +59,7 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto [user_bands, item_bands] = p.grid(threads, train.n_users());
   FpsgGrid grid = FpsgGrid::build(train, user_bands, item_bands, opt.ctx.seed + 1, threads);
   SgdState state;
-  state.init(f_, threads);
+  to_sgd_state(f_, state, threads);
   SgdConfig cfg;
   cfg.lr = static_cast<float>(p.learning_rate);
   cfg.reg = static_cast<float>(p.reg);
@@ -68,7 +68,7 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   cfg.biases = p.biases;
   run_epochs(type(), p.epochs, p.patience, &f_, opt, [&](int ep) {
     double sse = run_sgd_epoch(grid, state, cfg, threads, opt.ctx.seed * 1000003ULL + ep);
-    state.export_to(f_, threads);
+    from_sgd_state(state, f_, threads);
     if (!p.adaptive) cfg.lr *= static_cast<float>(p.lr_decay);
     return std::sqrt(sse / static_cast<double>(train.nnz()));
   });

@@ -15,8 +15,8 @@ class FactorModelBase : public ModelWithParams<P> {
  public:
   void predict(const int32_t* u, const int32_t* i, size_t n, float* out) const override { f_.predict(u, i, n, out); }
   void score(const int32_t* users, size_t n, float* out) const override { f_.score(users, n, out); }
-  std::vector<float> item_vectors(int* dim) const override { *dim = f_.k; return f_.Q; }
-  std::vector<float> user_vectors(int* dim) const override { *dim = f_.k; return f_.P; }
+  Model::MatrixView item_view() const override { return {f_.Q.data(), rows_of(f_.Q, f_.k), f_.k}; }
+  Model::MatrixView user_view() const override { return {f_.P.data(), rows_of(f_.P, f_.k), f_.k}; }
   std::vector<float> user_vector(int32_t u) const override { return row_of(f_.P, f_.k, u, this->n_users()); }
   std::vector<float> item_keys(int* dim) const override { return keys_with_bias(f_.Q, f_.bi, f_.k, dim); }
   void save_tensors(TensorMap& out) const override { f_.save(out); }

@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "core/huge_pages.h"
+#include "kernels/sgd.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 
@@ -198,5 +199,30 @@ void Factors::load(const TensorMap& in, int32_t nu, int32_t ni, const std::strin
   Q = require_tensor(in, prefix + "item_factors", DType::kF32, static_cast<int64_t>(ni) * k).as_f32();
   if (!finite()) throw Error("model file: factors contain NaN or infinity");
 }
+
+void to_sgd_state(const Factors& f, SgdState& s, int threads) {
+  s.allocate(SgdRow(f.k), f.n_users(), f.n_items());
+  s.mu = f.mu;
+  const int32_t n = s.n_users + s.n_items;
+#pragma omp parallel for num_threads(threads) schedule(static, 4096)
+  for (int32_t r = 0; r < n; ++r) {
+    const bool user = r < s.n_users;
+    const int32_t j = user ? r : r - s.n_users;
+    s.row.put(s.users + static_cast<size_t>(r) * s.row.stride, (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k,
+              (user ? f.bu : f.bi)[j]);
+  }
+}
+
+void from_sgd_state(const SgdState& s, Factors& f, int threads) {
+  const int32_t n = s.n_users + s.n_items;
+#pragma omp parallel for num_threads(threads) schedule(static, 4096)
+  for (int32_t r = 0; r < n; ++r) {
+    const bool user = r < s.n_users;
+    const int32_t j = user ? r : r - s.n_users;
+    (user ? f.bu : f.bi)[j] = s.row.get((user ? s.users : s.items) + static_cast<size_t>(j) * s.row.stride,
+                                        (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k);
+  }
+}
+
 
 }  // namespace mfkit

@@ -16,6 +16,8 @@ void dot_scores(const float* X, const float* Y, int32_t n_items, int k, const in
 
 /// Row `r` of a row-major matrix `k` wide with `rows` rows; NotFoundError when out of range.
 std::vector<float> row_of(const std::vector<float>& m, int k, int32_t r, int32_t rows);
+/// Rows of a row-major matrix of width k held in m (0 when k is 0).
+inline int64_t rows_of(const std::vector<float>& m, int k) { return k > 0 ? static_cast<int64_t>(m.size()) / k : 0; }
 /// Model::item_keys from item vectors Y (n x k) and biases b (empty: zeros): [Y_i, b_i].
 std::vector<float> keys_with_bias(const std::vector<float>& Y, const std::vector<float>& b, int k, int* dim);
 
@@ -65,5 +67,10 @@ struct Factors {
   void save(TensorMap& out, const std::string& prefix = "") const;
   void load(const TensorMap& in, int32_t n_users, int32_t n_items, const std::string& prefix = "");
 };
+
+struct SgdState;
+/// Factors into SGD's padded working rows (kernels/sgd.h), and back; rows shared among `threads`.
+void to_sgd_state(const Factors& f, SgdState& s, int threads = 1);
+void from_sgd_state(const SgdState& s, Factors& f, int threads = 1);
 
 }  // namespace mfkit

@@ -25,8 +25,8 @@ class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
     return solve_user(items, values);
   }
   std::vector<std::pair<int32_t, float>> explain(int32_t user, int32_t item, int k) const override;
-  std::vector<float> item_vectors(int* dim) const override { *dim = f_; return Y_; }
-  std::vector<float> user_vectors(int* dim) const override { *dim = f_; return X_; }
+  MatrixView item_view() const override { return {Y_.data(), rows_of(Y_, f_), f_}; }
+  MatrixView user_view() const override { return {X_.data(), rows_of(X_, f_), f_}; }
   std::vector<float> user_vector(int32_t u) const override { return row_of(X_, f_, u, n_users()); }
   std::vector<float> item_keys(int* dim) const override { return keys_with_bias(Y_, {}, f_, dim); }
   void save_tensors(TensorMap& out) const override;

@@ -143,12 +143,23 @@ std::vector<std::pair<int32_t, float>> Model::explain(int32_t, int32_t, int) con
   throw Error(type() + ": this model cannot explain its recommendations");
 }
 
+static std::vector<float> copy_of(const Model::MatrixView& v, int* dim) {
+  *dim = v.data ? v.cols : 0;
+  return v.data ? std::vector<float>(v.data, v.data + v.rows * v.cols) : std::vector<float>();
+}
+
+std::vector<float> Model::item_vectors(int* dim) const { return copy_of(item_view(), dim); }
+std::vector<float> Model::user_vectors(int* dim) const { return copy_of(user_view(), dim); }
+
 std::vector<float> Model::user_vector(int32_t user) const {
+  const MatrixView v = user_view();
   int dim = 0;
-  std::vector<float> all = user_vectors(&dim);
+  std::vector<float> all = v.data ? std::vector<float>() : user_vectors(&dim);
+  if (v.data) dim = v.cols;
   if (dim == 0) throw Error(type() + ": this model has no user vectors");
   if (user < 0 || user >= n_users()) throw NotFoundError(type() + ": user index " + std::to_string(user) + " is unknown");
-  return std::vector<float>(all.begin() + static_cast<size_t>(user) * dim, all.begin() + static_cast<size_t>(user + 1) * dim);
+  const float* row = (v.data ? v.data : all.data()) + static_cast<size_t>(user) * dim;
+  return std::vector<float>(row, row + dim);
 }
 
 void Model::set_index(std::shared_ptr<const ItemIndex> index) {

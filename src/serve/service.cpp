@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "core/clock.h"
+#include "core/result_json.h"
 #include "data/text_file.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
@@ -193,23 +194,6 @@ struct Service::Impl {
     if (i < 0) throw ApiError{404, field, "unknown item '" + raw.substr(0, 200) + "'"};
     return i;
   }
-  static json item_json(const Model& m, const Scored& s) {
-    json e = {{"item", m.item_ids()->name(s.index)}, {"score", s.score}};
-    const Labels& l = m.labels();
-    if (!l.item_titles.empty()) e["title"] = l.item_titles[s.index];
-    if (!l.item_categories.empty()) e["category"] = l.item_categories[s.index];
-    return e;
-  }
-  static json user_json(const Model& m, int32_t u) {
-    json e = {{"user", m.user_ids()->name(u)}};
-    if (!m.labels().user_names.empty()) e["name"] = m.labels().user_names[u];
-    return e;
-  }
-  static json items_json(const Model& m, const std::vector<Scored>& list) {
-    json out = json::array();
-    for (const Scored& s : list) out.push_back(item_json(m, s));
-    return out;
-  }
 
   json recommend(const Params& p) const {
     Args a(p, {"user", "items", "values", "k", "filter_seen", "exclude", "candidates", "model", "exact"});
@@ -228,7 +212,7 @@ struct Service::Impl {
       int32_t u = user_index(m, "user", a.required("user"));
       auto lists = mfkit::recommend(m, {u}, ro, Context{});
       out["user"] = user_json(m, u);
-      out["items"] = items_json(m, lists[0]);
+      out["items"] = scored_json(m, lists[0]);
       return out;
     }
     std::vector<int32_t> items;
@@ -250,7 +234,7 @@ struct Service::Impl {
       }
     }
     try {
-      out["items"] = items_json(m, recommend_new_user(m, items, values, ro));
+      out["items"] = scored_json(m, recommend_new_user(m, items, values, ro));
     } catch (const Error& e) {  // ids are checked above: this is a model that cannot fold in
       throw ApiError{400, "items", e.what()};
     }
@@ -269,16 +253,10 @@ struct Service::Impl {
     try {
       if (a.has("item")) {
         int32_t i = item_index(m, "item", a.required("item"));
-        return {{"item", m.item_ids()->name(i)}, {"items", items_json(m, similar_items(m, {i}, so)[0])}};
+        return {{"item", m.item_ids()->name(i)}, {"items", scored_json(m, similar_items(m, {i}, so)[0])}};
       }
       int32_t u = user_index(m, "user", a.required("user"));
-      json users = json::array();
-      for (const Scored& s : similar_users(m, u, k)) {
-        json e = user_json(m, s.index);
-        e["score"] = s.score;
-        users.push_back(e);
-      }
-      return {{"user", user_json(m, u)}, {"users", users}};
+      return {{"user", user_json(m, u)}, {"users", scored_json(m, similar_users(m, u, k), true)}};
     } catch (const ApiError&) {
       throw;
     } catch (const Error& e) {
@@ -312,7 +290,7 @@ struct Service::Impl {
       QueryResult r = run_query(m, q, qo);
       json rows = json::array();
       for (int32_t u : r.rows) rows.push_back(user_json(m, u));
-      json items = items_json(m, r.items);
+      json items = scored_json(m, r.items);
       for (size_t j = 0; j < r.holders.size(); ++j) {
         json in = json::array();
         for (int32_t u : r.holders[j].rows) in.push_back(user_json(m, u));

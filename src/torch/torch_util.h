@@ -34,8 +34,8 @@ inline void configure_torch_threads(int threads) {
 inline void save_module(torch::nn::Module& m, const std::string& prefix, TensorMap& out) {
   auto put = [&](const std::string& name, const torch::Tensor& t) {
     torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
-    std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
-    if (shape.empty()) shape = {1};
+    // A scalar is stored as one value (built in one step: GCC 12 warns, wrongly, about reassigning).
+    const std::vector<int64_t> shape = c.dim() == 0 ? std::vector<int64_t>{1} : c.sizes().vec();
     out[prefix + name] = Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
   };
   for (const auto& p : m.named_parameters()) put(p.key(), p.value());

@@ -11,6 +11,7 @@
 
 #include "mfkit/data.h"
 #include "mfkit/model_file.h"
+#include "mfkit/store.h"
 #include "test_util.h"
 
 extern char** environ;

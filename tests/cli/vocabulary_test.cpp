@@ -72,15 +72,20 @@ TEST(CliVocabulary, EveryOptionSpellsOneMeaningOneWay) {
       if (!shortname.empty()) long_of_short[shortname].insert(longname);
       if (!longname.empty()) short_of_long[longname].insert(shortname);
       where[longname.empty() ? shortname : longname].push_back(todo[n]);
-      if (longname == "--model")
+      if (longname == "--model") {
         EXPECT_EQ(o.help.rfind("model type", 0), 0u) << "mfkit " << todo[n] << ": --model must be a model type: " << o.help;
-      if (longname == "--model-file")
+      }
+      if (longname == "--model-file") {
         EXPECT_NE(o.help.find("model file"), std::string::npos) << "mfkit " << todo[n] << ": " << o.help;
-      if (longname == "--data")
+      }
+      if (longname == "--data") {
         EXPECT_NE(o.help.find("dataset"), std::string::npos) << "mfkit " << todo[n] << ": --data: " << o.help;
-      for (const char* reserved : {"-m", "-f"})
-        if (shortname == reserved)
+      }
+      for (const char* reserved : {"-m", "-f"}) {
+        if (shortname == reserved) {
           EXPECT_EQ(longname, std::string(reserved) == "-m" ? "--model" : "--model-file") << "mfkit " << todo[n];
+        }
+      }
     }
   }
   for (const auto& [s, longs] : long_of_short) {

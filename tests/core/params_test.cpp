@@ -82,7 +82,9 @@ TEST(Registry, SearchSpacesLieInsideTheDeclaredRanges) {
       EXPECT_LT(r.lo, r.hi) << e.name << "." << name;
       EXPECT_GE(r.lo, params[name].lo) << e.name << "." << name;
       EXPECT_LE(r.hi, params[name].hi) << e.name << "." << name;
-      if (r.log) EXPECT_GT(r.lo, 0) << e.name << "." << name;
+      if (r.log) {
+        EXPECT_GT(r.lo, 0) << e.name << "." << name;
+      }
     }
   }
 }

@@ -109,8 +109,9 @@ TEST(Recommend, FoldInUserGivesTheVectorThatScoresTheNewUser) {
       for (int d = 0; d < dim; ++d) s += double(x[d]) * item_vecs[size_t(i) * dim + d];
       return s;
     };
-    if (std::string(name) == "implicit-als")
+    if (std::string(name) == "implicit-als") {
       for (int32_t i = 0; i < model->n_items(); ++i) EXPECT_NEAR(dot(i), scores[i], 1e-4) << name << " item " << i;
+    }
   }
 }
 

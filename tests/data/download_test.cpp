@@ -12,6 +12,7 @@
 #include "data/text_file.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
+#include "mfkit/store.h"
 #include "test_util.h"
 
 namespace mfkit {

@@ -3,6 +3,7 @@
 // metrics the ranks report are the ones `mfkit eval` computes from it in one process.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <algorithm>
 #include <map>
@@ -125,6 +126,45 @@ TEST(DistributedTopN, HeldOutPairsReadByTwoRanksCountOnce) {
       EXPECT_NEAR(dist["rmse"].get<double>(), one["rmse"].get<double>(), 1e-5);
     }
   }
+}
+
+// In one process (no torchrun) --top-n writes its list too, instead of being ignored, and a model
+// the partitioned path does not fit is refused naming the flag that asked for it.
+TEST(DistributedTopN, OneProcessWritesTheListsOrSaysWhyNot) {
+  test::TempDir d;
+  auto lines = test::make_lines(3000);
+  const std::string data = d.path("r.csv"), lists_dir = d.path("top");
+  test::write_lines(data, lines, 0, lines.size());
+  const std::string common = " --data " + data + " --format user,item,rating --split none -q --top-n " + lists_dir;
+  // With --set index=hnsw (the gathered model gets its index, as a one-process fit's does).
+  auto ok = test::run_cli("train -m implicit-als --set factors=4 --set iterations=2 -k 3 --set index=hnsw -o " +
+                          d.path("m.mfk") + common);
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  EXPECT_TRUE(load_model(d.path("m.mfk"))->index());
+  const auto lists = read_lists(lists_dir, 1);
+  EXPECT_GT(lists.size(), 100u);
+  for (const auto& [user, items] : lists) EXPECT_EQ(items.size(), 3u) << user;
+  auto refused = test::run_cli("train -m popularity" + common);
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("--checkpoint, --top-n and --sharded"), std::string::npos) << refused.out;
+
+  // A dataset by its name (found under MFKIT_DATA_DIR with its own format), as load_data finds it.
+  std::filesystem::create_directories(d.path("data/ml-100k"));
+  std::vector<std::string> tabbed;
+  for (std::string l : lines) {
+    std::replace(l.begin(), l.end(), ',', '\t');
+    tabbed.push_back(l + "\t881250949");
+  }
+  test::write_lines(d.path("data/ml-100k/u.data"), tabbed, 0, tabbed.size());
+  const std::string named_dir = d.path("named");
+  auto named = test::run_cli("train -m als --data ml-100k --split none -q --set factors=4 --set iterations=2 -k 2 "
+                             "--top-n " + named_dir, "MFKIT_DATA_DIR=" + d.path("data"));
+  ASSERT_EQ(named.code, 0) << named.out;
+  EXPECT_EQ(read_lists(named_dir, 1).size(), lists.size());
+  auto missing = test::run_cli("train -m als --data ml-1m --split none -q --top-n " + named_dir,
+                               "MFKIT_DATA_DIR=" + d.path("data"));
+  EXPECT_EQ(missing.code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("dataset 'ml-1m' is not in"), std::string::npos) << missing.out;
 }
 
 }  // namespace

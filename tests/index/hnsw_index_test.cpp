@@ -25,7 +25,9 @@ std::unique_ptr<Model> fitted(const std::string& name, int32_t items = 1500) {
   spec.density = 0.03;
   auto m = create_model(name);
   m->set_params({{"factors", 24}});
-  m->fit(synthetic_ratings(spec), FitOptions{Context{2, 1}});
+  FitOptions opt;
+  opt.ctx = Context{2, 1};
+  m->fit(synthetic_ratings(spec), opt);
   return m;
 }
 
@@ -147,7 +149,9 @@ TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
     for (size_t q = 0; q < queries.size(); ++q)
       for (const Scored& s : similar[q]) {
         EXPECT_EQ(ex.count(s.index), 0u) << "trial " << trial;
-        if (!cand.empty()) EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
+        if (!cand.empty()) {
+          EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
+        }
         EXPECT_NE(s.index, queries[q]) << "trial " << trial;
       }
     for (size_t r = 0; r < users.size(); ++r) {
@@ -162,8 +166,12 @@ TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
       std::set<int32_t> got;
       for (const Scored& s : lists[r]) {
         EXPECT_EQ(ex.count(s.index), 0u) << "trial " << trial;
-        if (!cand.empty()) EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
-        if (o.filter_seen) EXPECT_EQ(seen_items.count(s.index), 0u) << "trial " << trial;
+        if (!cand.empty()) {
+          EXPECT_EQ(cand.count(s.index), 1u) << "trial " << trial;
+        }
+        if (o.filter_seen) {
+          EXPECT_EQ(seen_items.count(s.index), 0u) << "trial " << trial;
+        }
         EXPECT_TRUE(got.insert(s.index).second);
       }
       for (size_t j = 1; j < lists[r].size(); ++j) EXPECT_GE(lists[r][j - 1].score, lists[r][j].score);

@@ -78,7 +78,9 @@ struct Answers {
 Answers fit_and_answer(const std::string& model, const nlohmann::json& params, const Interactions& data) {
   auto m = create_model(model);
   m->set_params(params);
-  m->fit(data, FitOptions{Context{1, 3}});
+  FitOptions opt;
+  opt.ctx = Context{1, 3};
+  m->fit(data, opt);
   Answers a;
   std::vector<int32_t> us, is;
   for (int32_t x = 0; x < data.n_users(); ++x)

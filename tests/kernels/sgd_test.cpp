@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mfkit/data.h"
+#include "models/factors.h"
 #include "test_util.h"
 
 namespace mfkit {
@@ -26,7 +27,7 @@ TEST(SgdBlock, PlainUpdateMatchesHandComputation) {
   f.Q = {0.5f, -1.0f};
   f.mu = 3.0f;
   SgdState s;
-  s.init(f);
+  to_sgd_state(f, s);
   SgdConfig c;
   c.lr = 0.1f;
   c.reg = 0.2f;
@@ -36,7 +37,7 @@ TEST(SgdBlock, PlainUpdateMatchesHandComputation) {
   double sse = sgd_block(&r, &r + 1, s, c);
   // prediction 3 + 0.5 - 2 = 1.5, error 2.5
   EXPECT_NEAR(sse, 6.25, 1e-6);
-  s.export_to(f);
+  from_sgd_state(s, f);
   EXPECT_NEAR(f.P[0], 1.0f + 0.1f * (2.5f * 0.5f - 0.2f * 1.0f), 1e-6);
   EXPECT_NEAR(f.P[1], 2.0f + 0.1f * (2.5f * -1.0f - 0.2f * 2.0f), 1e-6);
   EXPECT_NEAR(f.Q[0], 0.5f + 0.1f * (2.5f * 1.0f - 0.2f * 0.5f), 1e-6);
@@ -50,7 +51,7 @@ TEST(SgdBlock, AdaptiveRateShrinksAsGradientsAccumulate) {
   f.init(m, 4, 0.1, 1, false);
   f.mu = 0;
   SgdState s;
-  s.init(f);
+  to_sgd_state(f, s);
   SgdConfig c;
   c.lr = 0.05f;
   Rating r{0, 0, 5.0f};
@@ -112,7 +113,7 @@ TEST(SgdBlock, MatchesTheRuleAppliedOneRatingAtATimeAtEveryWidth) {
     Factors f;
     f.init(m, k, 0.3, 7, false);
     SgdState s;
-    s.init(f);
+    to_sgd_state(f, s);
     SgdConfig c;
     c.lr = 0.05f;
     std::vector<float> P = f.P, Q = f.Q, bu = f.bu, bi = f.bi;
@@ -121,7 +122,7 @@ TEST(SgdBlock, MatchesTheRuleAppliedOneRatingAtATimeAtEveryWidth) {
       sgd_block(block.data(), block.data() + block.size(), s, c);
       for (const Rating& x : block) reference_step(x, P, Q, bu, bi, gp, gq, gbu, gbi, k, f.mu, c);
     }
-    s.export_to(f);
+    from_sgd_state(s, f);
     for (size_t e = 0; e < P.size(); ++e) ASSERT_NEAR(f.P[e], P[e], 1e-4f) << "k=" << k << " P[" << e << "]";
     for (size_t e = 0; e < Q.size(); ++e) ASSERT_NEAR(f.Q[e], Q[e], 1e-4f) << "k=" << k << " Q[" << e << "]";
     for (int u = 0; u < nu; ++u) ASSERT_NEAR(f.bu[u], bu[u], 1e-4f) << "k=" << k;
@@ -204,7 +205,7 @@ TEST(SgdState, CopiesInAndOutOnSeveralThreads) {
   for (size_t j = 0; j < f.bu.size(); ++j) f.bu[j] = 0.5f * j;
   for (size_t j = 0; j < f.bi.size(); ++j) f.bi[j] = -0.25f * j;
   SgdState s;
-  s.init(f, 3);
+  to_sgd_state(f, s, 3);
   EXPECT_EQ(s.users[s.row.bias()], f.bu[0]);
   EXPECT_EQ(s.items[static_cast<size_t>(1) * s.row.stride + 2], f.Q[static_cast<size_t>(1) * f.k + 2]);
   Factors back = f;
@@ -212,7 +213,7 @@ TEST(SgdState, CopiesInAndOutOnSeveralThreads) {
   std::fill(back.Q.begin(), back.Q.end(), 0.0f);
   std::fill(back.bu.begin(), back.bu.end(), 0.0f);
   std::fill(back.bi.begin(), back.bi.end(), 0.0f);
-  s.export_to(back, 3);
+  from_sgd_state(s, back, 3);
   EXPECT_EQ(back.P, f.P);
   EXPECT_EQ(back.Q, f.Q);
   EXPECT_EQ(back.bu, f.bu);
@@ -226,7 +227,7 @@ TEST(SgdEpoch, RunsEveryBlockOnceOnANarrowGrid) {
   Factors f;
   f.init(m, 8, 0.3, 5, false);
   SgdState s;
-  s.init(f, 2);
+  to_sgd_state(f, s, 2);
   SgdConfig c;
   c.lr = 0.0f;
   c.adaptive = false;
@@ -252,7 +253,7 @@ TEST(SgdEpoch, TwoThreadsConvergeLikeOne) {
     Factors f;
     f.init(m, 8, 0.05, 1, false);
     SgdState s;
-    s.init(f);
+    to_sgd_state(f, s);
     FpsgGrid g = FpsgGrid::build(m, 9, 5, 2);
     SgdConfig c;
     c.lr = 0.05f;

@@ -197,7 +197,9 @@ TEST_P(Conformance, CallbackCanStopTrainingAndSeesValidation) {
                  ++calls;
                  EXPECT_EQ(e.valid_rmse.has_value(), !m->implicit());  // rating models report RMSE
                  EXPECT_TRUE(std::isfinite(e.train_loss));
-                 if (!e.has_train_loss) EXPECT_EQ(e.train_loss, 0.0);  // implicit-als unless compute_loss
+                 if (!e.has_train_loss) {
+                   EXPECT_EQ(e.train_loss, 0.0);  // implicit-als unless compute_loss
+                 }
                  return e.epoch < 2;
                }};
   m->fit(train, o);

@@ -246,6 +246,29 @@ def test_libtorch_is_loaded_only_by_a_neural_model():
     assert out == ["False", "True"]
 
 
+def test_import_maps_no_server_store_or_download_library():
+    # The server (TLS, Prometheus), the chart store (SQLite) and the downloader (HTTPS, zip) are
+    # libraries of their own: importing mfkit and fitting a model in a fresh interpreter maps none
+    # of what they need (numpy itself may map libcrypto through hashlib: only what mfkit adds counts).
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "def maps():\n"
+        "    return {l.split()[-1].rsplit('/', 1)[-1] for l in open('/proc/self/maps') if '.so' in l}\n"
+        "before = maps()\n"
+        "import mfkit\n"
+        "m = sp.random(30, 20, density=0.3, format='csr', dtype=np.float32, random_state=1)\n"
+        "mfkit.BiasedMF(factors=4, epochs=2).fit(m, show_progress=False)\n"
+        "print(sorted(maps() - before))\n"
+    )
+    added = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "libmfkit.so" in added
+    for lib in ("libssl", "libcrypto", "libsqlite3", "libzip", "libprometheus", "libmfkit_serve", "libmfkit_store"):
+        assert lib not in added, (lib, added)
+
+
 def test_a_datasets_titles_reach_the_networks_that_read_them(implicit_matrix):
     import pandas as pd
 

@@ -10,11 +10,18 @@
 #include "mfkit/error.h"
 #include "mfkit/metrics.h"
 #include "mfkit/model_file.h"
+#include "kernels/dispatch.h"
 #include "models/bpr/bpr_model.h"
 #include "models/epochs.h"
 #include "models/factors.h"
 
 namespace mfkit {
+
+// The public step (bpr_step.h) runs the chosen instruction set's copy (kernels/dispatch.h).
+double bpr_epoch(const Csr& by_user, const std::vector<int32_t>& entry_user, BprState& s, const BprConfig& c,
+                 int threads, uint64_t seed) {
+  return kernels().bpr_epoch(by_user, entry_user, s, c, threads, seed);
+}
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 

@@ -16,8 +16,8 @@ class Bpr : public ModelWithParams<BprParams> {
   void score(const int32_t* users, size_t n, float* out) const override;
   void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const override;
   std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const override;
-  std::vector<float> item_vectors(int* dim) const override { *dim = f_; return s_.Y; }
-  std::vector<float> user_vectors(int* dim) const override { *dim = f_; return s_.X; }
+  MatrixView item_view() const override { return {s_.Y.data(), rows_of(s_.Y, f_), f_}; }
+  MatrixView user_view() const override { return {s_.X.data(), rows_of(s_.X, f_), f_}; }
   std::vector<float> user_vector(int32_t u) const override { return row_of(s_.X, f_, u, n_users()); }
   std::vector<float> item_keys(int* dim) const override { return keys_with_bias(s_.Y, s_.b, f_, dim); }
   void save_tensors(TensorMap& out) const override;

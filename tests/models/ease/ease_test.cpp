@@ -50,7 +50,9 @@ TEST(Ease, SatisfiesTheClosedFormsConditions) {
     for (int32_t i = 0; i < data.n_items(); ++i) {
       EXPECT_EQ(B(i, i), 0.0);
       for (int32_t j = 0; j < data.n_items(); ++j)
-        if (i != j) EXPECT_NEAR(GB(i, j), XtX(i, j), 1e-3 * (1 + std::abs(XtX(i, j)))) << binary << " " << i << "," << j;
+        if (i != j) {
+          EXPECT_NEAR(GB(i, j), XtX(i, j), 1e-3 * (1 + std::abs(XtX(i, j)))) << binary << " " << i << "," << j;
+        }
     }
     // Scores are X B.
     Eigen::MatrixXd S = X * B;
