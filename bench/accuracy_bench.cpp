@@ -4,15 +4,15 @@
 //
 //   build/bench/mfkit_bench_accuracy --datasets ml-100k,ml-1m --models biased-mf,als --seeds 5
 //       --threads 2 --out bench/results/rmse.json   (one command)
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cmath>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <map>
 
@@ -81,7 +81,8 @@ static bool write_report(const nlohmann::json& report, const std::string& out) {
 
 int main(int argc, char** argv) {
   CLI::App app{"mfkit accuracy benchmark: test metrics over seeded splits"};
-  std::string datasets = "ml-100k,ml-1m", models = "biased-mf,als", out = "bench/results/rmse.json", split = "random:0.9";
+  std::string datasets = "ml-100k,ml-1m", models = "biased-mf,als", out = "bench/results/rmse.json",
+              split = "random:0.9";
   int seeds = 5, threads = 2, first_seed = 1;
   double valid = 0;
   bool binarize = false;
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   app.add_option("--models", models, "comma-separated model[:preset] entries")->capture_default_str();
   app.add_option("--seeds", seeds, "splits (seeds first..first+N-1)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--first-seed", first_seed, "first seed (to spread the seeds of one table over processes)")
-      ->check(CLI::Range(1, 1000000))->capture_default_str();
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256))->capture_default_str();
   app.add_option("--split", split, "split spec")->capture_default_str();
   app.add_option("--valid", valid, "validation fraction carved from train")->capture_default_str();
@@ -105,10 +107,11 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   utsname un;
   uname(&un);
-  nlohmann::json report = {{"command", command},
-                           {"created_unix", static_cast<int64_t>(std::time(nullptr))},
-                           {"machine", {{"cpu", cpu_model()}, {"cores", sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", un.release}}},
-                           {"results", nlohmann::json::array()}};
+  nlohmann::json report = {
+      {"command", command},
+      {"created_unix", static_cast<int64_t>(std::time(nullptr))},
+      {"machine", {{"cpu", cpu_model()}, {"cores", sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", un.release}}},
+      {"results", nlohmann::json::array()}};
   try {
     for (const auto& ds : split_list(datasets)) {
       for (const auto& entry : split_list(models)) {
@@ -142,7 +145,10 @@ int main(int argc, char** argv) {
             if (it.value().is_number_float()) metrics[it.key()].push_back(it.value().get<double>());
           secs.push_back(r["train_seconds"]);
           rate.push_back(r["n_train"].get<double>() * r["epochs"].get<double>() / r["train_seconds"].get<double>());
-          runs.push_back({{"seed", seed}, {"test", r["test"]}, {"train_seconds", secs.back()}, {"epochs", r["epochs"]},
+          runs.push_back({{"seed", seed},
+                          {"test", r["test"]},
+                          {"train_seconds", secs.back()},
+                          {"epochs", r["epochs"]},
                           {"split", r["split"]}});
           if (r.contains("valid")) runs.back()["valid"] = r["valid"];
           if (r.contains("curve")) runs.back()["curve"] = r["curve"];
@@ -150,9 +156,14 @@ int main(int argc, char** argv) {
                      r.contains("valid") ? " valid " + r["valid"].dump() : "", secs.back());
         }
         Stats t = stats(secs), q = stats(rate);
-        nlohmann::json res = {{"dataset", ds}, {"model", model}, {"preset", preset}, {"params", used_params},
-                              {"train_seconds_mean", t.mean}, {"entries_per_second", q.mean},
-                              {"peak_rss_mb_process", peak_rss_mb()}, {"runs", runs}};
+        nlohmann::json res = {{"dataset", ds},
+                              {"model", model},
+                              {"preset", preset},
+                              {"params", used_params},
+                              {"train_seconds_mean", t.mean},
+                              {"entries_per_second", q.mean},
+                              {"peak_rss_mb_process", peak_rss_mb()},
+                              {"runs", runs}};
         std::string line;
         for (const auto& [name, values] : metrics) {
           Stats s = stats(values);

@@ -7,8 +7,8 @@
 // one-extra-dimension transform with L2 lists.
 //
 //   build/bench/mfkit_bench_ann --items 1000000 --factors 64 --threads 2 --out bench/results/ann_1m.json
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -79,9 +79,8 @@ double recall(const std::vector<std::vector<Scored>>& got, const std::vector<std
 #ifdef MFKIT_BENCH_FAISS
 // faiss's IndexIVFFlat over the same item vectors, by inner product: a row per run of nprobe.
 json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q,
-               const std::vector<std::vector<Scored>>& truth,
-               const std::vector<int>& nprobes, int nlist, int top, const Context& ctx,
-               const std::function<double()>& exact_beside) {
+               const std::vector<std::vector<Scored>>& truth, const std::vector<int>& nprobes, int nlist, int top,
+               const Context& ctx, const std::function<double()>& exact_beside) {
   // implicit-als scores x . y: inner product over its item vectors, its user vectors as queries.
   // With `transform`, Bachrach et al.'s extra dimension turns it into a nearest-neighbour search:
   // items [y, sqrt(m^2 - |y|^2)], queries [x, 0], L2 lists (what mfkit's l2-transform does).
@@ -123,8 +122,7 @@ json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q
   const std::string name = transform ? "faiss-ivf-l2-transform" : "faiss-ivf";
   fmt::print("{} (nlist {}): built in {:.1f} s\n", name, nlist, build);
   std::vector<float> X(q.size() * static_cast<size_t>(k));
-  for (size_t r = 0; r < q.size(); ++r)
-    std::copy_n(Xall.data() + static_cast<size_t>(q[r]) * k, k, X.data() + r * k);
+  for (size_t r = 0; r < q.size(); ++r) std::copy_n(Xall.data() + static_cast<size_t>(q[r]) * k, k, X.data() + r * k);
   json rows = json::array();
   for (int nprobe : nprobes) {
     index.nprobe = nprobe;
@@ -141,13 +139,18 @@ json faiss_ivf(const Model& model, bool transform, const std::vector<int32_t>& q
     const double rec = recall(got, truth);
     fmt::print("  nprobe {:>4}: recall@{} {:.4f}  {:.0f} queries/s  ({:.1f}x the exact scan run beside it)\n", nprobe,
                top, rec, qps, qps / exact_now);
-    rows.push_back({{"metric", name}, {"nlist", nlist}, {"nprobe", nprobe}, {"build_seconds", build},
-                    {"recall_at_10", rec}, {"qps", qps}, {"exact_qps_beside", exact_now}, {"speedup", qps / exact_now}});
+    rows.push_back({{"metric", name},
+                    {"nlist", nlist},
+                    {"nprobe", nprobe},
+                    {"build_seconds", build},
+                    {"recall_at_10", rec},
+                    {"qps", qps},
+                    {"exact_qps_beside", exact_now},
+                    {"speedup", qps / exact_now}});
   }
   return rows;
 }
 #endif
-
 
 }  // namespace
 
@@ -230,13 +233,20 @@ int main(int argc, char** argv) {
       double r = recall(got, truth);
       fmt::print("  ef {:>4}: recall@{} {:.4f}  {:.0f} queries/s  ({:.1f}x the exact scan run beside it)\n", ef, top, r,
                  qps, qps / exact_now);
-      runs.push_back({{"metric", metric}, {"M", M}, {"ef_construction", efc}, {"ef_search", ef}, {"build_seconds", build},
-                      {"recall_at_10", r}, {"qps", qps}, {"exact_qps_beside", exact_now}, {"speedup", qps / exact_now}});
+      runs.push_back({{"metric", metric},
+                      {"M", M},
+                      {"ef_construction", efc},
+                      {"ef_search", ef},
+                      {"build_seconds", build},
+                      {"recall_at_10", r},
+                      {"qps", qps},
+                      {"exact_qps_beside", exact_now},
+                      {"speedup", qps / exact_now}});
     }
     model->set_index(nullptr);
   }
-  json report = {{"command", command}, {"items", items}, {"users", users}, {"factors", k}, {"threads", threads},
-                 {"queries", queries}, {"exact_qps", exact_qps}, {"runs", runs}};
+  json report = {{"command", command}, {"items", items},     {"users", users},         {"factors", k},
+                 {"threads", threads}, {"queries", queries}, {"exact_qps", exact_qps}, {"runs", runs}};
   std::string tmp = out + ".tmp";
   std::ofstream(tmp) << report.dump(2) << "\n";
   std::rename(tmp.c_str(), out.c_str());

@@ -121,7 +121,13 @@ void implicit_iteration(benchmark::State& st, const Interactions& m, int steps) 
 }
 
 void BM_ImplicitCg_Synthetic10M(benchmark::State& st) { implicit_iteration(st, synthetic10m(), 3); }
-BENCHMARK(BM_ImplicitCg_Synthetic10M)->Args({64, 2})->Args({128, 2})->Args({64, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_ImplicitCg_Synthetic10M)
+    ->Args({64, 2})
+    ->Args({128, 2})
+    ->Args({64, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 void BM_ImplicitCholesky_Synthetic10M(benchmark::State& st) { implicit_iteration(st, synthetic10m(), 0); }
 BENCHMARK(BM_ImplicitCholesky_Synthetic10M)->Args({64, 2})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 void BM_ImplicitCg_Ml1m(benchmark::State& st) { implicit_iteration(st, ml1m_implicit(), 3); }
@@ -141,7 +147,8 @@ void BM_RecommendAllUsers(benchmark::State& st) {
   o.k = 10;
   o.filter_seen = st.range(0) != 0;
   for (auto _ : st) benchmark::DoNotOptimize(recommend(*model, users, o, Context{static_cast<int>(st.range(1)), 1}));
-  st.counters["users/s"] = benchmark::Counter(static_cast<double>(users.size()) * st.iterations(), benchmark::Counter::kIsRate);
+  st.counters["users/s"] =
+      benchmark::Counter(static_cast<double>(users.size()) * st.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RecommendAllUsers)->Args({1, 2})->Args({0, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -4,8 +4,8 @@
 //
 //   build/bench/mfkit_bench_meta --datasets ml-100k,ml-latest-small --seeds 3
 //       --cross ml-100k:ml-latest-small --out bench/results/meta.json   (one command line)
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -55,18 +55,22 @@ int main(int argc, char** argv) {
   std::string out = "bench/results/meta.json";
   bool no_nnmf = false;
   app.add_option("--datasets", datasets, "datasets meta-trained and tested on")->delimiter(',');
-  app.add_option("--cross", cross, "TRAIN:TEST pairs: meta-trained on TRAIN, tested on TEST's episodes")->delimiter(',');
+  app.add_option("--cross", cross, "TRAIN:TEST pairs: meta-trained on TRAIN, tested on TEST's episodes")
+      ->delimiter(',');
   app.add_option("--ratios", ratios, "observation ratios of the meta-test episodes")->delimiter(',');
   app.add_option("--seeds", seeds, "seeds (disjoint parts, training, episodes)")->capture_default_str();
   app.add_option("--test-episodes", test_episodes, "meta-test episodes per ratio and seed")->capture_default_str();
-  app.add_option("--nnmf-episodes", nnmf_episodes, "of which NNMF per matrix is fitted on the first N (it is slow)")->capture_default_str();
-  app.add_option("--tune-episodes", tune_episodes, "meta-validation episodes for tuning the MF baseline's lambda")->capture_default_str();
+  app.add_option("--nnmf-episodes", nnmf_episodes, "of which NNMF per matrix is fitted on the first N (it is slow)")
+      ->capture_default_str();
+  app.add_option("--tune-episodes", tune_episodes, "meta-validation episodes for tuning the MF baseline's lambda")
+      ->capture_default_str();
   app.add_option("--set", sets, "meta-mf parameter key=value for every variant")->take_all();
   app.add_flag("--no-nnmf", no_nnmf, "skip the NNMF baseline");
   app.add_option("--out", out, "JSON file to write")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  cross.erase(std::remove_if(cross.begin(), cross.end(), [](const std::string& c) { return c.find(':') == std::string::npos; }),
-              cross.end());
+  cross.erase(
+      std::remove_if(cross.begin(), cross.end(), [](const std::string& c) { return c.find(':') == std::string::npos; }),
+      cross.end());
   std::string command;
   for (int a = 0; a < argc; ++a) command += (a ? " " : "") + std::string(argv[a]);
 
@@ -107,16 +111,22 @@ int main(int argc, char** argv) {
         auto m = std::make_unique<mfkit::MetaMf>(p);
         auto t0 = Clock::now();
         int steps = 0;
-        double best = m->meta_train(*sources[d], spec, {1, static_cast<uint64_t>(seed)}, [&](const mfkit::MetaTrainInfo& i) {
-          steps = i.step;
-          return true;
-        });
+        double best =
+            m->meta_train(*sources[d], spec, {1, static_cast<uint64_t>(seed)}, [&](const mfkit::MetaTrainInfo& i) {
+              steps = i.step;
+              return true;
+            });
         double secs = seconds_since(t0);
         fmt::print("seed {} {} {}: valid {:.4f} after {} steps, {:.0f} s {}\n", seed, d, variant, best, steps, secs,
                    m->learned().dump());
         std::fflush(stdout);
-        training.push_back({{"seed", seed}, {"dataset", d}, {"method", variant}, {"valid_rmse", best}, {"steps", steps},
-                            {"seconds", secs}, {"learned", m->learned()}});
+        training.push_back({{"seed", seed},
+                            {"dataset", d},
+                            {"method", variant},
+                            {"valid_rmse", best},
+                            {"steps", steps},
+                            {"seconds", secs},
+                            {"learned", m->learned()}});
         trained[d][variant] = std::move(m);
       }
     }
@@ -142,8 +152,10 @@ int main(int argc, char** argv) {
           if (e.q_vals.empty()) continue;
           res["user mean"].add(seed, mfkit::query_rmse(e, mfkit::baseline_mean(e, false)));
           res["item mean"].add(seed, mfkit::query_rmse(e, mfkit::baseline_mean(e, true)));
-          res["MF per matrix (ALS, tuned lambda)"].add(seed, mfkit::query_rmse(e, mfkit::baseline_mf(e, base.factors, best_l, one)));
-          if (!no_nnmf && k < nnmf_episodes) res["NNMF per matrix"].add(seed, mfkit::query_rmse(e, mfkit::baseline_nnmf(e, one)));
+          res["MF per matrix (ALS, tuned lambda)"].add(
+              seed, mfkit::query_rmse(e, mfkit::baseline_mf(e, base.factors, best_l, one)));
+          if (!no_nnmf && k < nnmf_episodes)
+            res["NNMF per matrix"].add(seed, mfkit::query_rmse(e, mfkit::baseline_nnmf(e, one)));
           if (trained.count(d)) {
             res["meta-mf"].add(seed, trained[d]["meta-mf"]->rmse(e));
             res["MAML-style shared init"].add(seed, trained[d]["maml"]->rmse(e));
@@ -177,15 +189,21 @@ int main(int argc, char** argv) {
           int wins = 0;
           for (size_t k = 0; k < diff.size(); ++k) diff[k] = st.all[k] - base_all[k], wins += diff[k] < 0;
           auto [md, sd] = Stats::mean_sd(diff);
-          x["vs_mf"] = {{"mean_diff", md}, {"se", sd / std::sqrt(double(diff.size()))},
+          x["vs_mf"] = {{"mean_diff", md},
+                        {"se", sd / std::sqrt(double(diff.size()))},
                         {"better_share", double(wins) / diff.size()}};
         }
         table[d][r][m] = x;
       }
   mfkit::MetaMfParams shown = base;
-  json j = {{"command", command}, {"params", mfkit::params_to_json(shown)}, {"episodes", mfkit::params_to_json(spec)},
-            {"results", table}, {"training", training}, {"mf_lambda", chosen}};
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
+  json j = {{"command", command},
+            {"params", mfkit::params_to_json(shown)},
+            {"episodes", mfkit::params_to_json(spec)},
+            {"results", table},
+            {"training", training},
+            {"mf_lambda", chosen}};
+  std::filesystem::create_directories(
+      std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
   std::ofstream(out) << j.dump(2) << "\n";
   fmt::print("wrote {}\n", out);
   return 0;

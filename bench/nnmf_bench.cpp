@@ -3,10 +3,10 @@
 // epoch's achieved fraction of that GEMM throughput on `threads` cores. Writes JSON.
 //
 //   build/bench/mfkit_bench_nnmf --threads 2 --batch 8192 --out bench/results/nnmf_speed.json
-#include <CLI/CLI.hpp>
 #include <dlfcn.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -73,8 +73,14 @@ int main(int argc, char** argv) {
     source = "synthetic (ml-1m size)";
   }
   auto model = mfkit::create_model("nnmf", "paper", {});
-  model->set_params({{"d", 10}, {"d_prime", 60}, {"layers", 3}, {"hidden", 50}, {"batch_size", batch},
-                     {"epochs", epochs + 1}, {"patience", 0}, {"valid_fraction", 0.0}});
+  model->set_params({{"d", 10},
+                     {"d_prime", 60},
+                     {"layers", 3},
+                     {"hidden", 50},
+                     {"batch_size", batch},
+                     {"epochs", epochs + 1},
+                     {"patience", 0},
+                     {"valid_fraction", 0.0}});
   std::vector<double> secs;
   model->fit(data, {mfkit::Context{threads, 1}, nullptr, [&](const mfkit::EpochInfo& e) {
                       if (e.epoch > 1) secs.push_back(e.seconds);  // the first epoch warms up

@@ -3,9 +3,9 @@
 // model file is replaced every 250 ms. Writes requests/s and client-side latency percentiles.
 //
 //   build/bench/mfkit_bench_serve --out bench/results/serve.json
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -32,7 +32,8 @@ struct LoadResult {
   std::vector<double> latency_us;
 };
 
-LoadResult run_load(int port, int connections, double seconds, int32_t n_users, int k, const std::function<void()>& during) {
+LoadResult run_load(int port, int connections, double seconds, int32_t n_users, int k,
+                    const std::function<void()>& during) {
   std::atomic<bool> done{false};
   std::vector<LoadResult> parts(connections);
   std::vector<std::thread> threads;
@@ -78,9 +79,13 @@ double pct(const std::vector<double>& v, double q) {
 }
 
 json summary(const LoadResult& r) {
-  return {{"requests", r.ok + r.failed}, {"failed", r.failed}, {"seconds", r.seconds},
-          {"requests_per_s", (r.ok + r.failed) / r.seconds}, {"p50_ms", pct(r.latency_us, 0.50) / 1000},
-          {"p90_ms", pct(r.latency_us, 0.90) / 1000}, {"p99_ms", pct(r.latency_us, 0.99) / 1000},
+  return {{"requests", r.ok + r.failed},
+          {"failed", r.failed},
+          {"seconds", r.seconds},
+          {"requests_per_s", (r.ok + r.failed) / r.seconds},
+          {"p50_ms", pct(r.latency_us, 0.50) / 1000},
+          {"p90_ms", pct(r.latency_us, 0.90) / 1000},
+          {"p99_ms", pct(r.latency_us, 0.99) / 1000},
           {"max_ms", r.latency_us.empty() ? 0 : r.latency_us.back() / 1000}};
 }
 
@@ -137,32 +142,41 @@ int main(int argc, char** argv) {
   LoadResult steady = run_load(server.port(), connections, seconds, users, k, nullptr);
   std::atomic<int> swaps{0};
   LoadResult reloading;
-  if (reloads) reloading = run_load(server.port(), connections, seconds, users, k, [&] {
-    auto end = Clock::now() + std::chrono::duration<double>(seconds - 0.5);
-    while (Clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      std::string tmp = (dir / "swap.mfk").string();
-      std::filesystem::copy_file(swaps % 2 ? model_path : spare, tmp, std::filesystem::copy_options::overwrite_existing);
-      std::filesystem::rename(tmp, model_path);  // a new inode renamed into place
-      ++swaps;
-    }
-  });
+  if (reloads)
+    reloading = run_load(server.port(), connections, seconds, users, k, [&] {
+      auto end = Clock::now() + std::chrono::duration<double>(seconds - 0.5);
+      while (Clock::now() < end) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        std::string tmp = (dir / "swap.mfk").string();
+        std::filesystem::copy_file(swaps % 2 ? model_path : spare, tmp,
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::rename(tmp, model_path);  // a new inode renamed into place
+        ++swaps;
+      }
+    });
   json metrics = server.service().metrics();
   server.stop();
   srv.join();
   std::filesystem::remove_all(dir);
 
   json r = {{"command", command},
-            {"setup", {{"items", items}, {"users", users}, {"factors", factors}, {"k", k}, {"index", index ? "hnsw" : "none"},
-                       {"connections", connections},
-                       {"server_threads", server_threads}, {"cores", std::thread::hardware_concurrency()},
-                       {"client", "in-process httplib clients on loopback, closed loop, keep-alive"}}},
+            {"setup",
+             {{"items", items},
+              {"users", users},
+              {"factors", factors},
+              {"k", k},
+              {"index", index ? "hnsw" : "none"},
+              {"connections", connections},
+              {"server_threads", server_threads},
+              {"cores", std::thread::hardware_concurrency()},
+              {"client", "in-process httplib clients on loopback, closed loop, keep-alive"}}},
             {"steady", summary(steady)},
             {"during_reloads", reloads ? summary(reloading) : json(nullptr)},
             {"model_swaps", swaps.load()},
             {"server_reloads", metrics["reloads"]},
             {"server_side_latency_us", metrics["endpoints"]["recommend"]["latency_us"]}};
-  std::filesystem::create_directories(std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(out).parent_path().empty() ? "." : std::filesystem::path(out).parent_path());
   std::ofstream(out) << r.dump(2) << "\n";
   fmt::print("{}\n", r.dump(2));
   return 0;

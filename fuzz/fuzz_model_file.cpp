@@ -41,7 +41,8 @@ std::string as_files(const uint8_t* data, size_t size) {
     return mfkit::fuzz::as_file(reinterpret_cast<const uint8_t*>(fixed.data()), fixed.size());
   }
   static const std::string dir = [] {
-    std::string d = (std::filesystem::exists("/dev/shm") ? std::string("/dev/shm") : std::filesystem::temp_directory_path().string()) +
+    std::string d = (std::filesystem::exists("/dev/shm") ? std::string("/dev/shm")
+                                                         : std::filesystem::temp_directory_path().string()) +
                     "/mfkit-fuzz-" + std::to_string(::getpid());
     std::filesystem::create_directories(d);
     return d;
@@ -55,9 +56,11 @@ std::string as_files(const uint8_t* data, size_t size) {
   }
   const size_t parts = std::min<size_t>(pieces.size() - 1, 4);
   for (size_t k = 0; k <= parts; ++k) {
-    const std::string name = k == 0 ? "/sh.mfk" : "/sh.mfk.part-" + std::to_string(k - 1) + "-of-" + std::to_string(parts);
+    const std::string name =
+        k == 0 ? "/sh.mfk" : "/sh.mfk.part-" + std::to_string(k - 1) + "-of-" + std::to_string(parts);
     const std::string fixed = with_valid_crc(pieces[k]);
-    std::ofstream(dir + name, std::ios::binary | std::ios::trunc).write(fixed.data(), static_cast<std::streamsize>(fixed.size()));
+    std::ofstream(dir + name, std::ios::binary | std::ios::trunc)
+        .write(fixed.data(), static_cast<std::streamsize>(fixed.size()));
   }
   return dir + "/sh.mfk";
 }

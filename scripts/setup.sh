@@ -8,7 +8,7 @@ PACKAGES=(
   libtorch-dev libgloo-dev python3-torch libopenblas-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libboost-dev libssl-dev libzip-dev zlib1g-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang clang-format libclang-rt-14-dev libomp-14-dev
   libhnswlib-dev libfaiss-dev iso-codes python3
   iptables libnetfilter-queue-dev
   chromium nodejs

@@ -55,7 +55,8 @@ inline Interactions make_matrix(const std::vector<std::tuple<std::string, std::s
 /// (url suffix, streams) in chart order; titles are "Song <t>", artists "Artist <t % 3>".
 inline std::string chart_file(const std::string& dir, const std::string& cc, const std::string& date,
                               const std::vector<std::pair<int, long>>& tracks) {
-  std::string s = ",,,\"Note that these figures are generated using a formula.\",\nPosition,\"Track Name\",Artist,Streams,URL\n";
+  std::string s =
+      ",,,\"Note that these figures are generated using a formula.\",\nPosition,\"Track Name\",Artist,Streams,URL\n";
   int pos = 1;
   for (const auto& [t, streams] : tracks)
     s += std::to_string(pos++) + ",\"Song " + std::to_string(t) + "\",Artist " + std::to_string(t % 3) + "," +

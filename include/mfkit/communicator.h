@@ -31,9 +31,9 @@ class DistError : public Error {
 
 /// Where this process sits in the job: torchrun's environment variables.
 struct DistEnv {
-  int rank = 0;         ///< RANK
-  int world_size = 1;   ///< WORLD_SIZE
-  int local_rank = 0;   ///< LOCAL_RANK (0 when unset)
+  int rank = 0;                           ///< RANK
+  int world_size = 1;                     ///< WORLD_SIZE
+  int local_rank = 0;                     ///< LOCAL_RANK (0 when unset)
   std::string master_addr = "127.0.0.1";  ///< MASTER_ADDR
   int master_port = 29500;                ///< MASTER_PORT
   /// TORCHELASTIC_USE_AGENT_STORE=True: torchrun's agent serves the store, every rank is a client.
@@ -50,8 +50,9 @@ struct DistEnv {
 struct CollectiveCounts {
   int64_t allreduce = 0, allreduce_small = 0, allgather = 0, alltoall = 0, broadcast = 0, barrier = 0;
   CollectiveCounts operator-(const CollectiveCounts& o) const {
-    return {allreduce - o.allreduce, allreduce_small - o.allreduce_small, allgather - o.allgather,
-            alltoall - o.alltoall, broadcast - o.broadcast, barrier - o.barrier};
+    return {allreduce - o.allreduce, allreduce_small - o.allreduce_small,
+            allgather - o.allgather, alltoall - o.alltoall,
+            broadcast - o.broadcast, barrier - o.barrier};
   }
 };
 

@@ -7,9 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +33,11 @@ struct Format {
 Format parse_format(const std::string& columns, const std::string& sep, bool header);
 
 struct LoadOptions {
-  bool skip_bad_lines = false;  ///< count and skip malformed lines instead of failing
+  bool skip_bad_lines = false;                          ///< count and skip malformed lines instead of failing
   DuplicatePolicy duplicates = DuplicatePolicy::kLast;  ///< how repeated (user, item) pairs merge
-  float implicit_value = 1.0f;  ///< value given to every entry when the format has no rating
-  bool binarize = false;        ///< replace every value by 1 (explicit ratings read as implicit feedback)
-  int threads = 0;              ///< parsing threads (0: OpenMP's default)
+  float implicit_value = 1.0f;                          ///< value given to every entry when the format has no rating
+  bool binarize = false;  ///< replace every value by 1 (explicit ratings read as implicit feedback)
+  int threads = 0;        ///< parsing threads (0: OpenMP's default)
 };
 
 struct LoadResult {
@@ -66,7 +66,7 @@ struct DatasetSpec {
   std::string name;         ///< "ml-100k", "ml-1m", ...
   std::string description;  ///< one line
   struct Source {
-    std::string path;       ///< relative to data_dir()
+    std::string path;  ///< relative to data_dir()
     Format format;
   };
   std::vector<Source> sources;  ///< the first that exists is used
@@ -87,8 +87,7 @@ std::optional<DatasetSpec::Source> find_dataset(const DatasetSpec& spec, const s
 
 /// Loads a dataset by name (resolved under data_dir()) or, when `name_or_path` is an existing
 /// file, by path with `format` (which must then be given).
-LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format,
-                     const LoadOptions& opt = {});
+LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format, const LoadOptions& opt = {});
 /// The folder a named dataset's files are in (for canonical split files and side data).
 std::string dataset_folder(const std::string& name_or_path);
 

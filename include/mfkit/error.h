@@ -41,8 +41,7 @@ class ParamError : public Error {
 /// A model file that cannot be read: wrong magic, unsupported version, truncated, bad checksum.
 class ModelFileError : public Error {
  public:
-  ModelFileError(const std::string& path, const std::string& problem)
-      : Error(path + ": " + problem) {}
+  ModelFileError(const std::string& path, const std::string& problem) : Error(path + ": " + problem) {}
 };
 
 /// A name or id that is not known (dataset, model type, user, item).

@@ -16,13 +16,12 @@ nlohmann::json evaluate_rating(const Model& model, const Interactions& test);
 /// Ranking metrics at k over users with at least one test item: precision, recall, ndcg, map,
 /// hit_rate, auc, expected percentile rank pooled over users (weighted by the held-out values)
 /// and its mean over users (all items ranked, training items excluded).
-nlohmann::json evaluate_ranking(const Model& model, const Interactions& train,
-                                const Interactions& test, int k, const Context& ctx);
+nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, const Interactions& test, int k,
+                                const Context& ctx);
 
 /// NCF protocol: each user's held-out item ranked among its sampled negatives; hr and ndcg at k,
 /// and auc (the share of those negatives scored below it, ties half), averaged over users.
-nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, int k,
-                                      const Context& ctx);
+nlohmann::json evaluate_leave_one_out(const Model& model, const Split& split, int k, const Context& ctx);
 
 }  // namespace mfkit
 

@@ -33,12 +33,12 @@ struct Tensor;
 using TensorMap = std::map<std::string, Tensor>;
 
 struct IndexParams {
-  int M = 16;                // links per node (2M on the bottom layer): recall, memory and build time grow with it
-  int ef_construction = 100; // candidate list while building: a better graph for a slower build
-  int ef_search = 64;        // candidate list per query (at least the number asked for): recall against speed
-  std::string metric = "ip"; // ip | l2-transform (see above)
-  bool cosine = true;        // also index the item vectors by cosine, for similar-item queries
-  int seed = 100;            // level draws (with one build thread the graph is reproducible)
+  int M = 16;                 // links per node (2M on the bottom layer): recall, memory and build time grow with it
+  int ef_construction = 100;  // candidate list while building: a better graph for a slower build
+  int ef_search = 64;         // candidate list per query (at least the number asked for): recall against speed
+  std::string metric = "ip";  // ip | l2-transform (see above)
+  bool cosine = true;         // also index the item vectors by cosine, for similar-item queries
+  int seed = 100;             // level draws (with one build thread the graph is reproducible)
 
   void visit(ParamVisitor& v);
   void validate() const {}
@@ -60,7 +60,7 @@ class ItemIndex {
   /// Searches from now on with another candidate list (the graphs stay); not while queries run.
   void set_ef_search(int ef);
   int32_t size() const;
-  int key_dim() const;       ///< width of the queries of top_inner_product (Model::item_keys)
+  int key_dim() const;  ///< width of the queries of top_inner_product (Model::item_keys)
   bool has_cosine() const;
 
   /// About the n items with the largest <query, key>, best first.

@@ -88,8 +88,7 @@ class Interactions {
  public:
   Interactions() = default;
   /// Builds both layouts from triplets. Indices must lie below the id maps' sizes.
-  static Interactions from_coo(const Coo& coo, std::shared_ptr<const IdMap> users,
-                               std::shared_ptr<const IdMap> items,
+  static Interactions from_coo(const Coo& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
                                DuplicatePolicy dup = DuplicatePolicy::kLast);
   /// The same, releasing the triplets as soon as they are sorted (a loader's peak memory).
   static Interactions from_coo(Coo&& coo, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
@@ -101,8 +100,7 @@ class Interactions {
   /// Builds both layouts from a CSR by user (the item layout by one counting pass, O(nnz)).
   /// Throws Error when indptr does not start at 0 and grow to nnz, a column is outside the item
   /// map, columns are not strictly ascending within a row (a duplicate), or a value is not finite.
-  static Interactions from_csr(Csr by_user, std::shared_ptr<const IdMap> users,
-                               std::shared_ptr<const IdMap> items);
+  static Interactions from_csr(Csr by_user, std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items);
 
   int32_t n_users() const { return users_ ? users_->size() : 0; }
   int32_t n_items() const { return items_ ? items_->size() : 0; }

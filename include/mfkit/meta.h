@@ -36,11 +36,11 @@ struct Episode {
 };
 
 struct EpisodeSpec {
-  int min_rows = 20;        // rows per episode: uniform in [min_rows, max_rows]
+  int min_rows = 20;  // rows per episode: uniform in [min_rows, max_rows]
   int max_rows = 60;
-  int min_cols = 20;        // columns per episode: uniform in [min_cols, max_cols]
+  int min_cols = 20;  // columns per episode: uniform in [min_cols, max_cols]
   int max_cols = 60;
-  double observed = 0.3;    // fraction of the sub-matrix's known entries given as observed (support)
+  double observed = 0.3;  // fraction of the sub-matrix's known entries given as observed (support)
   void visit(ParamVisitor& v);
   void validate() const;
 };
@@ -76,29 +76,29 @@ class EpisodeSource {
 Episode episode_from(const Interactions& observed);
 
 struct MetaMfParams {
-  int factors = 8;            // K: factor dimension
-  int layers = 3;             // exchangeable layers in the encoder
-  int width = 32;             // channels per encoder layer
-  int steps = 10;             // T: gradient steps of MAP estimation (0 = the encoder's prior alone)
-  double step_size = 0.3;     // initial step size (learned when learn_step is true)
-  bool learn_step = true;     // meta-learn the step size and the prior precision
+  int factors = 8;               // K: factor dimension
+  int layers = 3;                // exchangeable layers in the encoder
+  int width = 32;                // channels per encoder layer
+  int steps = 10;                // T: gradient steps of MAP estimation (0 = the encoder's prior alone)
+  double step_size = 0.3;        // initial step size (learned when learn_step is true)
+  bool learn_step = true;        // meta-learn the step size and the prior precision
   double prior_precision = 1.0;  // initial Gaussian prior precision of the factors
-  bool encoder = true;        // false: a learned shared initialisation instead (MAML-style baseline)
+  bool encoder = true;           // false: a learned shared initialisation instead (MAML-style baseline)
   double learning_rate = 1e-3;   // Adam, meta-training
-  int batch = 4;              // episodes per meta-training step
-  int max_steps = 20000;      // meta-training steps (upper bound)
-  int eval_every = 250;       // meta-validation every this many steps
-  int patience = 8;           // evaluations without validation gain before stopping (best restored)
-  int valid_episodes = 64;    // fixed meta-validation episodes
-  double max_minutes = 18;    // wall-clock bound on meta-training
+  int batch = 4;                 // episodes per meta-training step
+  int max_steps = 20000;         // meta-training steps (upper bound)
+  int eval_every = 250;          // meta-validation every this many steps
+  int patience = 8;              // evaluations without validation gain before stopping (best restored)
+  int valid_episodes = 64;       // fixed meta-validation episodes
+  double max_minutes = 18;       // wall-clock bound on meta-training
   void visit(ParamVisitor& v);
   void validate() const;
 };
 
 struct MetaTrainInfo {
   int step = 0;
-  double train_rmse = 0;   ///< running query RMSE on training episodes
-  double valid_rmse = 0;   ///< meta-validation query RMSE
+  double train_rmse = 0;  ///< running query RMSE on training episodes
+  double valid_rmse = 0;  ///< meta-validation query RMSE
   double seconds = 0;
 };
 

@@ -17,8 +17,7 @@ double mae(const std::vector<float>& predicted, const std::vector<float>& actual
 double precision_at_k(const std::vector<int32_t>& ranked, const std::vector<int32_t>& relevant, int k);
 double recall_at_k(const std::vector<int32_t>& ranked, const std::vector<int32_t>& relevant, int k);
 double ndcg_at_k(const std::vector<int32_t>& ranked, const std::vector<int32_t>& relevant, int k);
-double average_precision_at_k(const std::vector<int32_t>& ranked,
-                              const std::vector<int32_t>& relevant, int k);
+double average_precision_at_k(const std::vector<int32_t>& ranked, const std::vector<int32_t>& relevant, int k);
 double hit_rate_at_k(const std::vector<int32_t>& ranked, const std::vector<int32_t>& relevant, int k);
 
 /// Probability that a random positive scores above a random negative (ties count half).

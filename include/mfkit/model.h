@@ -36,13 +36,13 @@ using TensorMap = std::map<std::string, Tensor>;
 
 /// What a model reports after each epoch.
 struct EpochInfo {
-  int epoch = 0;                    ///< 1-based
-  int epochs = 0;                   ///< planned total (an upper bound with early stopping)
-  double seconds = 0;               ///< wall time of this epoch
-  double train_loss = 0;            ///< the model's objective, or train RMSE for rating models
-  bool has_train_loss = true;       ///< false when the model was asked not to compute it (train_loss is 0)
-  std::optional<double> valid_rmse; ///< rating models, when a validation matrix was given
-  std::optional<double> valid_auc;  ///< ranking models that stop early on it (bpr), likewise
+  int epoch = 0;                       ///< 1-based
+  int epochs = 0;                      ///< planned total (an upper bound with early stopping)
+  double seconds = 0;                  ///< wall time of this epoch
+  double train_loss = 0;               ///< the model's objective, or train RMSE for rating models
+  bool has_train_loss = true;          ///< false when the model was asked not to compute it (train_loss is 0)
+  std::optional<double> valid_rmse;    ///< rating models, when a validation matrix was given
+  std::optional<double> valid_auc;     ///< ranking models that stop early on it (bpr), likewise
   std::optional<double> monitor_rmse;  ///< RMSE on FitOptions::monitor, when given (never used to decide)
 };
 /// Called after every epoch; return false to stop training.
@@ -101,8 +101,7 @@ class Model {
   /// Scores of every item for a user known only by these interactions (fold-in of a new or
   /// updated user: its vector is solved with the item side fixed). Throws Error when the model
   /// cannot fold in.
-  virtual void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values,
-                              float* out) const;
+  virtual void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const;
   /// The vector (user_vectors() layout) that fold-in gives a user known only by these
   /// interactions. Throws Error when the model cannot fold in or has no user vectors.
   virtual std::vector<float> fold_in_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
@@ -138,7 +137,10 @@ class Model {
   /// For approximate search (index.h): when score(u, i) ranks items as <[v, 1], key_i>, with v
   /// the user's vector (user_vector(), or fold_in_user() for a new user), the keys (n_items x
   /// *dim, *dim = vector width + 1, the last column the item's bias or 0); else empty, *dim 0.
-  virtual std::vector<float> item_keys(int* dim) const { *dim = 0; return {}; }
+  virtual std::vector<float> item_keys(int* dim) const {
+    *dim = 0;
+    return {};
+  }
 
   /// The approximate top-N index, when one was built or loaded; recommend() and similar_items
   /// use it unless asked for the exact answer. fit() drops it (it would describe the old items).
@@ -151,8 +153,7 @@ class Model {
   virtual void save_tensors(TensorMap& out) const = 0;
   virtual void load_tensors(const TensorMap& in) = 0;
   /// Restores what fit() keeps (used by load_model).
-  void restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items,
-                    Csr seen);
+  void restore_base(std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, Csr seen);
 
  protected:
   virtual void do_fit(const Interactions& train, const FitOptions& opt) = 0;

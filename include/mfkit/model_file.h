@@ -53,8 +53,7 @@ struct Tensor {
 };
 
 /// Looks up a tensor, checking its type and element count; ModelFileError when absent or wrong.
-const Tensor& require_tensor(const TensorMap& m, const std::string& name, DType dtype,
-                             int64_t numel = -1);
+const Tensor& require_tensor(const TensorMap& m, const std::string& name, DType dtype, int64_t numel = -1);
 
 struct ModelFile {
   std::string model_type;

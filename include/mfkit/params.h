@@ -47,8 +47,7 @@ struct ParamInfo {
 
 namespace detail {
 nlohmann::json to_json(const std::function<void(ParamVisitor&)>& visit);
-void from_json(const std::function<void(ParamVisitor&)>& visit, const nlohmann::json& j,
-               const std::string& owner);
+void from_json(const std::function<void(ParamVisitor&)>& visit, const nlohmann::json& j, const std::string& owner);
 std::vector<ParamInfo> describe(const std::function<void(ParamVisitor&)>& visit);
 }  // namespace detail
 

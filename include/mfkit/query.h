@@ -35,11 +35,11 @@ class QueryError : public Error {
 };
 
 struct QueryOptions {
-  int k = 5;              ///< items to return
-  bool normalize = true;  ///< L2-normalise row and item vectors (false: raw norms, popularity-heavy)
-  int max_depth = 64;     ///< deepest parenthesis nesting accepted
+  int k = 5;                 ///< items to return
+  bool normalize = true;     ///< L2-normalise row and item vectors (false: raw norms, popularity-heavy)
+  int max_depth = 64;        ///< deepest parenthesis nesting accepted
   size_t max_length = 4096;  ///< longest expression accepted
-  int max_holders = 20;   ///< at most this many of each answer's holders are listed
+  int max_holders = 20;      ///< at most this many of each answer's holders are listed
 };
 
 /// The rows that had one answer among their training items (for dotify: the countries whose
@@ -50,9 +50,9 @@ struct Holders {
 };
 
 struct QueryResult {
-  std::vector<Scored> items;          ///< best first (ties by Model::tie_rank())
-  std::vector<int32_t> rows;          ///< the rows the names resolved to, in order of appearance
-  std::vector<Holders> holders;       ///< one per item
+  std::vector<Scored> items;     ///< best first (ties by Model::tie_rank())
+  std::vector<int32_t> rows;     ///< the rows the names resolved to, in order of appearance
+  std::vector<Holders> holders;  ///< one per item
 };
 
 QueryResult run_query(const Model& model, const std::string& expr, const QueryOptions& opt = {});

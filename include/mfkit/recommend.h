@@ -15,10 +15,10 @@ struct Scored {
 };
 
 struct RecommendOptions {
-  int k = 10;                          ///< how many items per user
-  bool filter_seen = true;             ///< drop the user's training items
-  std::vector<int32_t> exclude;        ///< items never recommended (a global filter)
-  std::vector<int32_t> candidates;     ///< when non-empty, only these items are ranked
+  int k = 10;                       ///< how many items per user
+  bool filter_seen = true;          ///< drop the user's training items
+  std::vector<int32_t> exclude;     ///< items never recommended (a global filter)
+  std::vector<int32_t> candidates;  ///< when non-empty, only these items are ranked
   /// When set, row r holds the items filtered for the r-th requested user (with filter_seen), in
   /// place of the model's training items: the caller's own current interactions of those users.
   const Csr* seen = nullptr;

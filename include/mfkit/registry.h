@@ -22,9 +22,9 @@ struct SearchRange {
 
 struct ModelEntry {
   std::string name;
-  std::string class_name;                            ///< the Python class, e.g. "BiasedMF"
-  std::string summary;                               ///< one line
-  bool implicit = false;                             ///< ranks implicit feedback (Model::implicit() of its models)
+  std::string class_name;  ///< the Python class, e.g. "BiasedMF"
+  std::string summary;     ///< one line
+  bool implicit = false;   ///< ranks implicit feedback (Model::implicit() of its models)
   std::function<std::unique_ptr<Model>()> create;
   std::function<std::vector<ParamInfo>()> describe;  ///< parameters with defaults and help
   std::map<std::string, nlohmann::json> presets;     ///< named parameter sets ("paper", ...)

@@ -39,32 +39,32 @@
 namespace mfkit {
 
 struct ServeOptions {
-  std::string host = "127.0.0.1";   // address to listen on
-  int port = 8080;                  // TCP port; 0 = any free port (see Server::port())
+  std::string host = "127.0.0.1";                           // address to listen on
+  int port = 8080;                                          // TCP port; 0 = any free port (see Server::port())
   std::vector<std::pair<std::string, std::string>> models;  // (name, model file); the first is the default
-  int threads = 8;                  // HTTP worker threads (each request runs single-threaded)
-  int reload_ms = 1000;             // how often model files are checked for replacement; 0 = never
-  int max_k = 1000;                 // largest k accepted
-  int max_query_length = 1000;      // longest /v1/query expression accepted, in bytes
-  bool quiet = false;               // no log lines on stderr
-  bool exact = false;               // scan every item even for models with an approximate index (?exact= overrides)
-  std::string api_key_file;         // file holding the API key every request but /healthz must carry ("" = none)
-  bool insecure = false;            // allow a non-loopback host without an API key
-  std::string tls_cert, tls_key;    // PEM certificate (chain) and private key: serve HTTPS instead of HTTP
+  int threads = 8;                                          // HTTP worker threads (each request runs single-threaded)
+  int reload_ms = 1000;           // how often model files are checked for replacement; 0 = never
+  int max_k = 1000;               // largest k accepted
+  int max_query_length = 1000;    // longest /v1/query expression accepted, in bytes
+  bool quiet = false;             // no log lines on stderr
+  bool exact = false;             // scan every item even for models with an approximate index (?exact= overrides)
+  std::string api_key_file;       // file holding the API key every request but /healthz must carry ("" = none)
+  bool insecure = false;          // allow a non-loopback host without an API key
+  std::string tls_cert, tls_key;  // PEM certificate (chain) and private key: serve HTTPS instead of HTTP
   // Limits that keep slow, idle or oversized clients from holding the server (docs/security.md).
-  int max_connections = 1024;       // open connections; past it a new one is answered 503 and closed
-  int request_timeout_ms = 10000;   // a request's headers and body must arrive within this (from the
-                                    // connection's start or the previous answer); else it is closed
-  int idle_timeout_ms = 5000;       // a kept-alive connection with no new request is closed after this
-  int max_body_bytes = 65536;       // a larger body (sized or chunked) gets 413 before it is read
+  int max_connections = 1024;      // open connections; past it a new one is answered 503 and closed
+  int request_timeout_ms = 10000;  // a request's headers and body must arrive within this (from the
+                                   // connection's start or the previous answer); else it is closed
+  int idle_timeout_ms = 5000;      // a kept-alive connection with no new request is closed after this
+  int max_body_bytes = 65536;      // a larger body (sized or chunked) gets 413 before it is read
 };
 
 /// Connection counts kept by the Server and reported by the Service's /metrics.
 struct ConnectionStats {
-  int64_t open = 0;          // connections open now
-  uint64_t accepted = 0;     // connections accepted since start
-  uint64_t refused = 0;      // answered 503 (or closed, over TLS) because max_connections were open
-  uint64_t timed_out = 0;    // closed because a request or an idle wait outlasted its limit
+  int64_t open = 0;        // connections open now
+  uint64_t accepted = 0;   // connections accepted since start
+  uint64_t refused = 0;    // answered 503 (or closed, over TLS) because max_connections were open
+  uint64_t timed_out = 0;  // closed because a request or an idle wait outlasted its limit
 };
 
 struct Request {

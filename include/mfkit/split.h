@@ -40,17 +40,14 @@ Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed);
 Split user_holdout_split(const Interactions& data, double test_fraction, uint64_t seed, int64_t min_entries = 1);
 Split leave_last_out_split(const Interactions& data, int negatives, uint64_t seed);
 /// u1..u5/ua/ub read from `folder`, mapped with `data`'s id maps (unknown ids are an error).
-Split canonical_ml100k_split(const Interactions& data, const std::string& folder,
-                             const std::string& name);
+Split canonical_ml100k_split(const Interactions& data, const std::string& folder, const std::string& name);
 /// Parses a spec (see the header comment) and runs it. `folder` is the dataset's folder.
-Split make_split(const Interactions& data, const std::string& spec, uint64_t seed,
-                 const std::string& folder = "");
+Split make_split(const Interactions& data, const std::string& spec, uint64_t seed, const std::string& folder = "");
 /// The same, taking the data: `none` (and `random:1`) moves it into the training part instead of
 /// copying it, so a fit on everything holds one copy of a large matrix, not two.
 Split make_split(Interactions&& data, const std::string& spec, uint64_t seed, const std::string& folder = "");
 
 /// Moves `fraction` of `train`'s entries (random, seeded) into a validation matrix.
-std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction,
-                                                       uint64_t seed);
+std::pair<Interactions, Interactions> carve_validation(const Interactions& train, double fraction, uint64_t seed);
 
 }  // namespace mfkit

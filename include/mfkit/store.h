@@ -22,12 +22,11 @@ namespace mfkit {
 /// Downloads a dataset's official archive, verifies its checksum and unpacks it into
 /// dir/spec.extract_to. `url_override` replaces the spec's URL (for mirrors and tests).
 /// Throws Error when the download, the checksum or the archive fails; nothing is left half-written.
-void fetch_dataset(const DatasetSpec& spec, const std::string& dir,
-                   const std::string& url_override = "", int timeout_seconds = 60);
+void fetch_dataset(const DatasetSpec& spec, const std::string& dir, const std::string& url_override = "",
+                   int timeout_seconds = 60);
 
 /// Hex digest of a file ("sha256" or "md5").
 std::string file_digest(const std::string& path, const std::string& algorithm);
-
 
 struct IngestReport {
   std::string date;
@@ -72,12 +71,12 @@ class ChartStore {
 };
 
 struct RefitOptions {
-  std::string model = "implicit-als";  // registered model name
-  std::string preset = "dotify";       // its preset ("" = defaults)
+  std::string model = "implicit-als";                // registered model name
+  std::string preset = "dotify";                     // its preset ("" = defaults)
   nlohmann::json params = nlohmann::json::object();  // overrides after the preset
-  int last_days = 0;                   // train on the last N stored dates (0 = all)
-  Context ctx;                         // threads and seed
-  EpochCallback on_epoch;              // progress
+  int last_days = 0;                                 // train on the last N stored dates (0 = all)
+  Context ctx;                                       // threads and seed
+  EpochCallback on_epoch;                            // progress
 };
 
 /// Trains a model on the store and writes it atomically to `out` (the previous file stays

@@ -50,7 +50,8 @@ void run_index(const IndexArgs& a) {
 
 void add_index(CLI::App& app) {
   auto a = std::make_shared<IndexArgs>();
-  auto* c = app.add_subcommand("index", "build the approximate top-N index (HNSW) of a factor model and store it in its file");
+  auto* c = app.add_subcommand("index",
+                               "build the approximate top-N index (HNSW) of a factor model and store it in its file");
   add_model_file(c, a->model_file, "`mfkit train --out`")->required();
   c->add_option("--out,-o", a->out, "write here instead of replacing the model file");
   std::string keys;

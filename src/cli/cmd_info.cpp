@@ -1,6 +1,6 @@
 // mfkit models / data / demo.
-#include <chrono>
 #include <fmt/format.h>
+#include <chrono>
 
 #include <unistd.h>
 
@@ -9,12 +9,12 @@
 
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "data/charts.h"
 #include "mfkit/data.h"
 #include "mfkit/error.h"
 #include "mfkit/query.h"
 #include "mfkit/registry.h"
 #include "mfkit/store.h"
-#include "data/charts.h"
 
 namespace mfkit::cli {
 
@@ -25,7 +25,11 @@ void run_models(const Common& c) {
   for (const auto& e : model_registry()) {
     nlohmann::json params = nlohmann::json::array();
     for (const auto& p : e.describe())
-      params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"allowed", p.allowed()}, {"help", p.help}});
+      params.push_back({{"name", p.name},
+                        {"type", p.type},
+                        {"default", p.default_value},
+                        {"allowed", p.allowed()},
+                        {"help", p.help}});
     nlohmann::json presets = nlohmann::json::object();
     for (const auto& [n, v] : e.presets) presets[n] = v;
     out.push_back({{"name", e.name}, {"summary", e.summary}, {"params", params}, {"presets", presets}});
@@ -37,8 +41,9 @@ void run_models(const Common& c) {
   for (const auto& m : out) {
     fmt::print("{}\n  {}\n", m["name"].get<std::string>(), m["summary"].get<std::string>());
     for (const auto& p : m["params"])
-      fmt::print("    {:<14} {:<6} default {:<8} {:<18} {}\n", p["name"].get<std::string>(), p["type"].get<std::string>(),
-                 p["default"].dump(), p["allowed"].get<std::string>(), p["help"].get<std::string>());
+      fmt::print("    {:<14} {:<6} default {:<8} {:<18} {}\n", p["name"].get<std::string>(),
+                 p["type"].get<std::string>(), p["default"].dump(), p["allowed"].get<std::string>(),
+                 p["help"].get<std::string>());
     for (auto it = m["presets"].begin(); it != m["presets"].end(); ++it)
       fmt::print("    preset {}: {}\n", it.key(), it.value().dump());
   }
@@ -49,8 +54,12 @@ void run_data_list(const Common& c) {
   std::string dir = data_dir();
   for (const auto& s : datasets()) {
     auto src = find_dataset(s, dir);
-    out.push_back({{"name", s.name}, {"description", s.description}, {"present", src.has_value()},
-                   {"path", src ? src->path : ""}, {"url", s.url}, {"checksum", s.checksum}});
+    out.push_back({{"name", s.name},
+                   {"description", s.description},
+                   {"present", src.has_value()},
+                   {"path", src ? src->path : ""},
+                   {"url", s.url},
+                   {"checksum", s.checksum}});
   }
   if (c.json) {
     print_json({{"data_dir", dir}, {"datasets", out}});
@@ -89,11 +98,18 @@ void run_data_info(const DataOptions& d, const Common& c) {
   const Interactions& m = r.data;
   double density = static_cast<double>(m.nnz()) / (static_cast<double>(m.n_users()) * m.n_items());
   const auto& v = m.by_user().values;
-  nlohmann::json out = {{"data", d.data}, {"users", m.n_users()}, {"items", m.n_items()}, {"interactions", m.nnz()},
-                        {"density", density}, {"mean_value", m.mean_value()},
+  nlohmann::json out = {{"data", d.data},
+                        {"users", m.n_users()},
+                        {"items", m.n_items()},
+                        {"interactions", m.nnz()},
+                        {"density", density},
+                        {"mean_value", m.mean_value()},
                         {"min_value", *std::min_element(v.begin(), v.end())},
-                        {"max_value", *std::max_element(v.begin(), v.end())}, {"timestamps", m.has_times()},
-                        {"duplicates_merged", m.duplicates_merged()}, {"skipped_lines", r.skipped}, {"load_seconds", seconds}};
+                        {"max_value", *std::max_element(v.begin(), v.end())},
+                        {"timestamps", m.has_times()},
+                        {"duplicates_merged", m.duplicates_merged()},
+                        {"skipped_lines", r.skipped},
+                        {"load_seconds", seconds}};
   if (c.json) {
     print_json(out);
     return;
@@ -162,7 +178,8 @@ nlohmann::json demo_arithmetic(const Common& c, bool synthetic) {
   for (size_t j = 0; j < q.items.size(); ++j) {
     const int32_t i = q.items[j].index;
     nlohmann::json in = nlohmann::json::array();
-    for (int32_t u : q.holders[j].rows) in.push_back(l.user_names.empty() ? model->user_ids()->name(u) : l.user_names[u]);
+    for (int32_t u : q.holders[j].rows)
+      in.push_back(l.user_names.empty() ? model->user_ids()->name(u) : l.user_names[u]);
     nlohmann::json a;
     a["item"] = model->item_ids()->name(i);
     a["title"] = l.item_titles.empty() ? model->item_ids()->name(i) : l.item_titles[i];
@@ -172,7 +189,10 @@ nlohmann::json demo_arithmetic(const Common& c, bool synthetic) {
     a["in_count"] = q.holders[j].count;
     answers.push_back(a);
   }
-  return {{"data", note}, {"model", "implicit-als --preset dotify"}, {"query", expr}, {"items", answers},
+  return {{"data", note},
+          {"model", "implicit-als --preset dotify"},
+          {"query", expr},
+          {"items", answers},
           {"seconds", seconds}};
 }
 
@@ -209,12 +229,14 @@ void run_demo(const Common& c, const std::string& requested) {
     nlohmann::json r = demo_job(c, e.name, preset, data, "random:0.9", false);
     rating.push_back(r);
     if (!c.json)
-      demo_row(demo_name(r), fmt::format("RMSE {:.4f}  MAE {:.4f}", r["test"]["rmse"].get<double>(), r["test"]["mae"].get<double>()),
+      demo_row(demo_name(r),
+               fmt::format("RMSE {:.4f}  MAE {:.4f}", r["test"]["rmse"].get<double>(), r["test"]["mae"].get<double>()),
                r["train_seconds"].get<double>());
   }
 
   section("\nimplicit feedback: " + shown + " read as implicit, 20% of each user's items held out" +
-          (data == "synthetic" ? "\n(its cells are observed by item popularity alone: popularity is the model to beat)" : ""));
+          (data == "synthetic" ? "\n(its cells are observed by item popularity alone: popularity is the model to beat)"
+                               : ""));
   nlohmann::json ranking = nlohmann::json::array();
   for (const char* name : {"popularity", "implicit-als", "bpr"}) {
     nlohmann::json r = demo_job(c, name, "", data, "user:0.2", true);
@@ -228,18 +250,21 @@ void run_demo(const Common& c, const std::string& requested) {
   nlohmann::json arithmetic = demo_arithmetic(c, data == "synthetic");
   section("\ncountry arithmetic: " + arithmetic["data"].get<std::string>());
   if (!c.json) {
-    demo_row(arithmetic["model"].get<std::string>(), arithmetic["query"].get<std::string>(), arithmetic["seconds"].get<double>());
+    demo_row(arithmetic["model"].get<std::string>(), arithmetic["query"].get<std::string>(),
+             arithmetic["seconds"].get<double>());
     int n = 1;
     for (const auto& it : arithmetic["items"]) {
       std::string in;
       for (const auto& x : it["in"]) in += (in.empty() ? "" : ", ") + x.get<std::string>();
       const int64_t more = it["in_count"].get<int64_t>() - static_cast<int64_t>(it["in"].size());
       if (more > 0) in += fmt::format(" and {} more", more);
-      fmt::print("    {}. {} - {}   (charts in {})\n", n++, it["title"].get<std::string>(), it["artist"].get<std::string>(), in);
+      fmt::print("    {}. {} - {}   (charts in {})\n", n++, it["title"].get<std::string>(),
+                 it["artist"].get<std::string>(), in);
     }
   }
   if (c.json)
-    print_json({{"data", data}, {"note", note}, {"results", rating}, {"implicit", ranking}, {"arithmetic", arithmetic}});
+    print_json(
+        {{"data", data}, {"note", note}, {"results", rating}, {"implicit", ranking}, {"arithmetic", arithmetic}});
 }
 
 }  // namespace
@@ -268,7 +293,9 @@ void add_data_cmd(CLI::App& app) {
   get->add_option("name", g->name, "dataset name")->required();
   get->add_option("--url", g->url, "download from this URL instead (a mirror)");
   get->add_option("--dir", g->dir, "unpack under this folder instead of the data dir");
-  get->add_option("--timeout", g->timeout, "seconds to wait for the server")->check(CLI::Range(1, 3600))->capture_default_str();
+  get->add_option("--timeout", g->timeout, "seconds to wait for the server")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   get->callback([g] { run_data_get(g->name, g->url, g->dir, g->timeout); });
 
   auto d = std::make_shared<DataOptions>();
@@ -283,7 +310,9 @@ void add_data_cmd(CLI::App& app) {
 void add_demo(CLI::App& app) {
   auto c = std::make_shared<Common>();
   auto data = std::make_shared<std::string>("ml-100k");
-  auto* s = app.add_subcommand("demo", "the main job: the rating models, three implicit-feedback models and one country-arithmetic answer on MovieLens-100K and spotify-charts (or synthetic data)");
+  auto* s = app.add_subcommand("demo",
+                               "the main job: the rating models, three implicit-feedback models and one "
+                               "country-arithmetic answer on MovieLens-100K and spotify-charts (or synthetic data)");
   s->add_option("--data", *data, "dataset: ml-100k (downloaded when absent, else synthetic) or synthetic")
       ->check(CLI::IsMember({"ml-100k", "synthetic"}))
       ->capture_default_str();

@@ -65,9 +65,11 @@ void run_meta_train(const MetaTrainArgs& a) {
       s += model.rmse(e);
       base += query_rmse(e, baseline_mean(e, true));
     }
-    test[fmt::format("{:.2f}", r)] = {{"meta_mf_rmse", s / a.test_episodes}, {"item_mean_rmse", base / a.test_episodes}};
+    test[fmt::format("{:.2f}", r)] = {{"meta_mf_rmse", s / a.test_episodes},
+                                      {"item_mean_rmse", base / a.test_episodes}};
   }
-  nlohmann::json meta = {{"dataset", a.data.data}, {"episodes", params_to_json(spec)}, {"valid_rmse", best}, {"test", test}};
+  nlohmann::json meta = {
+      {"dataset", a.data.data}, {"episodes", params_to_json(spec)}, {"valid_rmse", best}, {"test", test}};
   if (!a.out.empty()) model.save(a.out, meta);
   meta["learned"] = model.learned();
   if (a.common.json) return print_json(meta);
@@ -118,8 +120,8 @@ void run_impute(const ImputeArgs& a) {
     file.close();
     if (!file || std::rename((a.out + ".tmp").c_str(), a.out.c_str()) != 0) throw InputError(a.out, 0, "cannot write");
     if (!a.common.quiet)
-      fmt::print(stderr, "imputed {} cells of a {} x {} matrix ({} observed) into {}\n", written, m.n_users(), m.n_items(),
-                 e.s_vals.size(), a.out);
+      fmt::print(stderr, "imputed {} cells of a {} x {} matrix ({} observed) into {}\n", written, m.n_users(),
+                 m.n_items(), e.s_vals.size(), a.out);
   }
 }
 
@@ -127,19 +129,25 @@ void run_impute(const ImputeArgs& a) {
 
 void add_meta_train(CLI::App& app) {
   auto a = std::make_shared<MetaTrainArgs>();
-  auto* c = app.add_subcommand("meta-train", "meta-learn MF across episodes (sub-matrices with disjoint rows and columns) of a dataset");
+  auto* c = app.add_subcommand(
+      "meta-train", "meta-learn MF across episodes (sub-matrices with disjoint rows and columns) of a dataset");
   add_data(c, a->data, true);
   c->add_option("--out,-o", a->out, "model file to write");
   c->add_option("--set", a->sets, "meta-mf parameter key=value (repeatable; see docs/meta-mf.md)")->take_all();
-  c->add_option("--episode", a->episode_sets, "episode shape key=value: min_rows, max_rows, min_cols, max_cols, observed")->take_all();
-  c->add_option("--test-episodes", a->test_episodes, "meta-test episodes per reported ratio")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_option("--episode", a->episode_sets,
+                "episode shape key=value: min_rows, max_rows, min_cols, max_cols, observed")
+      ->take_all();
+  c->add_option("--test-episodes", a->test_episodes, "meta-test episodes per reported ratio")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   add_common(c, a->common);
   c->callback([a] { run_meta_train(*a); });
 }
 
 void add_impute(CLI::App& app) {
   auto a = std::make_shared<ImputeArgs>();
-  auto* c = app.add_subcommand("impute", "fill in a matrix never seen before from its observed entries (meta-mf model)");
+  auto* c =
+      app.add_subcommand("impute", "fill in a matrix never seen before from its observed entries (meta-mf model)");
   add_model_file(c, a->model_file, "`mfkit meta-train`");
   add_old_spelling(c, "--model", a->model_file, "-f/--model-file");
   add_data(c, a->data, true);

@@ -48,9 +48,10 @@ void run_serve(ServeArgs& a) {
     sigwait(&set, &sig);
     server.stop();
   });
-  if (!a.opt.quiet) fmt::print(stderr, "mfkit serve: {}://{}:{}/ ({} model(s), {} threads{})\n",
-                               a.opt.tls_cert.empty() ? "http" : "https", a.opt.host, server.port(), a.opt.models.size(),
-                               a.opt.threads, a.opt.api_key_file.empty() ? "" : ", API key required");
+  if (!a.opt.quiet)
+    fmt::print(stderr, "mfkit serve: {}://{}:{}/ ({} model(s), {} threads{})\n",
+               a.opt.tls_cert.empty() ? "http" : "https", a.opt.host, server.port(), a.opt.models.size(), a.opt.threads,
+               a.opt.api_key_file.empty() ? "" : ", API key required");
   server.run();
   pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter when run() ended on its own
   waiter.join();
@@ -84,7 +85,9 @@ std::string date_from_names(const std::vector<std::string>& files) {
     std::smatch m;
     std::string name = fs::path(f).filename().string();
     if (!std::regex_search(name, m, re)) return "";
-    if (!date.empty() && date != m[1].str()) throw ParamError("ingest: the files carry different dates (" + date + ", " + m[1].str() + "); ingest one day at a time");
+    if (!date.empty() && date != m[1].str())
+      throw ParamError("ingest: the files carry different dates (" + date + ", " + m[1].str() +
+                       "); ingest one day at a time");
     date = m[1].str();
   }
   return date;
@@ -98,17 +101,18 @@ void run_ingest(const IngestArgs& a) {
       days.push_back({{"date", d.date}, {"regions", d.regions}, {"rows", d.rows}, {"streams", d.streams}});
     if (a.json) return print_json(days);
     for (const auto& d : days)
-      fmt::print("{}  {:>3} regions  {:>6} rows  {:>12} streams\n", d["date"].get<std::string>(), d["regions"].get<int>(),
-                 d["rows"].get<int64_t>(), d["streams"].get<int64_t>());
+      fmt::print("{}  {:>3} regions  {:>6} rows  {:>12} streams\n", d["date"].get<std::string>(),
+                 d["regions"].get<int>(), d["rows"].get<int64_t>(), d["streams"].get<int64_t>());
     return;
   }
   if (a.files.empty()) throw ParamError("ingest: give the day's chart files or their folder (or --list)");
   std::vector<std::string> files = expand(a.files);
   std::string date = a.date.empty() ? date_from_names(files) : a.date;
-  if (date.empty()) throw ParamError("ingest: the file names carry no date (regional-<cc>-daily-latest.csv); pass --date YYYY-MM-DD");
+  if (date.empty())
+    throw ParamError("ingest: the file names carry no date (regional-<cc>-daily-latest.csv); pass --date YYYY-MM-DD");
   IngestReport r = store.ingest(date, files, a.replace);
-  nlohmann::json out = {{"date", r.date}, {"added", r.added}, {"unchanged", r.unchanged}, {"replaced", r.replaced},
-                        {"rows_added", r.rows_added}, {"store", a.store}};
+  nlohmann::json out = {{"date", r.date},         {"added", r.added},           {"unchanged", r.unchanged},
+                        {"replaced", r.replaced}, {"rows_added", r.rows_added}, {"store", a.store}};
   if (a.json) return print_json(out);
   fmt::print("{}: {} regions added ({} rows), {} unchanged, {} replaced\n", r.date, r.added.size(), r.rows_added,
              r.unchanged.size(), r.replaced.size());
@@ -140,18 +144,26 @@ void run_refit(RefitArgs& a) {
 
 void add_serve(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
-  auto* c = app.add_subcommand("serve", "answer recommendations, similar items and country arithmetic over HTTP, with a web page");
-  c->add_option("--model-file,-f", a->models, "model file to serve, as FILE or NAME=FILE (repeatable; the first is the default)")
+  auto* c = app.add_subcommand(
+      "serve", "answer recommendations, similar items and country arithmetic over HTTP, with a web page");
+  c->add_option("--model-file,-f", a->models,
+                "model file to serve, as FILE or NAME=FILE (repeatable; the first is the default)")
       ->take_all();
   add_old_spelling(c, "--model,-m", a->old_models, "-f/--model-file")->take_all();
-  c->add_option("--host", a->opt.host, "address to listen on (off loopback: --api-key-file or --insecure)")->capture_default_str();
-  c->add_option("--port,-p", a->opt.port, "TCP port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
+  c->add_option("--host", a->opt.host, "address to listen on (off loopback: --api-key-file or --insecure)")
+      ->capture_default_str();
+  c->add_option("--port,-p", a->opt.port, "TCP port (0 = any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   c->add_option("--threads", a->opt.threads, "threads answering requests (waiting clients hold none)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   c->add_option("--reload-ms", a->opt.reload_ms, "check model files for replacement this often (0 = never)")
-      ->check(CLI::Range(0, 3600000))->capture_default_str();
-  c->add_option("--max-k", a->opt.max_k, "largest k a request may ask for")->check(CLI::Range(1, 1000000))->capture_default_str();
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  c->add_option("--max-k", a->opt.max_k, "largest k a request may ask for")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   c->add_option("--max-connections", a->opt.max_connections, "open connections allowed; past them a new one gets 503")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
@@ -159,17 +171,21 @@ void add_serve(CLI::App& app) {
                 "a request's headers and body must arrive within this, else 408 and the connection closes")
       ->check(CLI::Range(100, 3600000))
       ->capture_default_str();
-  c->add_option("--idle-timeout-ms", a->opt.idle_timeout_ms, "a kept-alive connection with no new request closes after this")
+  c->add_option("--idle-timeout-ms", a->opt.idle_timeout_ms,
+                "a kept-alive connection with no new request closes after this")
       ->check(CLI::Range(100, 3600000))
       ->capture_default_str();
   c->add_option("--max-body-bytes", a->opt.max_body_bytes, "larger request bodies (sized or chunked) get 413 unread")
       ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
   c->add_flag("--quiet,-q", a->opt.quiet, "no log lines");
-  c->add_flag("--exact", a->opt.exact, "scan every item even when a model file has an approximate index (a request's exact=false/true overrides)");
+  c->add_flag(
+      "--exact", a->opt.exact,
+      "scan every item even when a model file has an approximate index (a request's exact=false/true overrides)");
   c->add_option("--api-key-file", a->opt.api_key_file,
                 "file holding the API key that every request but /healthz must send as Authorization: Bearer <key>");
-  c->add_flag("--insecure", a->opt.insecure, "listen off loopback without an API key (anyone reaching the port can read every answer)");
+  c->add_flag("--insecure", a->opt.insecure,
+              "listen off loopback without an API key (anyone reaching the port can read every answer)");
   c->add_option("--tls-cert", a->opt.tls_cert, "PEM certificate (chain): serve HTTPS (with --tls-key)");
   c->add_option("--tls-key", a->opt.tls_key, "PEM private key of --tls-cert");
   c->callback([a] {
@@ -181,9 +197,11 @@ void add_serve(CLI::App& app) {
 
 void add_ingest(CLI::App& app) {
   auto a = std::make_shared<IngestArgs>();
-  auto* c = app.add_subcommand("ingest", "add a day's Spotify chart files to a chart store (SQLite); each day is stored once");
+  auto* c = app.add_subcommand("ingest",
+                               "add a day's Spotify chart files to a chart store (SQLite); each day is stored once");
   c->add_option("--store,-s", a->store, "the store file (created when absent)")->required();
-  c->add_option("--date", a->date, "the charts' day, YYYY-MM-DD (default: from names like regional-co-daily-2021-04-24.csv)");
+  c->add_option("--date", a->date,
+                "the charts' day, YYYY-MM-DD (default: from names like regional-co-daily-2021-04-24.csv)");
   c->add_flag("--replace", a->replace, "replace a stored day's region whose content differs (default: refuse)");
   c->add_flag("--list", a->list, "list the stored days and exit");
   c->add_flag("--json", a->json, "print JSON");
@@ -193,13 +211,16 @@ void add_ingest(CLI::App& app) {
 
 void add_refit(CLI::App& app) {
   auto a = std::make_shared<RefitArgs>();
-  auto* c = app.add_subcommand("refit", "train a model on a chart store and write it atomically (served models reload it)");
+  auto* c =
+      app.add_subcommand("refit", "train a model on a chart store and write it atomically (served models reload it)");
   c->add_option("--store,-s", a->store, "the chart store written by mfkit ingest")->required();
   c->add_option("--out,-o", a->out, "model file to write")->required();
   add_model_type(c, a->opt.model)->capture_default_str();
   c->add_option("--preset", a->opt.preset, "preset of the model (\"\" = defaults)")->capture_default_str();
   c->add_option("--set", a->sets, "parameter override key=value (repeatable)")->take_all();
-  c->add_option("--days", a->opt.last_days, "train on the last N stored days (0 = all)")->check(CLI::Range(0, 100000))->capture_default_str();
+  c->add_option("--days", a->opt.last_days, "train on the last N stored days (0 = all)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   add_common(c, a->common);
   c->callback([a] { run_refit(*a); });
 }

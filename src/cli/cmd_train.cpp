@@ -102,24 +102,29 @@ void run_train(const TrainArgs& a) {
     progress.finish();
     if (env.rank != 0) return;
     if (a.common.json) return print_json(report);
-    fmt::print("{} on {} across {} ranks: {} users x {} items, {} ratings, read and partitioned in {:.2f} s, {} "
-               "iterations in {:.2f} s\n",
-               job.model, job.data, env.world_size, report["n_users"].get<int64_t>(), report["n_items"].get<int64_t>(),
-               report["nnz"].get<int64_t>(), report["load_seconds"].get<double>(), report["epochs"].get<int>(),
-               report["train_seconds"].get<double>());
-    if (report.contains("resumed_after")) fmt::print("resumed after iteration {}\n", report["resumed_after"].get<int>());
+    fmt::print(
+        "{} on {} across {} ranks: {} users x {} items, {} ratings, read and partitioned in {:.2f} s, {} "
+        "iterations in {:.2f} s\n",
+        job.model, job.data, env.world_size, report["n_users"].get<int64_t>(), report["n_items"].get<int64_t>(),
+        report["nnz"].get<int64_t>(), report["load_seconds"].get<double>(), report["epochs"].get<int>(),
+        report["train_seconds"].get<double>());
+    if (report.contains("resumed_after"))
+      fmt::print("resumed after iteration {}\n", report["resumed_after"].get<int>());
     const nlohmann::json& t = report["test"];
     if (t.contains("rmse"))
-      fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", t["rmse"].get<double>(), t["mae"].get<double>(),
-                 t["n"].get<int64_t>());
+      fmt::print("test RMSE {:.4f}, MAE {:.4f} over {} held-out ratings\n", t["rmse"].get<double>(),
+                 t["mae"].get<double>(), t["n"].get<int64_t>());
     if (t.contains("ndcg"))
-      fmt::print("test at k={}: precision {:.4f}, recall {:.4f}, NDCG {:.4f}, MAP {:.4f}, hit rate {:.4f} over {} users\n",
-                 t["k"].get<int>(), t["precision"].get<double>(), t["recall"].get<double>(), t["ndcg"].get<double>(),
-                 t["map"].get<double>(), t["hit_rate"].get<double>(), t["users"].get<int64_t>());
+      fmt::print(
+          "test at k={}: precision {:.4f}, recall {:.4f}, NDCG {:.4f}, MAP {:.4f}, hit rate {:.4f} over {} users\n",
+          t["k"].get<int>(), t["precision"].get<double>(), t["recall"].get<double>(), t["ndcg"].get<double>(),
+          t["map"].get<double>(), t["hit_rate"].get<double>(), t["users"].get<int64_t>());
     if (report.contains("top_n")) fmt::print("top-{} lists in {}\n", job.k, report["top_n"].get<std::string>());
     if (!a.out.empty())
       fmt::print("saved {}{}\n", a.out,
-                 report.contains("sharded") ? fmt::format(" (manifest of {} parts beside it)", report["sharded"].get<int>()) : "");
+                 report.contains("sharded")
+                     ? fmt::format(" (manifest of {} parts beside it)", report["sharded"].get<int>())
+                     : "");
     return;
   }
   nlohmann::json report = run_train_job(job);
@@ -129,9 +134,9 @@ void run_train(const TrainArgs& a) {
     return;
   }
   fmt::print("{} on {} ({}): {} train / {} test ratings, loaded in {:.2f} s, {} epochs in {:.2f} s\n",
-             report["model"].get<std::string>(), report["dataset"].get<std::string>(), report["split"].get<std::string>(),
-             report["n_train"].get<int64_t>(), report["n_test"].get<int64_t>(), report["load_seconds"].get<double>(),
-             report["epochs"].get<int>(), report["train_seconds"].get<double>());
+             report["model"].get<std::string>(), report["dataset"].get<std::string>(),
+             report["split"].get<std::string>(), report["n_train"].get<int64_t>(), report["n_test"].get<int64_t>(),
+             report["load_seconds"].get<double>(), report["epochs"].get<int>(), report["train_seconds"].get<double>());
   if (report["test"].is_null()) {
     fmt::print("test: none (nothing held out)\n");
   } else {
@@ -139,7 +144,8 @@ void run_train(const TrainArgs& a) {
     print_metrics_line(report["test"]);
   }
   if (report.contains("chosen")) fmt::print("chosen on the validation part: {}\n", report["chosen"].dump());
-  if (report.contains("skipped_lines")) fmt::print("skipped {} malformed lines\n", report["skipped_lines"].get<int64_t>());
+  if (report.contains("skipped_lines"))
+    fmt::print("skipped {} malformed lines\n", report["skipped_lines"].get<int64_t>());
   if (!a.out.empty()) fmt::print("saved {}\n", a.out);
 }
 
@@ -205,9 +211,10 @@ void add_train(CLI::App& app) {
   c->add_option("--timeout", a->timeout, "distributed runs (WORLD_SIZE > 1): seconds to wait for the other ranks")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
-  auto* ck = c->add_option("--checkpoint", a->checkpoint,
-                           "save the fit's state in this folder as it goes (als, implicit-als, biased-mf from --data PATH; "
-                           "distributed or not)");
+  auto* ck =
+      c->add_option("--checkpoint", a->checkpoint,
+                    "save the fit's state in this folder as it goes (als, implicit-als, biased-mf from --data PATH; "
+                    "distributed or not)");
   c->add_option("--checkpoint-every", a->checkpoint_every, "iterations between checkpoints")
       ->check(CLI::Range(1, 1000000))
       ->needs(ck)
@@ -216,8 +223,8 @@ void add_train(CLI::App& app) {
               "every rank (one in one process) writes its part of the model beside -o, which becomes their manifest "
               "(any command loads it); chosen by itself when rank 0 lacks the memory for the whole model");
   c->add_option("--top-n", a->top_n,
-                 "write the top -k items of every user to this folder, one CSV per rank "
-                 "(user,rank,item,score; training items left out)");
+                "write the top -k items of every user to this folder, one CSV per rank "
+                "(user,rank,item,score; training items left out)");
   c->add_option("--resume", a->resume,
                 "auto: continue from the newest complete checkpoint in --checkpoint when it holds one (so a job "
                 "restarted by torchrun --max_restarts continues by itself), else start; never: start over. "
@@ -233,7 +240,8 @@ void add_train(CLI::App& app) {
 
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  auto* c = app.add_subcommand("eval", "evaluate a saved model on the test part of a split (same --split and --seed as training)");
+  auto* c = app.add_subcommand(
+      "eval", "evaluate a saved model on the test part of a split (same --split and --seed as training)");
   add_model_file(c, a->model_file, "`mfkit train --out`")->required();
   add_data(c, a->data, true);
   c->add_option("--split", a->split, "the split used at training time")->capture_default_str();

@@ -72,8 +72,11 @@ void run_predict(const UseArgs& a) {
   for (size_t n = 0; n < a.users.size(); ++n) {
     int32_t u = model->user_ids()->find(a.users[n]), i = model->item_ids()->find(a.items[n]);
     float p = model->predict_one(u, i);
-    out.push_back({{"user", a.users[n]}, {"item", a.items[n]}, {"prediction", p},
-                   {"known_user", u >= 0}, {"known_item", i >= 0}});
+    out.push_back({{"user", a.users[n]},
+                   {"item", a.items[n]},
+                   {"prediction", p},
+                   {"known_user", u >= 0},
+                   {"known_item", i >= 0}});
   }
   if (a.common.json) {
     print_json(out);
@@ -112,7 +115,8 @@ void run_recommend(const UseArgs& a) {
         values.back() = static_cast<float>(d);
       }
     }
-    out.push_back({{"user", "(new)"}, {"items", scored_list(*model, recommend_new_user(*model, items, values, opt), info, true)}});
+    out.push_back({{"user", "(new)"},
+                   {"items", scored_list(*model, recommend_new_user(*model, items, values, opt), info, true)}});
   }
   std::vector<int32_t> users;
   for (const auto& u : a.users) users.push_back(resolve_row(*model, u));
@@ -138,9 +142,13 @@ void run_similar(const UseArgs& a) {
   opt.k = a.k;
   opt.exact = a.exact;
   for (const auto& x : a.items)
-    out.push_back({{"item", x}, {"similar", scored_list(*model, similar_items(*model, {model->item_ids()->at(x, "item")}, opt)[0], info, true)}});
+    out.push_back({{"item", x},
+                   {"similar", scored_list(*model, similar_items(*model, {model->item_ids()->at(x, "item")}, opt)[0],
+                                           info, true)}});
   for (const auto& x : a.users)
-    out.push_back({{"user", x}, {"similar", scored_list(*model, similar_users(*model, model->user_ids()->at(x, "user"), a.k), {}, false)}});
+    out.push_back(
+        {{"user", x},
+         {"similar", scored_list(*model, similar_users(*model, model->user_ids()->at(x, "user"), a.k), {}, false)}});
   if (a.items.empty() && a.users.empty()) throw ParamError("similar: give --item or --user");
   if (a.common.json) {
     print_json(out);
@@ -193,7 +201,8 @@ void run_explain(const UseArgs& a) {
     if (!titles.empty()) e["title"] = titles[j];
     list.push_back(e);
   }
-  nlohmann::json out = {{"user", a.users[0]}, {"item", a.items[0]}, {"score", model->predict_one(u, i)}, {"because", list}};
+  nlohmann::json out = {
+      {"user", a.users[0]}, {"item", a.items[0]}, {"score", model->predict_one(u, i)}, {"because", list}};
   if (a.common.json) {
     print_json(out);
     return;
@@ -225,7 +234,8 @@ void add_recommend(CLI::App& app) {
   auto a = std::make_shared<UseArgs>();
   auto* c = base(app, "recommend", "top-k items for users, excluding items they already have unless asked", a);
   c->add_option("--user,-u", a->users, "raw user id or display name (repeatable)");
-  c->add_option("--items", a->fold_in, "recommend for a new user with these items, as item or item=value (fold-in, no retraining)")
+  c->add_option("--items", a->fold_in,
+                "recommend for a new user with these items, as item or item=value (fold-in, no retraining)")
       ->delimiter(',');
   add_k(c, a->k, "items per user");
   c->add_flag("--include-seen", a->include_seen, "also rank the user's training items");
@@ -234,7 +244,8 @@ void add_recommend(CLI::App& app) {
   c->add_flag("--exact", a->exact, "scan every item even when the model file has an approximate index");
   c->callback([a] {
     if (a->users.empty() == a->fold_in.empty())
-      throw ParamError("recommend: give --user (users of the model) or --items (a new user known by these items), not both");
+      throw ParamError(
+          "recommend: give --user (users of the model) or --items (a new user known by these items), not both");
     run_recommend(*a);
   });
 }
@@ -252,7 +263,8 @@ void add_similar(CLI::App& app) {
 
 void add_query(CLI::App& app) {
   auto a = std::make_shared<UseArgs>();
-  auto* c = base(app, "query", "items for an arithmetic expression over named rows: \"Colombia x Turkey - Germany\"", a);
+  auto* c =
+      base(app, "query", "items for an arithmetic expression over named rows: \"Colombia x Turkey - Germany\"", a);
   c->add_option("expression", a->query, "names joined by + - x (element-wise product) / and parentheses")->required();
   add_k(c, a->k, "items to list");
   c->add_flag("--raw-norms", a->raw_norms, "do not L2-normalise the vectors (answers lean towards popular items)");

@@ -56,7 +56,8 @@ void add_common(CLI::App* app, Common& c) {
   };
   app->add_option("--threads", c.threads, "worker threads (default: all cores; at most the CPUs available)")
       ->transform(CLI::Validator(cap, "", "cpus"));
-  app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")->capture_default_str();
+  app->add_option("--seed", c.seed, "random seed; with --threads 1 the same seed gives a bit-identical model")
+      ->capture_default_str();
   app->add_flag("--json", c.json, "print one machine-readable JSON object on stdout");
   app->add_flag("--quiet,-q", c.quiet, "no progress output");
 }
@@ -69,8 +70,10 @@ void add_data(CLI::App* app, DataOptions& d, bool required) {
   app->add_option("--format", d.format, "columns of a data file, e.g. user,item,rating[,timestamp] (_ skips one)");
   app->add_option("--sep", d.sep, "field separator of a data file (\\t for tab)")->capture_default_str();
   app->add_flag("--header", d.header, "the data file's first line is a header");
-  app->add_flag("--skip-bad-lines", d.skip_bad_lines, "skip malformed lines (their count is reported) instead of failing");
-  app->add_flag("--binarize", d.binarize, "read every value as 1 (ratings as implicit feedback, e.g. the NCF protocol)");
+  app->add_flag("--skip-bad-lines", d.skip_bad_lines,
+                "skip malformed lines (their count is reported) instead of failing");
+  app->add_flag("--binarize", d.binarize,
+                "read every value as 1 (ratings as implicit feedback, e.g. the NCF protocol)");
   app->add_option("--duplicates", d.duplicates, "repeated (user, item) pairs: last, sum or error")
       ->check(CLI::IsMember({"last", "sum", "error"}))
       ->capture_default_str();

@@ -42,9 +42,9 @@ void deprecation_notice(const std::string& old_names, const std::string& now);
 /// which spelling replaces it.
 template <typename T>
 CLI::Option* add_old_spelling(CLI::App* app, const std::string& names, T& target, const std::string& now) {
-  return app->add_option(names, target)
-      ->group("")
-      ->each([names, now](const std::string&) { deprecation_notice(names, now); });
+  return app->add_option(names, target)->group("")->each([names, now](const std::string&) {
+    deprecation_notice(names, now);
+  });
 }
 
 void add_common(CLI::App* app, Common& c);

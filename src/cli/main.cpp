@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   CLI::App app{"mfkit: matrix factorization and neural recommendation"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
-    return std::string("mfkit ") + mfkit::version() + " (" + mfkit::source_revision() + ")\nkernels: " +
-           mfkit::describe(mfkit::kernel_info());
+    return std::string("mfkit ") + mfkit::version() + " (" + mfkit::source_revision() +
+           ")\nkernels: " + mfkit::describe(mfkit::kernel_info());
   });
   mfkit::cli::add_train(app);
   mfkit::cli::add_eval(app);

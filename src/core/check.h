@@ -13,7 +13,7 @@ namespace mfkit::detail {
 [[noreturn]] void check_failed(const char* file, int line, const char* cond, const std::string& what);
 }  // namespace mfkit::detail
 
-#define MFKIT_CHECK(cond, what)                                                   \
-  do {                                                                            \
-    if (!(cond)) ::mfkit::detail::check_failed(__FILE__, __LINE__, #cond, what);  \
+#define MFKIT_CHECK(cond, what)                                                  \
+  do {                                                                           \
+    if (!(cond)) ::mfkit::detail::check_failed(__FILE__, __LINE__, #cond, what); \
   } while (0)

@@ -23,8 +23,7 @@ inline std::vector<int32_t> row_ranges(const Csr& c, int parts) {
 /// Turns each worker's count per bucket (`counts[t][b]`) into that worker's first free place in
 /// the bucket, workers in order (so that the sort is stable), and writes the buckets' starts:
 /// starts[b] for every bucket, starts[buckets] the total.
-inline void counts_to_places(std::vector<std::vector<int64_t>>& counts, size_t buckets,
-                             std::vector<int64_t>& starts) {
+inline void counts_to_places(std::vector<std::vector<int64_t>>& counts, size_t buckets, std::vector<int64_t>& starts) {
   starts.assign(buckets + 1, 0);
   int64_t at = 0;
   for (size_t b = 0; b < buckets; ++b) {

@@ -7,9 +7,6 @@ static std::string where(const std::string& file, int64_t line) {
 }
 
 InputError::InputError(std::string file, int64_t line, const std::string& problem)
-    : Error(where(file, line) + ": " + problem),
-      file_(std::move(file)),
-      line_(line),
-      problem_(problem) {}
+    : Error(where(file, line) + ": " + problem), file_(std::move(file)), line_(line), problem_(problem) {}
 
 }  // namespace mfkit

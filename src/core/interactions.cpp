@@ -268,7 +268,8 @@ Csr sort_into_rows(int32_t rows, int sources, int threads, size_t n, bool timed,
     std::vector<int64_t> slot(size_t(1) << shift);
 #pragma omp for schedule(dynamic, 4)
     for (int32_t b = 0; b < buckets; ++b) {
-      const int32_t r0 = b << shift, r1 = static_cast<int32_t>(std::min<int64_t>(rows, int64_t(r0) + (int64_t(1) << shift)));
+      const int32_t r0 = b << shift,
+                    r1 = static_cast<int32_t>(std::min<int64_t>(rows, int64_t(r0) + (int64_t(1) << shift)));
       for (int32_t r = r0; r < r1; ++r) slot[r - r0] = c.indptr[r];
       for (int64_t e = bucket_start[b]; e < bucket_start[b + 1]; ++e) {
         const int64_t d = slot[rec[e].row - r0]++;
@@ -444,25 +445,30 @@ Interactions Interactions::from_csr(Csr c, std::shared_ptr<const IdMap> users, s
   const int32_t nu = users->size(), ni = items->size();
   const int64_t nnz = static_cast<int64_t>(c.indices.size());
   if (static_cast<int64_t>(c.indptr.size()) != int64_t(nu) + 1)
-    throw InputError("Interactions::from_csr", 0, "indptr has " + std::to_string(c.indptr.size()) + " entries, expected " +
-                std::to_string(int64_t(nu) + 1) + " (users + 1)");
+    throw InputError("Interactions::from_csr", 0,
+                     "indptr has " + std::to_string(c.indptr.size()) + " entries, expected " +
+                         std::to_string(int64_t(nu) + 1) + " (users + 1)");
   if (static_cast<int64_t>(c.values.size()) != nnz || (!c.times.empty() && static_cast<int64_t>(c.times.size()) != nnz))
     throw InputError("Interactions::from_csr", 0, "indices, values and times differ in length");
   if (c.indptr.front() != 0 || c.indptr.back() != nnz)
     throw InputError("Interactions::from_csr", 0, "indptr must start at 0 and end at the number of entries");
   for (int32_t u = 0; u < nu; ++u) {
-    if (c.indptr[u + 1] < c.indptr[u]) throw InputError("Interactions::from_csr", 0, "indptr decreases at row " + std::to_string(u));
+    if (c.indptr[u + 1] < c.indptr[u])
+      throw InputError("Interactions::from_csr", 0, "indptr decreases at row " + std::to_string(u));
     for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) {
       int32_t i = c.indices[e];
       if (i < 0 || i >= ni)
-        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + " has column " + std::to_string(i) +
-                    ", outside the " + std::to_string(ni) + " items");
+        throw InputError("Interactions::from_csr", 0,
+                         "row " + std::to_string(u) + " has column " + std::to_string(i) + ", outside the " +
+                             std::to_string(ni) + " items");
       if (e > c.indptr[u] && i <= c.indices[e - 1])
-        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + " has columns out of order or repeated at column " +
-                    std::to_string(i));
+        throw InputError(
+            "Interactions::from_csr", 0,
+            "row " + std::to_string(u) + " has columns out of order or repeated at column " + std::to_string(i));
       if (!std::isfinite(c.values[e]))
-        throw InputError("Interactions::from_csr", 0, "row " + std::to_string(u) + ", column " + std::to_string(i) +
-                    " holds a value that is not finite");
+        throw InputError(
+            "Interactions::from_csr", 0,
+            "row " + std::to_string(u) + ", column " + std::to_string(i) + " holds a value that is not finite");
     }
   }
   Scratch scratch;

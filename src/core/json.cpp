@@ -8,8 +8,7 @@ nlohmann::json parse_json(std::string_view text, int max_depth) {
   // The callback sees every value with its depth as the parser meets it, before anything deeper
   // is read: a crafted file is refused at the first level past the limit.
   auto limit = [max_depth](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > max_depth)
-      throw JsonError("nested deeper than " + std::to_string(max_depth) + " levels");
+    if (depth > max_depth) throw JsonError("nested deeper than " + std::to_string(max_depth) + " levels");
     return true;
   };
   try {

@@ -31,9 +31,7 @@ struct ToJson : ParamVisitor {
   void param(const char* n, int& v, const char*, double, double) override { out[n] = v; }
   void param(const char* n, double& v, const char*, double, double) override { out[n] = v; }
   void param(const char* n, bool& v, const char*) override { out[n] = v; }
-  void param(const char* n, std::string& v, const char*, const std::vector<std::string>&) override {
-    out[n] = v;
-  }
+  void param(const char* n, std::string& v, const char*, const std::vector<std::string>&) override { out[n] = v; }
 };
 
 struct Describe : ParamVisitor {
@@ -114,7 +112,8 @@ json to_json(const std::function<void(ParamVisitor&)>& visit) {
 
 void from_json(const std::function<void(ParamVisitor&)>& visit, const json& j, const std::string& owner) {
   if (j.is_null()) return;
-  if (!j.is_object()) throw ParamError(owner + ": parameters must be a JSON object, got " + show_json(j).substr(0, 200));
+  if (!j.is_object())
+    throw ParamError(owner + ": parameters must be a JSON object, got " + show_json(j).substr(0, 200));
   FromJson v(j, owner);
   visit(v);
   if (v.used != j.size()) {
@@ -144,8 +143,7 @@ json parse_key_values(const std::vector<std::string>& assignments) {
   json out = json::object();
   for (const auto& a : assignments) {
     auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw ParamError("--set '" + a + "': expected key=value");
+    if (eq == std::string::npos || eq == 0) throw ParamError("--set '" + a + "': expected key=value");
     std::string key = a.substr(0, eq), val = a.substr(eq + 1);
     if (val == "true" || val == "false") {
       out[key] = (val == "true");

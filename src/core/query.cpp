@@ -52,9 +52,10 @@ class Parser {
   // An operator at pos_: + * / ( ) always; x and - only as a word of their own.
   bool lone(char c) const {
     if (e_[pos_] != c) return false;
-    bool before = pos_ == 0 || std::isspace(static_cast<unsigned char>(e_[pos_ - 1])) || e_[pos_ - 1] == ')' || e_[pos_ - 1] == '(';
-    bool after = pos_ + 1 >= e_.size() || std::isspace(static_cast<unsigned char>(e_[pos_ + 1])) || e_[pos_ + 1] == '(' ||
-                 e_[pos_ + 1] == '"';
+    bool before = pos_ == 0 || std::isspace(static_cast<unsigned char>(e_[pos_ - 1])) || e_[pos_ - 1] == ')' ||
+                  e_[pos_ - 1] == '(';
+    bool after = pos_ + 1 >= e_.size() || std::isspace(static_cast<unsigned char>(e_[pos_ + 1])) ||
+                 e_[pos_ + 1] == '(' || e_[pos_ + 1] == '"';
     return before && after;
   }
   bool at_op(const char* ops) const {
@@ -108,7 +109,8 @@ class Parser {
     skip();
     if (pos_ >= e_.size()) throw QueryError(e_, pos_, "expected a name or '(' but the expression ended");
     if (e_[pos_] == '(') {
-      if (depth + 1 > o_.max_depth) throw QueryError(e_, pos_, "parentheses nested deeper than " + std::to_string(o_.max_depth));
+      if (depth + 1 > o_.max_depth)
+        throw QueryError(e_, pos_, "parentheses nested deeper than " + std::to_string(o_.max_depth));
       ++pos_;
       Vec v = expr(depth + 1);
       skip();
@@ -128,7 +130,8 @@ class Parser {
       size_t end = pos_;
       while (pos_ < e_.size()) {
         char c = e_[pos_];
-        if (c == '+' || c == '*' || c == '/' || c == '(' || c == ')' || c == '"' || lone('x') || lone('X') || lone('-')) break;
+        if (c == '+' || c == '*' || c == '/' || c == '(' || c == ')' || c == '"' || lone('x') || lone('X') || lone('-'))
+          break;
         ++pos_;
         if (!std::isspace(static_cast<unsigned char>(c))) end = pos_;
       }
@@ -195,7 +198,8 @@ int32_t resolve_row(const Model& model, const std::string& name) {
 QueryResult run_query(const Model& model, const std::string& expr, const QueryOptions& opt) {
   if (opt.k < 1) throw ParamError("query: k must be at least 1");
   if (expr.size() > opt.max_length)
-    throw QueryError(expr.substr(0, 40) + "...", opt.max_length, "expression longer than " + std::to_string(opt.max_length) + " characters");
+    throw QueryError(expr.substr(0, 40) + "...", opt.max_length,
+                     "expression longer than " + std::to_string(opt.max_length) + " characters");
   int dim = 0, idim = 0;
   std::vector<float> rows = model.user_vectors(&dim), items = model.item_vectors(&idim);
   if (dim == 0 || idim != dim) throw Error("query: model " + model.type() + " has no row and item vectors to combine");

@@ -33,15 +33,15 @@ struct ItemFilter {
   std::vector<int32_t> excluded;  // sorted, distinct
   int64_t n_allowed;              // items the candidate list leaves (all when it is empty)
   const int32_t* tie;             // top_k's tie order, or null for index order
-  ItemFilter(const RecommendOptions& o, int32_t ni, const int32_t* tie_rank)
-      : opt(o), n_allowed(ni), tie(tie_rank) {
+  ItemFilter(const RecommendOptions& o, int32_t ni, const int32_t* tie_rank) : opt(o), n_allowed(ni), tie(tie_rank) {
     if (opt.k < 1) throw ParamError("recommend: k must be at least 1");
     for (int32_t i : opt.exclude)
       if (i < 0 || i >= ni) throw NotFoundError("recommend: excluded item index " + std::to_string(i) + " is unknown");
     if (!opt.candidates.empty()) {
       allowed.assign(ni, 0);
       for (int32_t i : opt.candidates) {
-        if (i < 0 || i >= ni) throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
+        if (i < 0 || i >= ni)
+          throw NotFoundError("recommend: candidate item index " + std::to_string(i) + " is unknown");
         allowed[i] = 1;
       }
       n_allowed = std::count(allowed.begin(), allowed.end(), 1);
@@ -130,9 +130,9 @@ bool approximate_top(const Model& model, const ItemIndex& index, const ItemFilte
   const double share = static_cast<double>(filter.n_allowed) / ni;
   std::vector<float> q = model.user_vector(user);
   q.push_back(1.0f);
-  auto kept = over_fetch(ni, k, std::ceil((k + own.size() + filter.excluded.size()) / share) + k,
-                         [&](int n) { return index.top_inner_product(q.data(), n); },
-                         [&](int32_t i) { return filter.passes(i, own); });
+  auto kept = over_fetch(
+      ni, k, std::ceil((k + own.size() + filter.excluded.size()) / share) + k,
+      [&](int n) { return index.top_inner_product(q.data(), n); }, [&](int32_t i) { return filter.passes(i, own); });
   if (!kept) return false;
   out = rescore(model, user, *kept, k);
   return true;
@@ -145,7 +145,8 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
   const int32_t ni = model.n_items();
   ItemFilter filter(opt, ni, model.tie_rank());
   for (int32_t u : users)
-    if (u < 0 || u >= model.n_users()) throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
+    if (u < 0 || u >= model.n_users())
+      throw NotFoundError("recommend: user index " + std::to_string(u) + " is unknown");
   if (opt.seen) {
     if (opt.seen->rows() != static_cast<int32_t>(users.size()))
       throw ParamError("recommend: the seen-item matrix has " + std::to_string(opt.seen->rows()) + " rows for " +
@@ -188,7 +189,8 @@ std::vector<std::vector<Scored>> recommend(const Model& model, const std::vector
     for (int64_t r = begin; r < end; ++r) {
       int64_t row_of = opt.seen ? r : users[r];
       const int32_t* row = seen.indices.data();
-      out[r] = filter.top(scores.data() + (r - begin) * ni, ni, row + seen.indptr[row_of], row + seen.indptr[row_of + 1]);
+      out[r] =
+          filter.top(scores.data() + (r - begin) * ni, ni, row + seen.indptr[row_of], row + seen.indptr[row_of + 1]);
     }
   }
   return out;
@@ -248,7 +250,8 @@ Vectors vectors_of(const Model& m, bool items) {
 }
 }  // namespace
 
-static std::vector<std::vector<Scored>> cosine_neighbours(const Vectors& v, int32_t n, const std::vector<int32_t>& queries,
+static std::vector<std::vector<Scored>> cosine_neighbours(const Vectors& v, int32_t n,
+                                                          const std::vector<int32_t>& queries,
                                                           const RecommendOptions& opt, const char* what,
                                                           const int32_t* tie) {
   const float* vecs = v.data;
@@ -295,9 +298,10 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
       for (int32_t self : items) {
         if (self < 0 || self >= ni) throw NotFoundError("similar: item index out of range");
         const std::vector<int32_t> own{self};
-        auto kept = over_fetch(ni, opt.k, std::ceil((opt.k + 1 + filter.excluded.size()) / share) + opt.k,
-                               [&](int n) { return index->nearest_cosine_to(self, n); },
-                               [&](const std::pair<int32_t, float>& x) { return filter.passes(x.first, own); });
+        auto kept = over_fetch(
+            ni, opt.k, std::ceil((opt.k + 1 + filter.excluded.size()) / share) + opt.k,
+            [&](int n) { return index->nearest_cosine_to(self, n); },
+            [&](const std::pair<int32_t, float>& x) { return filter.passes(x.first, own); });
         if (!kept) {  // filters that remove most of the neighbourhood: compare with every item
           RecommendOptions one = opt;
           one.exact = true;
@@ -305,7 +309,8 @@ std::vector<std::vector<Scored>> similar_items(const Model& model, const std::ve
           continue;
         }
         std::vector<Scored> best;
-        for (size_t j = 0; j < kept->size() && static_cast<int>(j) < opt.k; ++j) best.push_back({(*kept)[j].first, (*kept)[j].second});
+        for (size_t j = 0; j < kept->size() && static_cast<int>(j) < opt.k; ++j)
+          best.push_back({(*kept)[j].first, (*kept)[j].second});
         out.push_back(std::move(best));
       }
       return out;

@@ -46,8 +46,8 @@ const TorchPart& torch_part() {
   if (!entry) throw Error(path + " does not export mfkit_torch_part: not a library of this mfkit build");
   const TorchPart* p = entry();
   if (!p || p->abi != TorchPart::kAbi)
-    throw Error(path + " is from another mfkit build (interface " + std::to_string(p ? p->abi : -1) +
-                ", this build " + std::to_string(TorchPart::kAbi) + ")");
+    throw Error(path + " is from another mfkit build (interface " + std::to_string(p ? p->abi : -1) + ", this build " +
+                std::to_string(TorchPart::kAbi) + ")");
   if (int t = g_threads.load()) p->set_threads(t);
   g_part.store(p, std::memory_order_release);
   return *p;

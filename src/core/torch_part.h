@@ -37,8 +37,9 @@ const TorchPart& torch_part();
 bool torch_part_loaded();
 
 // Defined in libmfkit_torch.so only (the part's table points at them).
-std::unique_ptr<MetaMf::Impl> new_torch_meta_mf(const MetaMfParams& p);                        // meta/meta_net.cpp
-std::unique_ptr<Communicator> gloo_connect(const DistEnv& env, std::chrono::milliseconds timeout);  // dist/gloo_communicator.cpp
+std::unique_ptr<MetaMf::Impl> new_torch_meta_mf(const MetaMfParams& p);  // meta/meta_net.cpp
+std::unique_ptr<Communicator> gloo_connect(const DistEnv& env,
+                                           std::chrono::milliseconds timeout);  // dist/gloo_communicator.cpp
 
 }  // namespace mfkit
 

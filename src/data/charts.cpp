@@ -60,8 +60,10 @@ void read_regional(const std::string& path, const std::string& region, std::vect
   while (lines.next(line)) {
     if (line.empty()) continue;
     if (!header_seen) {
-      if (line.rfind("Position,", 0) == 0) header_seen = true;
-      else if (lines.number() > 2) throw InputError(path, lines.number(), "expected the header Position,\"Track Name\",Artist,Streams,URL");
+      if (line.rfind("Position,", 0) == 0)
+        header_seen = true;
+      else if (lines.number() > 2)
+        throw InputError(path, lines.number(), "expected the header Position,\"Track Name\",Artist,Streams,URL");
       continue;
     }
     if (!split_fields(line, ",", true, f, scratch) || f.size() != 5)

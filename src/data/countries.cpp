@@ -38,10 +38,10 @@ const Tables& tables() {
     }
     // English names the ISO tables spell differently.
     const std::pair<const char*, const char*> aliases[] = {
-        {"turkey", "TR"}, {"turkiye", "TR"}, {"russia", "RU"}, {"south korea", "KR"}, {"korea", "KR"},
-        {"vietnam", "VN"}, {"bolivia", "BO"}, {"taiwan", "TW"}, {"uk", "GB"}, {"britain", "GB"},
-        {"great britain", "GB"}, {"england", "GB"}, {"usa", "US"}, {"america", "US"}, {"czech republic", "CZ"},
-        {"holland", "NL"}, {"uae", "AE"}, {"emirates", "AE"}};
+        {"turkey", "TR"},        {"turkiye", "TR"}, {"russia", "RU"},  {"south korea", "KR"}, {"korea", "KR"},
+        {"vietnam", "VN"},       {"bolivia", "BO"}, {"taiwan", "TW"},  {"uk", "GB"},          {"britain", "GB"},
+        {"great britain", "GB"}, {"england", "GB"}, {"usa", "US"},     {"america", "US"},     {"czech republic", "CZ"},
+        {"holland", "NL"},       {"uae", "AE"},     {"emirates", "AE"}};
     for (auto [n, c] : aliases) t.code_of.emplace(n, c);
   });
   return t;

@@ -35,27 +35,43 @@ std::string parent(const std::string& path) {
 const std::vector<DatasetSpec>& datasets() {
   static const std::vector<DatasetSpec> specs = [] {
     std::vector<DatasetSpec> v;
-    v.push_back({"ml-100k", "MovieLens 100K: 100,000 ratings 1-5, 943 users x 1,682 movies",
+    v.push_back({"ml-100k",
+                 "MovieLens 100K: 100,000 ratings 1-5, 943 users x 1,682 movies",
                  {{"ml-100k/u.data", fmt_of("user,item,rating,timestamp", "\t", false)}},
                  "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
-                 "md5:0e33842e24a9c977be4e0107933c0723", "", false});
-    v.push_back({"ml-1m", "MovieLens 1M: 1,000,209 ratings 1-5, 6,040 users x 3,706 movies",
+                 "md5:0e33842e24a9c977be4e0107933c0723",
+                 "",
+                 false});
+    v.push_back({"ml-1m",
+                 "MovieLens 1M: 1,000,209 ratings 1-5, 6,040 users x 3,706 movies",
                  {{"ml-1m/ratings.dat", fmt_of("user,item,rating,timestamp", "::", false)},
                   {"ml-1m/derived/ratings_user_itemrank_rating.csv", fmt_of("user,item,rating", ",", true)}},
                  "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
-                 "md5:c4d9eecfca2ab87c1945afe126590906", "", false});
+                 "md5:c4d9eecfca2ab87c1945afe126590906",
+                 "",
+                 false});
     Format latest = fmt_of("user,item,rating,timestamp", ",", true);
-    v.push_back({"ml-latest-small", "MovieLens latest-small (2018): 100,836 ratings 0.5-5, 610 users x 9,724 movies",
+    v.push_back({"ml-latest-small",
+                 "MovieLens latest-small (2018): 100,836 ratings 0.5-5, 610 users x 9,724 movies",
                  {{"ml-latest-small/ratings.csv", latest}, {"ml-latest-small/ml-latest-small/ratings.csv", latest}},
                  "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
-                 "sha256:859da233c6929ebc9202e9516cdefa8a3c695aef67d1878249d6036c3513c023", "", false});
-    v.push_back({"lastfm-2k", "hetrec-2011 last.fm: 92,834 play counts, 1,892 users x 17,632 artists",
+                 "sha256:859da233c6929ebc9202e9516cdefa8a3c695aef67d1878249d6036c3513c023",
+                 "",
+                 false});
+    v.push_back({"lastfm-2k",
+                 "hetrec-2011 last.fm: 92,834 play counts, 1,892 users x 17,632 artists",
                  {{"lastfm-2k/user_artists.dat", fmt_of("user,item,rating", "\t", true)}},
                  "https://files.grouplens.org/datasets/hetrec2011/hetrec2011-lastfm-2k.zip",
-                 "md5:296d61afe4e8632b173fc2dd3be20ce2", "lastfm-2k", true});
-    DatasetSpec charts{"spotify-charts", "Spotify daily top-200 charts: 65 countries x 5,054 tracks, streams",
+                 "md5:296d61afe4e8632b173fc2dd3be20ce2",
+                 "lastfm-2k",
+                 true});
+    DatasetSpec charts{"spotify-charts",
+                       "Spotify daily top-200 charts: 65 countries x 5,054 tracks, streams",
                        {{"spotify-charts/derived/charts_long.csv", Format{}}, {"spotify-charts/raw", Format{}}},
-                       "", "", "", true};
+                       "",
+                       "",
+                       "",
+                       true};
     charts.loader = DatasetSpec::Loader::kSpotifyCharts;
     v.push_back(charts);
     return v;
@@ -93,20 +109,21 @@ static const DatasetSpec* known(const std::string& name) {
   return nullptr;
 }
 
-LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format,
-                     const LoadOptions& opt) {
+LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format, const LoadOptions& opt) {
   const DatasetSpec* spec = known(name_or_path);
   if (!spec && exists(name_or_path)) {
     struct stat st;
     if (::stat(name_or_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
       throw InputError(name_or_path, 0, "is a folder, not a data file (give the ratings file in it)");
     if (!format)
-      throw ParamError("'" + name_or_path + "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
+      throw ParamError("'" + name_or_path +
+                       "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
     return load_ratings(name_or_path, *format, opt);  // names a device or a socket as such
   }
   if (is_file(name_or_path)) {
     if (!format)
-      throw ParamError("'" + name_or_path + "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
+      throw ParamError("'" + name_or_path +
+                       "' is a file: give its layout with --format (e.g. user,item,rating) and --sep");
     return load_ratings(name_or_path, *format, opt);
   }
   if (!spec) {
@@ -116,9 +133,9 @@ LoadResult load_data(const std::string& name_or_path, const std::optional<Format
   }
   auto src = find_dataset(*spec, data_dir());
   if (!src)
-    throw NotFoundError("dataset '" + spec->name + "' is not in " + data_dir() +
-                        " (looked for " + spec->sources.front().path + "); run `mfkit data get " +
-                        spec->name + "` or set MFKIT_DATA_DIR");
+    throw NotFoundError("dataset '" + spec->name + "' is not in " + data_dir() + " (looked for " +
+                        spec->sources.front().path + "); run `mfkit data get " + spec->name +
+                        "` or set MFKIT_DATA_DIR");
   if (spec->loader == DatasetSpec::Loader::kSpotifyCharts) return load_spotify_charts(src->path);
   LoadOptions o = opt;
   if (spec->implicit) o.duplicates = DuplicatePolicy::kSum;
@@ -140,7 +157,8 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
       lines.next(line);
       while (lines.next(line)) {
         auto tab = line.find('\t'), tab2 = line.find('\t', tab + 1);
-        if (tab != std::string_view::npos) names[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1, tab2 - tab - 1));
+        if (tab != std::string_view::npos)
+          names[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1, tab2 - tab - 1));
       }
     }
     if (is_file(folder + "/user_taggedartists.dat") && is_file(folder + "/tags.dat")) {
@@ -151,7 +169,8 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
       tl.next(line);
       while (tl.next(line)) {
         auto tab = line.find('\t');
-        if (tab != std::string_view::npos) tag_name[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1));
+        if (tab != std::string_view::npos)
+          tag_name[std::string(line.substr(0, tab))] = latin1_to_utf8(line.substr(tab + 1));
       }
       // The category of an artist is its most used tag.
       std::map<std::string, std::map<std::string, int>> counts;
@@ -161,7 +180,8 @@ Labels dataset_labels(const DatasetSpec& spec, const std::string& folder, const 
       std::string scratch;
       ul.next(line);
       while (ul.next(line))
-        if (split_fields(line, "\t", false, f, scratch) && f.size() >= 3) counts[std::string(f[1])][std::string(f[2])]++;
+        if (split_fields(line, "\t", false, f, scratch) && f.size() >= 3)
+          counts[std::string(f[1])][std::string(f[2])]++;
       for (auto& [artist, c] : counts) {
         auto best = std::max_element(c.begin(), c.end(), [](auto& a, auto& b) { return a.second < b.second; });
         top_tag[artist] = tag_name[best->first];

@@ -2,8 +2,8 @@
 
 #include <omp.h>
 
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -27,14 +27,18 @@ Format parse_format(const std::string& columns, const std::string& sep, bool hea
     size_t p = columns.find(',', start);
     std::string name = columns.substr(start, p == std::string::npos ? std::string::npos : p - start);
     Column c;
-    if (name == "user") c = Column::kUser, user = true;
-    else if (name == "item") c = Column::kItem, item = true;
-    else if (name == "rating" || name == "value") c = Column::kRating;
-    else if (name == "timestamp" || name == "time") c = Column::kTimestamp;
-    else if (name == "_" || name == "skip") c = Column::kSkip;
+    if (name == "user")
+      c = Column::kUser, user = true;
+    else if (name == "item")
+      c = Column::kItem, item = true;
+    else if (name == "rating" || name == "value")
+      c = Column::kRating;
+    else if (name == "timestamp" || name == "time")
+      c = Column::kTimestamp;
+    else if (name == "_" || name == "skip")
+      c = Column::kSkip;
     else
-      throw ParamError("--format: unknown column '" + name +
-                       "' (allowed: user, item, rating, timestamp, _ to skip)");
+      throw ParamError("--format: unknown column '" + name + "' (allowed: user, item, rating, timestamp, _ to skip)");
     for (Column prev : f.columns)
       if (prev == c && c != Column::kSkip) throw ParamError("--format: column '" + name + "' given twice");
     f.columns.push_back(c);
@@ -69,9 +73,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string shown(std::string_view s) {
-  return "'" + printable(s.substr(0, 40)) + (s.size() > 40 ? "...'" : "'");
-}
+std::string shown(std::string_view s) { return "'" + printable(s.substr(0, 40)) + (s.size() > 40 ? "...'" : "'"); }
 
 // One piece of the file, parsed on its own thread with its own id maps; their ids are then added
 // to the global maps piece by piece, in file order, so the numbering (order of first appearance
@@ -115,8 +117,11 @@ struct ParsedLine {
 class FastLine {
  public:
   FastLine(const Format& f, bool binarize, float implicit_value)
-      : cols_(f.columns), sep_(f.sep.size() == 1 ? f.sep[0] : '\0'), quote_(f.quoted),
-        binarize_(binarize), implicit_value_(implicit_value) {}
+      : cols_(f.columns),
+        sep_(f.sep.size() == 1 ? f.sep[0] : '\0'),
+        quote_(f.quoted),
+        binarize_(binarize),
+        implicit_value_(implicit_value) {}
   // Not for separators that can be part of a number or an id's first byte ("1-2-5" with '-').
   bool usable() const {
     return sep_ != '\0' && !std::strchr("\n\r\"+-.", sep_) && !std::isalnum(static_cast<unsigned char>(sep_));
@@ -140,8 +145,12 @@ class FastLine {
       const char* fe = q;
       if (!field_end(q, end, line_over)) return false;
       switch (cols_[k]) {
-        case Column::kUser: u = id; break;
-        case Column::kItem: it = id; break;
+        case Column::kUser:
+          u = id;
+          break;
+        case Column::kItem:
+          it = id;
+          break;
         case Column::kRating: {
           if (fe - f == 1 && static_cast<unsigned>(*f - '0') < 10) {  // "5": most ratings and counts
             value = static_cast<float>(*f - '0');
@@ -251,8 +260,12 @@ void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool ha
     for (size_t k = 0; k < n_cols; ++k) {
       std::string_view f = fields[k];
       switch (format.columns[k]) {
-        case Column::kUser: u = trim(f); break;
-        case Column::kItem: it = trim(f); break;
+        case Column::kUser:
+          u = trim(f);
+          break;
+        case Column::kItem:
+          it = trim(f);
+          break;
         case Column::kRating:
           if (!parse_float(f, value)) return bad("rating " + shown(f) + " is not a number");
           if (!std::isfinite(value)) return bad("rating " + shown(f) + " is not finite");
@@ -260,15 +273,18 @@ void parse_chunk(Chunk& c, const Format& format, const LoadOptions& opt, bool ha
         case Column::kTimestamp:
           if (!parse_int64(f, ts)) return bad("timestamp " + shown(f) + " is not an integer");
           break;
-        case Column::kSkip: break;
+        case Column::kSkip:
+          break;
       }
     }
     if (u.empty()) return bad("empty user id");
     if (it.empty()) return bad("empty item id");
     // Ids are printed, written as JSON and sent over HTTP: bytes that are not UTF-8 are refused
     // here, where the line is known, rather than failing (or being mangled) in every later use.
-    if (!valid_utf8(u)) return bad("user id " + shown(u) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
-    if (!valid_utf8(it)) return bad("item id " + shown(it) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
+    if (!valid_utf8(u))
+      return bad("user id " + shown(u) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
+    if (!valid_utf8(it))
+      return bad("item id " + shown(it) + " is not valid UTF-8 (convert the file, e.g. iconv -f latin1 -t utf-8)");
     c.users.push_back(c.user_ids.add(u));
     c.items.push_back(c.item_ids.add(it));
     c.values.push_back(opt.binarize ? 1.0f : value);
@@ -359,8 +375,8 @@ LoadResult load_ratings(const std::string& path, const Format& format, const Loa
   LoadResult res = parse_ratings(body, path, format.header ? 1 : 0, format, opt, [&] { file.close(); });
   if (res.data.nnz() == 0) {
     if (res.skipped > 0)
-      throw InputError(path, 0, fmt::format("no readable lines ({} skipped; first: {})", res.skipped,
-                                            res.problems.front()));
+      throw InputError(path, 0,
+                       fmt::format("no readable lines ({} skipped; first: {})", res.skipped, res.problems.front()));
     throw InputError(path, 0, "empty file (no data lines)");
   }
   return res;
@@ -374,7 +390,7 @@ LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t
   std::vector<std::string_view> pieces = cut(body, body.size() < (size_t(1) << 20) ? 1 : threads);
   std::vector<Chunk> chunks(pieces.size());
   std::exception_ptr error;
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks.size()))
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(chunks.size()))
   for (size_t k = 0; k < chunks.size(); ++k) {
     try {
       chunks[k].text = pieces[k];
@@ -402,14 +418,16 @@ LoadResult parse_ratings(std::string_view body, const std::string& path, int64_t
   auto items = std::make_shared<IdMap>(std::move(chunks[0].item_ids));
   std::vector<std::vector<int32_t>> user_of(chunks.size()), item_of(chunks.size());
   for (size_t k = 1; k < chunks.size(); ++k) {
-    for (int32_t j = 0; j < chunks[k].user_ids.size(); ++j) user_of[k].push_back(users->add(chunks[k].user_ids.name(j)));
-    for (int32_t j = 0; j < chunks[k].item_ids.size(); ++j) item_of[k].push_back(items->add(chunks[k].item_ids.name(j)));
+    for (int32_t j = 0; j < chunks[k].user_ids.size(); ++j)
+      user_of[k].push_back(users->add(chunks[k].user_ids.name(j)));
+    for (int32_t j = 0; j < chunks[k].item_ids.size(); ++j)
+      item_of[k].push_back(items->add(chunks[k].item_ids.name(j)));
     chunks[k].user_ids = IdMap();
     chunks[k].item_ids = IdMap();
   }
   // Each later piece's entries renumbered in place; the pieces are handed over as they are.
   std::vector<Coo> parts(chunks.size());
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks.size()))
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast <int>(chunks.size()))
   for (size_t k = 0; k < chunks.size(); ++k) {
     Chunk& c = chunks[k];
     if (k > 0) {

@@ -22,12 +22,18 @@ int open_input(const std::string& path, struct stat& st, bool allow_pipe) {
     throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
   }
   const char* kind = nullptr;
-  if (::fstat(fd, &st) != 0) kind = "a file whose status cannot be read";
-  else if (S_ISDIR(st.st_mode)) kind = "a folder, not a file";
-  else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) kind = "a device, not a file";
-  else if (S_ISSOCK(st.st_mode)) kind = "a socket, not a file";
-  else if (S_ISFIFO(st.st_mode) && !allow_pipe) kind = "a pipe; give a regular file";
-  else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) kind = "not a regular file";
+  if (::fstat(fd, &st) != 0)
+    kind = "a file whose status cannot be read";
+  else if (S_ISDIR(st.st_mode))
+    kind = "a folder, not a file";
+  else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+    kind = "a device, not a file";
+  else if (S_ISSOCK(st.st_mode))
+    kind = "a socket, not a file";
+  else if (S_ISFIFO(st.st_mode) && !allow_pipe)
+    kind = "a pipe; give a regular file";
+  else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+    kind = "not a regular file";
   if (kind) {
     ::close(fd);
     throw InputError(path, 0, std::string("is ") + kind);
@@ -42,8 +48,9 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   if (S_ISREG(st.st_mode)) {
     if (static_cast<uint64_t>(st.st_size) > max_bytes) {
       ::close(fd);
-      throw InputError(path, 0, "is " + std::to_string(st.st_size) + " bytes, more than the " +
-                                    std::to_string(max_bytes) + " this reader accepts");
+      throw InputError(path, 0,
+                       "is " + std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_bytes) +
+                           " this reader accepts");
     }
     out.reserve(static_cast<size_t>(st.st_size));
   }
@@ -107,8 +114,8 @@ void MappedFile::close() {
   text_ = std::string_view();
 }
 
-bool split_fields(std::string_view line, std::string_view sep, bool quoted,
-                  std::vector<std::string_view>& fields, std::string& scratch) {
+bool split_fields(std::string_view line, std::string_view sep, bool quoted, std::vector<std::string_view>& fields,
+                  std::string& scratch) {
   fields.clear();
   if (sep.size() == 1 && (!quoted || std::memchr(line.data(), '"', line.size()) == nullptr)) {
     const char* p = line.data();

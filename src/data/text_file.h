@@ -27,8 +27,8 @@ std::string_view strip_bom(std::string_view text);
 /// read_file for text: the same, without a byte-order mark.
 std::string read_text_file(const std::string& path);
 
-/// A text file's bytes (a byte-order mark dropped), memory-mapped read-only (no copy); read into memory when it cannot be mapped
-/// (a pipe, an empty file). InputError(path, 0, ...) when it cannot be opened or read.
+/// A text file's bytes (a byte-order mark dropped), memory-mapped read-only (no copy); read into memory when it cannot
+/// be mapped (a pipe, an empty file). InputError(path, 0, ...) when it cannot be opened or read.
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path);
@@ -48,8 +48,8 @@ class MappedFile {
 
 /// Splits one line (no newline) into fields. With `quoted`, fields may be wrapped in double
 /// quotes with "" escapes; returns false on an unterminated quote.
-bool split_fields(std::string_view line, std::string_view sep, bool quoted,
-                  std::vector<std::string_view>& fields, std::string& scratch);
+bool split_fields(std::string_view line, std::string_view sep, bool quoted, std::vector<std::string_view>& fields,
+                  std::string& scratch);
 
 /// Iterates lines of `text`, stripping a trailing '\r'. Returns false at the end.
 class LineReader {

@@ -28,7 +28,8 @@ std::vector<float> keyed_rows(const OwnedIds& ids, int k, double std, uint64_t s
 }
 
 // Y^T Y over every rank's rows, plus reg I.
-std::vector<float> global_gram(Communicator& comm, const std::vector<float>& local, int f, float reg, const char* step) {
+std::vector<float> global_gram(Communicator& comm, const std::vector<float>& local, int f, float reg,
+                               const char* step) {
   std::vector<float> G(static_cast<size_t>(f) * f);
   gram(local.data(), static_cast<int32_t>(local.size() / f), f, 0.0f, G.data());
   comm.allreduce_sum(G, step);
@@ -37,7 +38,9 @@ std::vector<float> global_gram(Communicator& comm, const std::vector<float>& loc
 }
 
 bool all_finite(Communicator& comm, const std::vector<float>& a, const std::vector<float>& b) {
-  auto bad = [](const std::vector<float>& v) { return !std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }); };
+  auto bad = [](const std::vector<float>& v) {
+    return !std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+  };
   std::vector<double> flag{bad(a) || bad(b) ? 1.0 : 0.0};
   comm.allreduce_sum(flag, "check factors");
   return flag[0] == 0;
@@ -81,7 +84,8 @@ LocalModel fit_implicit_als(FitContext& fc) {
       double l = y.dot(Gx * y) + reg * y.squaredNorm();
       for (int64_t e = bi.indptr[i]; e < bi.indptr[i + 1]; ++e) {
         const double c = ci[e];
-        const double sc = y.dot(Eigen::Map<const Eigen::VectorXf>(Xc.data() + static_cast<size_t>(bi.indices[e]) * f, f));
+        const double sc =
+            y.dot(Eigen::Map<const Eigen::VectorXf>(Xc.data() + static_cast<size_t>(bi.indices[e]) * f, f));
         l += (c - 1.0) * sc * sc - 2.0 * c * sc + c;
         s[1] += c - 1.0;
       }

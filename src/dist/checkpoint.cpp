@@ -1,11 +1,10 @@
 #include "dist/checkpoint.h"
 
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -81,7 +80,8 @@ int Checkpoint::restore(const State& state) {
       throw ParamError(fmt::format("--resume: the checkpoint in {} was made with other settings: {}", opt_.dir,
                                    differences(f.params, settings_)));
     for (const StateArray& a : state) {
-      const std::vector<float> x = require_tensor(f.tensors, a.name, DType::kF32, static_cast<int64_t>(a.size)).as_f32();
+      const std::vector<float> x =
+          require_tensor(f.tensors, a.name, DType::kF32, static_cast<int64_t>(a.size)).as_f32();
       std::copy(x.begin(), x.end(), a.data);
     }
   });

@@ -13,8 +13,8 @@
 namespace mfkit::dist {
 
 struct CheckpointOptions {
-  std::string dir;    ///< empty: no checkpoints
-  int every = 1;      ///< iterations between checkpoints
+  std::string dir;     ///< empty: no checkpoints
+  int every = 1;       ///< iterations between checkpoints
   bool resume = true;  ///< continue from the newest complete checkpoint when there is one
 };
 

@@ -35,10 +35,11 @@ DistEnv DistEnv::from_environment() {
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
   if (const char* s = std::getenv("TORCHELASTIC_USE_AGENT_STORE"))
     e.agent_store = std::string(s) == "True" || std::string(s) == "true" || std::string(s) == "1";
-  if (e.world_size < 1) throw ParamError("distributed: WORLD_SIZE=" + std::to_string(e.world_size) + " must be at least 1");
+  if (e.world_size < 1)
+    throw ParamError("distributed: WORLD_SIZE=" + std::to_string(e.world_size) + " must be at least 1");
   if (e.rank < 0 || e.rank >= e.world_size)
-    throw ParamError("distributed: RANK=" + std::to_string(e.rank) + " is outside [0, WORLD_SIZE=" +
-                     std::to_string(e.world_size) + ")");
+    throw ParamError("distributed: RANK=" + std::to_string(e.rank) +
+                     " is outside [0, WORLD_SIZE=" + std::to_string(e.world_size) + ")");
   if (e.master_port < 1 || e.master_port > 65535)
     throw ParamError("distributed: MASTER_PORT=" + std::to_string(e.master_port) + " is not a port");
   return e;
@@ -63,7 +64,8 @@ void Communicator::check_same(const std::string& what, const std::vector<std::pa
     for (int r = 1; r < size(); ++r)
       if (all[r] != all[0]) rank_differs[r] = 1, field_differs = true;
     if (field_differs)
-      keys += (keys.empty() ? "" : "; ") + name + " (here: " + (value.size() > 200 ? value.substr(0, 200) + "..." : value) + ")";
+      keys += (keys.empty() ? "" : "; ") + name +
+              " (here: " + (value.size() > 200 ? value.substr(0, 200) + "..." : value) + ")";
   }
   for (int r = 1; r < size(); ++r)
     if (rank_differs[r]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
@@ -83,8 +85,8 @@ void Communicator::all_or_none(const char* step, const std::string& what, const 
   if (error) std::rethrow_exception(error);
   for (int r = 0; r < size(); ++r)
     if (failed[r])
-      throw DistError("distributed: rank " + std::to_string(r) + " of " + std::to_string(size()) + " could not " + what +
-                      " (see its message)");
+      throw DistError("distributed: rank " + std::to_string(r) + " of " + std::to_string(size()) + " could not " +
+                      what + " (see its message)");
 }
 
 namespace {
@@ -119,7 +121,8 @@ class SoloCommunicator : public Communicator {
 
  private:
   template <class T>
-  static std::vector<T> echo(const std::vector<T>& send, const std::vector<int64_t>& counts, std::vector<int64_t>* recv) {
+  static std::vector<T> echo(const std::vector<T>& send, const std::vector<int64_t>& counts,
+                             std::vector<int64_t>* recv) {
     if (recv) *recv = counts;
     return send;
   }

@@ -71,8 +71,9 @@ void merge_duplicates(Communicator& comm, UserCells& cells, DuplicatePolicy dup)
     std::vector<double> all{static_cast<double>(repeated)};
     comm.allreduce_sum(all, "duplicate test cells");
     if (all[0] > 0)
-      throw Error(fmt::format("{} held-out (user, item) pairs appear on more than one line (use duplicates=last or sum)",
-                              static_cast<int64_t>(all[0])));
+      throw Error(
+          fmt::format("{} held-out (user, item) pairs appear on more than one line (use duplicates=last or sum)",
+                      static_cast<int64_t>(all[0])));
   }
   cells.names = std::move(names);
   cells.values = std::move(values);
@@ -155,8 +156,9 @@ nlohmann::json evaluate_rating(Communicator& comm, const Partition& part, const 
   return {{"rmse", std::sqrt(s[0] / s[2])}, {"mae", s[1] / s[2]}, {"n", static_cast<int64_t>(s[2])}};
 }
 
-nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
-                                const Interactions& test, DuplicatePolicy dup, int k) {
+nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part,
+                                const std::vector<std::vector<Ranked>>& lists, const Interactions& test,
+                                DuplicatePolicy dup, int k) {
   const UserCells cells = cells_at_user_owners(comm, test, dup);
   // Held-out items per owned user; item ids numbered per user (ranked ones too) for metrics.h.
   std::vector<std::vector<std::string_view>> held(lists.size());
@@ -172,7 +174,8 @@ nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const
     for (size_t j = 0; j < rel.size(); ++j) rel[j] = static_cast<int32_t>(j);
     for (const Ranked& r : lists[u]) {
       auto it = std::find(held[u].begin(), held[u].end(), r.name);
-      ranked.push_back(it != held[u].end() ? static_cast<int32_t>(it - held[u].begin()) : static_cast<int32_t>(rel.size() + ranked.size()));
+      ranked.push_back(it != held[u].end() ? static_cast<int32_t>(it - held[u].begin())
+                                           : static_cast<int32_t>(rel.size() + ranked.size()));
     }
     s[0] += precision_at_k(ranked, rel, k);
     s[1] += recall_at_k(ranked, rel, k);
@@ -183,8 +186,13 @@ nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const
   }
   comm.allreduce_sum(s, "ranking metrics");
   if (s[5] == 0) throw Error("evaluate: the test part is empty (no user has held-out items; check --split)");
-  return {{"k", k},           {"users", static_cast<int64_t>(s[5])}, {"precision", s[0] / s[5]}, {"recall", s[1] / s[5]},
-          {"ndcg", s[2] / s[5]}, {"map", s[3] / s[5]},                 {"hit_rate", s[4] / s[5]}};
+  return {{"k", k},
+          {"users", static_cast<int64_t>(s[5])},
+          {"precision", s[0] / s[5]},
+          {"recall", s[1] / s[5]},
+          {"ndcg", s[2] / s[5]},
+          {"map", s[3] / s[5]},
+          {"hit_rate", s[4] / s[5]}};
 }
 
 }  // namespace mfkit::dist

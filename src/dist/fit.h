@@ -80,14 +80,16 @@ struct Ranked {
 /// The k best items for every user this rank owns (OwnedIds order), training items left out,
 /// best first; ties as the saved model breaks them (more training users first, then global
 /// index: Model::tie_rank); every rank takes part (topn.cpp).
-std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k, int threads);
+std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k,
+                                       int threads);
 /// Each rank's lists as dir/part-<r>-of-<P>.csv (user,rank,item,score), written atomically.
 void write_top_n(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
                  const std::string& dir);
 /// Precision, recall, NDCG, MAP and hit rate at k of the lists against every rank's held-out cells
 /// (`test`, raw ids, merged by `dup` as in evaluate_rating), averaged over the users with held-out
 /// items, as evaluate_ranking does.
-nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part, const std::vector<std::vector<Ranked>>& lists,
-                                const Interactions& test, DuplicatePolicy dup, int k);
+nlohmann::json evaluate_ranking(Communicator& comm, const Partition& part,
+                                const std::vector<std::vector<Ranked>>& lists, const Interactions& test,
+                                DuplicatePolicy dup, int k);
 
 }  // namespace mfkit::dist

@@ -35,7 +35,9 @@ class GlooCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
-  void allreduce_sum(std::vector<double>& v, const char* step) override { reduce(v.data(), v.size(), at::kDouble, step); }
+  void allreduce_sum(std::vector<double>& v, const char* step) override {
+    reduce(v.data(), v.size(), at::kDouble, step);
+  }
   void allreduce_sum(std::vector<float>& v, const char* step) override { reduce(v.data(), v.size(), at::kFloat, step); }
 
   std::vector<int64_t> allgather(int64_t v, const char* step) override {
@@ -133,7 +135,8 @@ class GlooCommunicator : public Communicator {
   // The entries `send` holds, after checking that `send_counts` has one count per rank adding up to them.
   template <class T>
   int64_t check_counts(const std::vector<T>& send, const std::vector<int64_t>& send_counts, const char* step) const {
-    MFKIT_CHECK(static_cast<int>(send_counts.size()) == size_, std::string("step '") + step + "': one send count per rank");
+    MFKIT_CHECK(static_cast<int>(send_counts.size()) == size_,
+                std::string("step '") + step + "': one send count per rank");
     int64_t total = 0;
     for (int64_t c : send_counts) total += c;
     MFKIT_CHECK(total == static_cast<int64_t>(send.size()),
@@ -149,7 +152,8 @@ class GlooCommunicator : public Communicator {
     std::vector<T> out;
     run(step, [&] {
       std::vector<int64_t> sc = send_counts, none;
-      at::Tensor cin = at::from_blob(sc.data(), {size_}, at::kLong), cout = at::from_blob(counts.data(), {size_}, at::kLong);
+      at::Tensor cin = at::from_blob(sc.data(), {size_}, at::kLong),
+                 cout = at::from_blob(counts.data(), {size_}, at::kLong);
       pg_->alltoall_base(cout, cin, none, none)->wait();
       ++calls_.alltoall;
       out = entries(send, total, send_counts, counts, type);

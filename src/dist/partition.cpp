@@ -13,9 +13,7 @@
 
 namespace mfkit::dist {
 
-int owner_of_name(std::string_view name, int P) {
-  return static_cast<int>(fnv1a(name) % static_cast<uint64_t>(P));
-}
+int owner_of_name(std::string_view name, int P) { return static_cast<int>(fnv1a(name) % static_cast<uint64_t>(P)); }
 
 void pack(std::vector<uint8_t>& out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
@@ -123,8 +121,8 @@ Block make_block(Communicator& comm, const std::vector<int64_t>& rows, const std
   const int64_t first = row_ids.offsets[me];
   for (size_t e = 0; e < m; ++e) {
     coo.users.push_back(static_cast<int32_t>(got_pairs[2 * e] - first));
-    coo.items.push_back(static_cast<int32_t>(std::lower_bound(b.columns.begin(), b.columns.end(), got_pairs[2 * e + 1]) -
-                                             b.columns.begin()));
+    coo.items.push_back(static_cast<int32_t>(
+        std::lower_bound(b.columns.begin(), b.columns.end(), got_pairs[2 * e + 1]) - b.columns.begin()));
   }
   coo.values = std::move(got_vals);
   got_pairs = {};
@@ -206,8 +204,8 @@ LoadResult read_shard(Communicator& comm, const std::string& path, const Format&
   if (error) std::rethrow_exception(error);
   for (int r = 0; r < P; ++r)
     if (failed[r])
-      throw DistError(fmt::format("distributed: rank {} of {} could not read its shard of {} (see its message)", r, P,
-                                  path));
+      throw DistError(
+          fmt::format("distributed: rank {} of {} could not read its shard of {} (see its message)", r, P, path));
   return res;
 }
 
@@ -309,7 +307,8 @@ Csr gather_block(Communicator& comm, const Block& b, const char* step) {
   std::vector<int64_t> sizes(c.rows()), cols(c.indices.size());
   for (int32_t r = 0; r < c.rows(); ++r) sizes[r] = c.row_size(r);
   for (size_t e = 0; e < cols.size(); ++e) cols[e] = b.columns[c.indices[e]];
-  std::vector<int64_t> all_sizes = comm.alltoall(sizes, to_root(comm, static_cast<int64_t>(sizes.size())), nullptr, step);
+  std::vector<int64_t> all_sizes =
+      comm.alltoall(sizes, to_root(comm, static_cast<int64_t>(sizes.size())), nullptr, step);
   std::vector<int64_t> all_cols = comm.alltoall(cols, to_root(comm, static_cast<int64_t>(cols.size())), nullptr, step);
   Csr out;
   out.values = comm.alltoall(c.values, to_root(comm, static_cast<int64_t>(c.values.size())), nullptr, step);

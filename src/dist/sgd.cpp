@@ -32,14 +32,14 @@ struct AlignedRows {
 };
 
 // The kernel's rows (factors, bias 0, accumulators 1) from the raw-id-keyed normal draws.
-void init_rows(AlignedRows& a, const SgdRow& layout, const std::vector<std::string>& names, double std,
-               uint64_t seed) {
+void init_rows(AlignedRows& a, const SgdRow& layout, const std::vector<std::string>& names, double std, uint64_t seed) {
   const int k = layout.k;
   std::vector<float> f(names.size() * k);
   keyed_normal_rows(names, k, std, seed, f.data());
   // `a` may have more rows than names (room for the widest rank's items): those start at zero.
   const std::vector<float> zero(k, 0.0f);
-  for (size_t r = 0; r < a.n; ++r) layout.put(a.rows + r * a.stride, r < names.size() ? f.data() + r * k : zero.data(), 0.0f);
+  for (size_t r = 0; r < a.n; ++r)
+    layout.put(a.rows + r * a.stride, r < names.size() ? f.data() + r * k : zero.data(), 0.0f);
 }
 
 // Block (me, j) of the grid: this rank's users on rank j's items, numbered from j's first item.

@@ -29,7 +29,8 @@ bool better(const Ranked& a, const Ranked& b) {
 
 }  // namespace
 
-std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k, int threads) {
+std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part, const LocalModel& m, int k,
+                                       int threads) {
   const int P = comm.size(), me = comm.rank(), f = m.k;
   const int64_t nu = static_cast<int64_t>(part.users.names.size());
   const size_t width = static_cast<size_t>(f) + 1;  // factors, bias
@@ -52,7 +53,8 @@ std::vector<std::vector<Ranked>> top_n(Communicator& comm, const Partition& part
     const std::vector<std::string_view> ids = unpack(names, {static_cast<int64_t>(names.size())}, nullptr);
     if (static_cast<int64_t>(ids.size()) != nj || rows.size() != static_cast<size_t>(nj) * width ||
         static_cast<int64_t>(users.size()) != nj)
-      throw DistError(fmt::format("rank {}: the item block of rank {} arrived with {} rows, expected {}", me, j, ids.size(), nj));
+      throw DistError(
+          fmt::format("rank {}: the item block of rank {} arrived with {} rows, expected {}", me, j, ids.size(), nj));
     Eigen::Map<const RowMat> Q(rows.data(), nj, static_cast<int64_t>(width));
     const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 22) / std::max<int64_t>(nj, 1), 1, 1024);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)

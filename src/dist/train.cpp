@@ -41,11 +41,14 @@ double cpu_seconds() {
 void check_supported(const TrainJob& job, const DistEnv& env) {
   const std::string path = env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded";
   if (job.model != "als" && job.model != "implicit-als" && job.model != "biased-mf")
-    throw ParamError(path + ": the partitioned path supports -m als, implicit-als and biased-mf (not '" + job.model + "')");
+    throw ParamError(path + ": the partitioned path supports -m als, implicit-als and biased-mf (not '" + job.model +
+                     "')");
   const bool hash = job.split.rfind("hash:", 0) == 0 || job.split == "hash";
   if (job.split != "none" && !hash)
-    throw ParamError(path + ": give --split none (fit on all data) or --split hash:F (cells held out by their ids, "
-                     "the same in any layout), not '" + job.split + "'");
+    throw ParamError(path +
+                     ": give --split none (fit on all data) or --split hash:F (cells held out by their ids, "
+                     "the same in any layout), not '" +
+                     job.split + "'");
   if (job.valid > 0) throw ParamError(path + ": --valid is not supported yet");
 }
 
@@ -64,7 +67,8 @@ DataSource resolve_data(const TrainJob& job, const std::string& path_name) {
     throw ParamError(path_name + ": --data " + job.data + " is a file or folder: give its --format");
   const DatasetSpec& spec = dataset_spec(job.data);  // NotFoundError listing the names
   if (spec.loader != DatasetSpec::Loader::kDelimited)
-    throw ParamError(path_name + ": dataset '" + spec.name + "' is not one delimited file; give --data PATH with --format");
+    throw ParamError(path_name + ": dataset '" + spec.name +
+                     "' is not one delimited file; give --data PATH with --format");
   auto src = find_dataset(spec, data_dir());
   if (!src)
     throw NotFoundError("dataset '" + spec.name + "' is not in " + data_dir() + "; run `mfkit data get " + spec.name +
@@ -144,7 +148,9 @@ double available_memory() {
 void write_sharded(Communicator& comm, const TrainJob& job, const Model& model, const Partition& part,
                    const LocalModel& m, const nlohmann::json& meta) {
   const int P = comm.size(), me = comm.rank();
-  auto name = [&](int r) { return fmt::format("{}.part-{}-of-{}", std::filesystem::path(job.out).filename().string(), r, P); };
+  auto name = [&](int r) {
+    return fmt::format("{}.part-{}-of-{}", std::filesystem::path(job.out).filename().string(), r, P);
+  };
   uint32_t crc = 0;
   comm.all_or_none("write the model parts", "write its model part", [&] {
     ModelFile f = local_part(job, model, part, m);
@@ -170,9 +176,10 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
   Communicator& comm = fc.comm;
   const int first = fc.checkpoint ? fc.checkpoint->restore(state) + 1 : 1;
   if (first - 1 > n)
-    throw ParamError(fmt::format("--checkpoint {}: its newest checkpoint is of iteration {}, past this run's {}; "
-                                 "give --resume never to start over, or another folder",
-                                 fc.checkpoint->dir(), first - 1, n));
+    throw ParamError(
+        fmt::format("--checkpoint {}: its newest checkpoint is of iteration {}, past this run's {}; "
+                    "give --resume never to start over, or another folder",
+                    fc.checkpoint->dir(), first - 1, n));
   if (first > 1) fc.report["resumed_after"] = first - 1;
   nlohmann::json its = nlohmann::json::array();
   for (int it = first; it <= n; ++it) {
@@ -186,11 +193,16 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
     const auto bytes = comm.allgather(static_cast<int64_t>(comm.bytes_sent() - bytes0), "iteration report");
     const bool has_loss = loss != kNoTrainLoss;
     const nlohmann::json counts = {{"allreduce", calls.allreduce}, {"allreduce_small", calls.allreduce_small},
-                                   {"allgather", calls.allgather},   {"alltoall", calls.alltoall},
-                                   {"broadcast", calls.broadcast},   {"barrier", calls.barrier}};
-    its.push_back({{"iteration", it}, {"seconds", seconds}, {"loss", has_loss ? nlohmann::json(loss) : nlohmann::json()},
-                   {"cpu_seconds", cpu}, {"bytes_sent_per_rank", bytes}, {"collectives", counts}});
-    if (!std::isfinite(loss)) throw DivergedError(fmt::format("{}: diverged at iteration {} (loss not finite)", fc.job.model, it));
+                                   {"allgather", calls.allgather}, {"alltoall", calls.alltoall},
+                                   {"broadcast", calls.broadcast}, {"barrier", calls.barrier}};
+    its.push_back({{"iteration", it},
+                   {"seconds", seconds},
+                   {"loss", has_loss ? nlohmann::json(loss) : nlohmann::json()},
+                   {"cpu_seconds", cpu},
+                   {"bytes_sent_per_rank", bytes},
+                   {"collectives", counts}});
+    if (!std::isfinite(loss))
+      throw DivergedError(fmt::format("{}: diverged at iteration {} (loss not finite)", fc.job.model, it));
     if (fc.checkpoint) fc.checkpoint->after(it, state);
     if (comm.rank() == 0 && fc.job.on_epoch) {
       EpochInfo e;
@@ -212,9 +224,11 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   IndexParams index;  // checked before the fit, not found wrong after it
   if (job.index) params_from_json(index, *job.index, "index");
   if (job.index && opt.sharded)
-    throw ParamError("--set index=hnsw needs the whole model in one file, --sharded writes it in parts: build the "
-                     "index in one process from the joined model (mfkit index)");
-  const DataSource data = resolve_data(job, env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded");
+    throw ParamError(
+        "--set index=hnsw needs the whole model in one file, --sharded writes it in parts: build the "
+        "index in one process from the joined model (mfkit index)");
+  const DataSource data =
+      resolve_data(job, env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded");
   if (!job.out.empty() && (env.rank == 0 || opt.sharded)) check_writable(job.out, "model file");
   auto comm = connect(env, opt.timeout);
   // Refuse ranks started differently: version, model, parameters, seed, data, split and layout.
@@ -242,9 +256,15 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   split.train = Interactions();
   const double load_seconds = since(t_load);
 
-  nlohmann::json report = {{"model", job.model},  {"dataset", job.data}, {"split", job.split}, {"ranks", P},
-                           {"threads_per_rank", job.ctx.threads}, {"n_users", part.users.total()},
-                           {"n_items", part.items.total()}, {"nnz", part.nnz}, {"load_seconds", load_seconds}};
+  nlohmann::json report = {{"model", job.model},
+                           {"dataset", job.data},
+                           {"split", job.split},
+                           {"ranks", P},
+                           {"threads_per_rank", job.ctx.threads},
+                           {"n_users", part.users.total()},
+                           {"n_items", part.items.total()},
+                           {"nnz", part.nnz},
+                           {"load_seconds", load_seconds}};
   std::unique_ptr<Checkpoint> checkpoint;
   if (!opt.checkpoint.dir.empty()) {
     // What a resumed run must share with the one that saved: all of the above but the length.
@@ -258,7 +278,9 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   }
   FitContext fc{*comm, part, job, params, report, checkpoint.get()};
   auto t_fit = Clock::now();
-  LocalModel m = job.model == "implicit-als" ? fit_implicit_als(fc) : job.model == "als" ? fit_als(fc) : fit_biased_mf(fc);
+  LocalModel m = job.model == "implicit-als" ? fit_implicit_als(fc)
+                 : job.model == "als"        ? fit_als(fc)
+                                             : fit_biased_mf(fc);
   report["train_seconds"] = since(t_fit);
   report["epochs"] = report["iterations"].size();
   report["test"] = nullptr;
@@ -277,16 +299,19 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
   if (held_out || !opt.top_n.empty()) report["eval_seconds"] = since(t_eval);
 
   if (!job.out.empty()) {
-    const nlohmann::json meta = {{"distributed", {{"ranks", P}}}, {"dataset", job.data}, {"split", job.split}, {"test", report["test"]}};
+    const nlohmann::json meta = {
+        {"distributed", {{"ranks", P}}}, {"dataset", job.data}, {"split", job.split}, {"test", report["test"]}};
     // Sharded when asked, or when the gathered model would crowd rank 0's memory.
-    const double gathered = 4.0 * (m.k + 1) * static_cast<double>(part.users.total() + part.items.total()) + 8.0 * part.nnz;
+    const double gathered =
+        4.0 * (m.k + 1) * static_cast<double>(part.users.total() + part.items.total()) + 8.0 * part.nnz;
     const double available = available_memory();
     std::string sharded = opt.sharded || (available > 0 && gathered > 0.5 * available) ? "1" : "";
     comm->broadcast(sharded, 0, "choose the model's layout");
     if (!sharded.empty()) {
       if (job.index)  // every rank took the same decision: every rank refuses alike
         throw ParamError(std::string("--set index=hnsw needs the whole model in one file; it is written in parts (") +
-                         (opt.sharded ? "--sharded" : "too large for rank 0's memory") + "): build the index in one "
+                         (opt.sharded ? "--sharded" : "too large for rank 0's memory") +
+                         "): build the index in one "
                          "process from the joined model (mfkit index)");
       write_sharded(*comm, job, *model, part, m, meta);
       report["sharded"] = P;

@@ -25,8 +25,9 @@ struct Options {
 
 /// Fits job.model (als, implicit-als or biased-mf) on the file or folder job.data, each rank
 /// reading and holding only its shard and blocks; with `--split hash:F` the held-out cells are
-/// scored across ranks (RMSE for als and biased-mf, top-k metrics for implicit-als). Rank 0 writes job.out (one model file, atomically). Returns the report
-/// (the same on every rank): sizes, per-iteration seconds and bytes sent, test metrics, timings.
+/// scored across ranks (RMSE for als and biased-mf, top-k metrics for implicit-als). Rank 0 writes job.out (one model
+/// file, atomically). Returns the report (the same on every rank): sizes, per-iteration seconds and bytes sent, test
+/// metrics, timings.
 nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt);
 
 }  // namespace mfkit::dist

@@ -77,7 +77,8 @@ UserRanking rank_user(const float* s, int32_t ni, const int32_t* rel_begin, cons
     int64_t below = n - better[j] - equal[j];
     wins += static_cast<double>(below - pos_below[j]) + 0.5 * static_cast<double>(equal[j] - pos_equal[j]);
     if (n >= 2) {
-      double rank = (static_cast<double>(better[j]) + 0.5 * static_cast<double>(equal[j] - 1)) / static_cast<double>(n - 1);
+      double rank =
+          (static_cast<double>(better[j]) + 0.5 * static_cast<double>(equal[j] - 1)) / static_cast<double>(n - 1);
       out.weighted_rank += w * rank;
       out.weight += w;
     }
@@ -91,8 +92,8 @@ UserRanking rank_user(const float* s, int32_t ni, const int32_t* rel_begin, cons
 
 }  // namespace
 
-nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, const Interactions& test,
-                                int k, const Context& ctx) {
+nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, const Interactions& test, int k,
+                                const Context& ctx) {
   if (k < 1) throw ParamError("evaluate: k must be at least 1");
   const int32_t ni = model.n_items();
   std::vector<int32_t> users;
@@ -141,8 +142,8 @@ nlohmann::json evaluate_ranking(const Model& model, const Interactions& train, c
   j["map"] = ap / n;
   j["hit_rate"] = hr / n;
   j["auc"] = auc_users ? au / auc_users : 0.0;
-  j["expected_percentile_rank"] = w > 0 ? wr / w : 0.0;   // pooled over users (Hu-Koren-Volinsky)
-  j["mean_user_percentile_rank"] = user_rank / n;          // mean of per-user ranks (dotify)
+  j["expected_percentile_rank"] = w > 0 ? wr / w : 0.0;  // pooled over users (Hu-Koren-Volinsky)
+  j["mean_user_percentile_rank"] = user_rank / n;        // mean of per-user ranks (dotify)
   return j;
 }
 

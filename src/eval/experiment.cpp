@@ -68,7 +68,8 @@ nlohmann::json run_train_job(const TrainJob& job, std::unique_ptr<Model>* traine
     epoch_seconds.push_back(e.seconds);
     // Seconds since fit() began: warm starts, validation and this test pass included.
     if (e.monitor_rmse)
-      curve.push_back({{"epoch", e.epoch}, {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
+      curve.push_back({{"epoch", e.epoch},
+                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()},
                        {"test_rmse", *e.monitor_rmse}});
     return job.on_epoch ? job.on_epoch(e) : true;
   };

@@ -12,9 +12,7 @@ namespace {
 void check_same(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) throw Error("metric: predicted and actual differ in length");
 }
-bool relevant_has(const std::vector<int32_t>& rel, int32_t i) {
-  return std::binary_search(rel.begin(), rel.end(), i);
-}
+bool relevant_has(const std::vector<int32_t>& rel, int32_t i) { return std::binary_search(rel.begin(), rel.end(), i); }
 int cut(const std::vector<int32_t>& ranked, int k) {
   if (k <= 0) throw ParamError("k must be at least 1");
   return std::min<int>(k, static_cast<int>(ranked.size()));

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <numeric>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 #include "core/hash.h"
@@ -49,8 +49,7 @@ Split random_split(const Interactions& data, double train_fraction, uint64_t see
   std::vector<char> is_test(data.nnz(), 0);
   for (int64_t k = n_train; k < data.nnz(); ++k) is_test[perm[k]] = 1;
   return from_masks(data, is_test,
-                    fmt::format("random {:g}/{:g}, seed {}", 100 * train_fraction,
-                                100 * (1 - train_fraction), seed));
+                    fmt::format("random {:g}/{:g}, seed {}", 100 * train_fraction, 100 * (1 - train_fraction), seed));
 }
 
 bool keyed_test_cell(std::string_view user, std::string_view item, double train_fraction, uint64_t seed) {
@@ -65,15 +64,14 @@ bool keyed_test_cell(std::string_view user, std::string_view item, double train_
 Split keyed_split(const Interactions& data, double train_fraction, uint64_t seed) {
   check_fraction("split train fraction", train_fraction);
   const Coo c = data.to_coo();
-  auto name = [](const std::shared_ptr<const IdMap>& ids, int32_t j) {
-    return ids ? ids->name(j) : std::to_string(j);
-  };
+  auto name = [](const std::shared_ptr<const IdMap>& ids, int32_t j) { return ids ? ids->name(j) : std::to_string(j); };
   std::vector<char> is_test(c.size(), 0);
   for (size_t e = 0; e < c.size(); ++e)
-    is_test[e] = keyed_test_cell(name(data.user_ids(), c.users[e]), name(data.item_ids(), c.items[e]), train_fraction, seed);
-  return from_masks(data, is_test,
-                    fmt::format("keyed {:g}/{:g} by (user, item, seed {})", 100 * train_fraction,
-                                100 * (1 - train_fraction), seed));
+    is_test[e] =
+        keyed_test_cell(name(data.user_ids(), c.users[e]), name(data.item_ids(), c.items[e]), train_fraction, seed);
+  return from_masks(
+      data, is_test,
+      fmt::format("keyed {:g}/{:g} by (user, item, seed {})", 100 * train_fraction, 100 * (1 - train_fraction), seed));
 }
 
 Split kfold_split(const Interactions& data, int folds, int fold, uint64_t seed) {
@@ -128,7 +126,8 @@ Split leave_last_out_split(const Interactions& data, int negatives, uint64_t see
   Split s = from_masks(data, is_test,
                        by_time ? fmt::format("leave-last-out by timestamp, {} negatives, seed {}", negatives, seed)
                                : fmt::format("leave-one-out (no timestamps: one seeded random item per user), "
-                                             "{} negatives, seed {}", negatives, seed));
+                                             "{} negatives, seed {}",
+                                             negatives, seed));
   // Negatives: items the user never interacted with (in train or test), sampled uniformly.
   s.negatives.resize(data.n_users());
   const int32_t ni = data.n_items();
@@ -211,7 +210,8 @@ Split run_split(const Interactions& data, Interactions* owned, const std::string
   auto whole = [&](size_t i, const char* what, double lo, double hi) {
     const double v = num(i, what);
     if (v != std::floor(v) || v < lo || v > hi)
-      throw ParamError(fmt::format("--split '{}': {} = {} must be a whole number in [{}, {}]", spec, what, args[i], lo, hi));
+      throw ParamError(
+          fmt::format("--split '{}': {} = {} must be a whole number in [{}, {}]", spec, what, args[i], lo, hi));
     return static_cast<int64_t>(v);
   };
   if (kind == "none" || (kind == "random" && args.size() == 1 && num(0, "train fraction") == 1.0)) {
@@ -221,9 +221,11 @@ Split run_split(const Interactions& data, Interactions* owned, const std::string
   if (kind == "random") return random_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "hash") return keyed_split(data, args.empty() ? 0.9 : num(0, "train fraction"), seed);
   if (kind == "kfold")
-    return kfold_split(data, static_cast<int>(whole(0, "folds", 2, 1000)), static_cast<int>(whole(1, "fold", 0, 999)), seed);
+    return kfold_split(data, static_cast<int>(whole(0, "folds", 2, 1000)), static_cast<int>(whole(1, "fold", 0, 999)),
+                       seed);
   if (kind == "user")
-    return user_holdout_split(data, num(0, "test fraction"), seed, args.size() > 1 ? whole(1, "minimum entries", 0, 1e9) : 1);
+    return user_holdout_split(data, num(0, "test fraction"), seed,
+                              args.size() > 1 ? whole(1, "minimum entries", 0, 1e9) : 1);
   if (kind == "loo") {
     // Negatives are items the user has not seen, drawn for each test user: fewer than the items.
     const double most = std::min(10000, std::max(0, data.n_items() - 1));

@@ -20,8 +20,10 @@ namespace mfkit {
 
 void IndexParams::visit(ParamVisitor& v) {
   v.param("M", M, "links per node (2M on the bottom layer): recall, memory and build time grow with it", 2, 128);
-  v.param("ef_construction", ef_construction, "candidate list while building: a better graph for a slower build", 8, 4096);
-  v.param("ef_search", ef_search, "candidate list per query (at least the number asked for): recall against speed", 1, 100000);
+  v.param("ef_construction", ef_construction, "candidate list while building: a better graph for a slower build", 8,
+          4096);
+  v.param("ef_search", ef_search, "candidate list per query (at least the number asked for): recall against speed", 1,
+          100000);
   v.param("metric", metric,
           "inner-product search: ip = the graph over inner products itself (ip-NSW, Morozov & Babenko 2018), "
           "l2-transform = L2 after Bachrach et al.'s extra dimension",
@@ -128,10 +130,11 @@ void check_graph(const std::vector<uint8_t>& b, int32_t n, size_t data_size, con
   take(offset_level0), take(max_elements), take(count), take(per_element), take(label_offset), take(offset_data);
   take(max_level), take(entry), take(max_m), take(max_m0), take(m), take(mult), take(ef_construction);
   const size_t links0 = max_m0 * 4 + 4, links = max_m * 4 + 4;
-  if (count != static_cast<size_t>(n)) fail("it holds " + std::to_string(count) + " nodes for " + std::to_string(n) + " items");
+  if (count != static_cast<size_t>(n))
+    fail("it holds " + std::to_string(count) + " nodes for " + std::to_string(n) + " items");
   if (m < 1 || m > 10000 || max_m != m || max_m0 != 2 * m || offset_level0 != 0 || offset_data != links0 ||
-      label_offset != links0 + data_size || per_element != label_offset + sizeof(hnswlib::labeltype) ||
-      !(mult > 0) || !std::isfinite(mult))
+      label_offset != links0 + data_size || per_element != label_offset + sizeof(hnswlib::labeltype) || !(mult > 0) ||
+      !std::isfinite(mult))
     fail("its header does not describe a graph of this model's vectors");
   if (max_level < 0 || max_level > 64 || entry >= count) fail("entry point or top level out of range");
   if ((b.size() - at) / per_element < count) fail("it ends early");
@@ -218,7 +221,8 @@ std::shared_ptr<ItemIndex> ItemIndex::build(const Model& model, const IndexParam
   int kd = 0;
   std::vector<float> keys = model.item_keys(&kd);
   if (kd == 0)
-    throw Error("index: " + model.type() + "'s scores are not inner products of user and item vectors; "
+    throw Error("index: " + model.type() +
+                "'s scores are not inner products of user and item vectors; "
                 "an approximate index needs a factor model (biased-mf, als, implicit-als, bpr)");
   auto impl = std::make_unique<Impl>();
   impl->p = p;
@@ -299,13 +303,16 @@ std::shared_ptr<const ItemIndex> ItemIndex::load(const TensorMap& t, const Model
   auto it = t.find("index.mips");
   if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.mips' is missing");
   if (impl->p.metric == "ip")
-    impl->mips = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->key_dim), it->second, impl->n, impl->p, "index.mips");
+    impl->mips = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->key_dim), it->second, impl->n, impl->p,
+                            "index.mips");
   else
-    impl->mips = load_graph(std::make_unique<hnswlib::L2Space>(impl->key_dim + 1), it->second, impl->n, impl->p, "index.mips");
+    impl->mips =
+        load_graph(std::make_unique<hnswlib::L2Space>(impl->key_dim + 1), it->second, impl->n, impl->p, "index.mips");
   if (impl->vec_dim) {
     it = t.find("index.cosine");
     if (it == t.end() || it->second.dtype != DType::kU8) throw Error("index: the graph 'index.cosine' is missing");
-    impl->cosine = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->vec_dim), it->second, impl->n, impl->p, "index.cosine");
+    impl->cosine = load_graph(std::make_unique<hnswlib::InnerProductSpace>(impl->vec_dim), it->second, impl->n, impl->p,
+                              "index.cosine");
   }
   return std::shared_ptr<const ItemIndex>(new ItemIndex(std::move(impl)));
 }

@@ -16,9 +16,9 @@
 #include "io/atomic_file.h"
 #include "io/sharded.h"
 #include "mfkit/error.h"
-#include "mfkit/version.h"
 #include "mfkit/index.h"
 #include "mfkit/registry.h"
+#include "mfkit/version.h"
 
 namespace mfkit {
 
@@ -31,21 +31,33 @@ constexpr size_t kTrailer = 4 + 8;         // crc32, end magic
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kI32: return 4;
-    case DType::kF64: case DType::kI64: return 8;
-    case DType::kU8: case DType::kStr: return 1;
+    case DType::kF32:
+    case DType::kI32:
+      return 4;
+    case DType::kF64:
+    case DType::kI64:
+      return 8;
+    case DType::kU8:
+    case DType::kStr:
+      return 1;
   }
   return 0;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF64: return "f64";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
-    case DType::kU8: return "u8";
-    case DType::kStr: return "str";
+    case DType::kF32:
+      return "f32";
+    case DType::kF64:
+      return "f64";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
+    case DType::kU8:
+      return "u8";
+    case DType::kStr:
+      return "str";
   }
   return "?";
 }
@@ -58,7 +70,8 @@ Tensor make_borrowed(DType t, const std::vector<T>& v, std::vector<int64_t> shap
   x.shape = shape.empty() ? std::vector<int64_t>{static_cast<int64_t>(v.size())} : std::move(shape);
   x.borrowed = reinterpret_cast<const uint8_t*>(v.data());
   x.borrowed_size = v.size() * sizeof(T);
-  if (x.numel() != static_cast<int64_t>(v.size())) throw Error("tensor: shape does not match the data");  // the caller's
+  if (x.numel() != static_cast<int64_t>(v.size()))
+    throw Error("tensor: shape does not match the data");  // the caller's
   return x;
 }
 
@@ -74,7 +87,8 @@ Tensor make(DType t, const std::vector<T>& v, std::vector<int64_t> shape) {
 
 template <class T>
 std::vector<T> view(const Tensor& x, DType want) {
-  if (x.dtype != want) throw Error(std::string("tensor: expected ") + dtype_name(want) + ", found " + dtype_name(x.dtype));
+  if (x.dtype != want)
+    throw Error(std::string("tensor: expected ") + dtype_name(want) + ", found " + dtype_name(x.dtype));
   std::vector<T> v(x.size() / sizeof(T));
   if (!v.empty()) std::memcpy(v.data(), x.data(), v.size() * sizeof(T));
   return v;
@@ -97,9 +111,15 @@ Tensor Tensor::f32(const std::vector<float>& v, std::vector<int64_t> s) { return
 Tensor Tensor::f64(const std::vector<double>& v, std::vector<int64_t> s) { return make(DType::kF64, v, std::move(s)); }
 Tensor Tensor::i32(const std::vector<int32_t>& v, std::vector<int64_t> s) { return make(DType::kI32, v, std::move(s)); }
 Tensor Tensor::i64(const std::vector<int64_t>& v, std::vector<int64_t> s) { return make(DType::kI64, v, std::move(s)); }
-Tensor Tensor::borrow(const std::vector<float>& v, std::vector<int64_t> s) { return make_borrowed(DType::kF32, v, std::move(s)); }
-Tensor Tensor::borrow(const std::vector<int32_t>& v, std::vector<int64_t> s) { return make_borrowed(DType::kI32, v, std::move(s)); }
-Tensor Tensor::borrow(const std::vector<int64_t>& v, std::vector<int64_t> s) { return make_borrowed(DType::kI64, v, std::move(s)); }
+Tensor Tensor::borrow(const std::vector<float>& v, std::vector<int64_t> s) {
+  return make_borrowed(DType::kF32, v, std::move(s));
+}
+Tensor Tensor::borrow(const std::vector<int32_t>& v, std::vector<int64_t> s) {
+  return make_borrowed(DType::kI32, v, std::move(s));
+}
+Tensor Tensor::borrow(const std::vector<int64_t>& v, std::vector<int64_t> s) {
+  return make_borrowed(DType::kI64, v, std::move(s));
+}
 Tensor Tensor::strings(const std::vector<std::string>& v) {
   Tensor x;
   x.dtype = DType::kStr;
@@ -140,8 +160,8 @@ const Tensor& require_tensor(const TensorMap& m, const std::string& name, DType 
     throw Error("model file: tensor '" + name + "' has type " + dtype_name(it->second.dtype) + ", expected " +
                 dtype_name(dtype));
   if (numel >= 0 && it->second.numel() != numel)
-    throw Error("model file: tensor '" + name + "' has " + std::to_string(it->second.numel()) +
-                " elements, expected " + std::to_string(numel));
+    throw Error("model file: tensor '" + name + "' has " + std::to_string(it->second.numel()) + " elements, expected " +
+                std::to_string(numel));
   return it->second;
 }
 
@@ -155,8 +175,12 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   for (const auto& [name, t] : file.tensors) {
     if (t.dtype != DType::kStr && static_cast<size_t>(t.numel()) * dtype_size(t.dtype) != t.size())
       throw Error("model file: tensor '" + name + "' has a shape that does not match its bytes");
-    dir.push_back({{"name", name}, {"dtype", dtype_name(t.dtype)}, {"dtype_code", static_cast<int>(t.dtype)},
-                   {"shape", t.shape}, {"offset", offset}, {"nbytes", t.size()}});
+    dir.push_back({{"name", name},
+                   {"dtype", dtype_name(t.dtype)},
+                   {"dtype_code", static_cast<int>(t.dtype)},
+                   {"shape", t.shape},
+                   {"offset", offset},
+                   {"nbytes", t.size()}});
     offset += t.size();
   }
   header["tensors"] = dir;
@@ -171,8 +195,7 @@ uint32_t write_model_file(const std::string& path, const ModelFile& file) {
   // The tensors are written from where they are (a large model is not copied into one buffer);
   // the checksum runs over the same pieces.
   std::vector<std::string_view> pieces{head};
-  for (const auto& [name, t] : file.tensors)
-    pieces.emplace_back(reinterpret_cast<const char*>(t.data()), t.size());
+  for (const auto& [name, t] : file.tensors) pieces.emplace_back(reinterpret_cast<const char*>(t.data()), t.size());
   uLong crc = crc32_z(0L, Z_NULL, 0);
   for (std::string_view p : pieces) crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p.data()), p.size());
   std::string tail;
@@ -226,7 +249,8 @@ class BoundedReader {
   bool at_end() {
     char c;
     ssize_t r;
-    do r = ::read(fd_, &c, 1); while (r < 0 && errno == EINTR);
+    do r = ::read(fd_, &c, 1);
+    while (r < 0 && errno == EINTR);
     return r == 0;
   }
   uint32_t crc() const { return static_cast<uint32_t>(crc_); }
@@ -255,14 +279,17 @@ ModelFile read_bounded(const std::string& path, bool& past_prefix) {
   if (std::memcmp(prefix.data(), kMagic, 8) != 0) throw ModelFileError(path, "not an mfkit model file (bad magic)");
   uint32_t version = get<uint32_t>(prefix, 8);
   if (version == 0 || version > kModelFormatVersion)
-    throw ModelFileError(path, "format version " + std::to_string(version) + " is not supported (this build reads up to " +
-                                   std::to_string(kModelFormatVersion) + ")");
+    throw ModelFileError(path, "format version " + std::to_string(version) +
+                                   " is not supported (this build reads up to " + std::to_string(kModelFormatVersion) +
+                                   ")");
   past_prefix = true;  // from here a damaged file may say more (see damage())
   const uint64_t hlen = get<uint64_t>(prefix, 16);
   const uint64_t room = in.regular() ? (in.file_size() >= kPrefix + kTrailer ? in.file_size() - kPrefix - kTrailer : 0)
                                      : uint64_t(1) << 30;  // a pipe: headers are kilobytes
   if (in.regular() && in.file_size() < kPrefix + kTrailer) throw ModelFileError(path, "truncated (file too short)");
-  if (hlen > room) throw ModelFileError(path, "truncated or corrupted (header length " + std::to_string(hlen) + " is past the file's end)");
+  if (hlen > room)
+    throw ModelFileError(path,
+                         "truncated or corrupted (header length " + std::to_string(hlen) + " is past the file's end)");
   std::string htext;
   if (!in.read(static_cast<size_t>(hlen), htext)) throw ModelFileError(path, "truncated (inside the header)");
   nlohmann::json h;
@@ -297,7 +324,8 @@ ModelFile read_bounded(const std::string& path, bool& past_prefix) {
       }
       if (e.tensor.dtype != DType::kStr && numel * dtype_size(e.tensor.dtype) != e.nbytes)
         throw Error("tensor '" + e.name + "' shape does not match its size");
-      if (e.nbytes > (uint64_t(1) << 62) || e.offset > (uint64_t(1) << 62)) throw Error("tensor '" + e.name + "' lies outside the file");
+      if (e.nbytes > (uint64_t(1) << 62) || e.offset > (uint64_t(1) << 62))
+        throw Error("tensor '" + e.name + "' lies outside the file");
       dir.push_back(std::move(e));
     }
     // The tensors tile the data part in order, with no gap and no overlap (as written): then the
@@ -354,7 +382,8 @@ std::string damage(const std::string& path) {
       std::vector<char> buf(1 << 16);
       uint64_t at = 0;
       while (at < size - kTrailer) {
-        ssize_t r = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - kTrailer - at), static_cast<off_t>(at));
+        ssize_t r =
+            ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - kTrailer - at), static_cast<off_t>(at));
         if (r <= 0) break;
         crc = crc32_z(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<size_t>(r));
         at += static_cast<uint64_t>(r);
@@ -411,7 +440,8 @@ std::unique_ptr<Model> load_model(const std::string& path, nlohmann::json* meta)
   if (f.model_type == kShardedType) f = join_shards(path, f);
   std::unique_ptr<Model> m;
   if (f.model_type == "meta-mf")
-    throw ModelFileError(path, "a meta-mf model imputes whole matrices: use mfkit impute (MetaMf::load), not a user/item model command");
+    throw ModelFileError(
+        path, "a meta-mf model imputes whole matrices: use mfkit impute (MetaMf::load), not a user/item model command");
   try {
     m = create_model(f.model_type);
   } catch (const Error& e) {

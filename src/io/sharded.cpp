@@ -46,14 +46,16 @@ ModelFile join_shards(const std::string& path, const ModelFile& manifest) {
     } catch (const std::exception& e) {
       throw ModelFileError(path, fmt::format("corrupted sharded manifest: part {}: {}", r, e.what()));
     }
-    if (name.empty()) throw ModelFileError(path, fmt::format("corrupted sharded manifest: part {} has no file name", r));
+    if (name.empty())
+      throw ModelFileError(path, fmt::format("corrupted sharded manifest: part {} has no file name", r));
     const std::string file = (dir / name).string();
     ModelFile p = read_model_file(file);  // checks the part's own checksum
     if (p.checksum != crc)
-      throw ModelFileError(path, fmt::format("part {} ({}) is not the one this manifest was written with (checksum)", r, file));
+      throw ModelFileError(
+          path, fmt::format("part {} ({}) is not the one this manifest was written with (checksum)", r, file));
     if (p.model_type != out.model_type)
-      throw ModelFileError(path, fmt::format("part {} ({}) holds a {} model, the manifest a {}", r, file, p.model_type,
-                                             out.model_type));
+      throw ModelFileError(
+          path, fmt::format("part {} ({}) holds a {} model, the manifest a {}", r, file, p.model_type, out.model_type));
     if (r == 0) {
       out.tensors = std::move(p.tensors);
       continue;
@@ -67,12 +69,14 @@ ModelFile join_shards(const std::string& path, const ModelFile& manifest) {
         throw ModelFileError(path, fmt::format("part {} ({}): tensor '{}' does not match part 0's", r, file, name));
       Tensor& acc = it->second;
       if (std::find(same.begin(), same.end(), name) != same.end()) {
-        if (acc.bytes != t.bytes) throw ModelFileError(path, fmt::format("part {} ({}): '{}' differs from part 0's", r, file, name));
+        if (acc.bytes != t.bytes)
+          throw ModelFileError(path, fmt::format("part {} ({}): '{}' differs from part 0's", r, file, name));
         continue;
       }
       if (name == "seen.indptr") {  // carry the offsets on: [0, a, b] + [0, c] -> [0, a, b, b + c]
         std::vector<int64_t> a = acc.as_i64(), b = t.as_i64();
-        if (a.empty() || b.empty()) throw ModelFileError(path, fmt::format("part {} ({}): 'seen.indptr' is empty", r, file));
+        if (a.empty() || b.empty())
+          throw ModelFileError(path, fmt::format("part {} ({}): 'seen.indptr' is empty", r, file));
         const int64_t base = a.back();
         for (size_t j = 1; j < b.size(); ++j) a.push_back(base + b[j]);
         acc = Tensor::i64(a);
@@ -80,7 +84,8 @@ ModelFile join_shards(const std::string& path, const ModelFile& manifest) {
       }
       for (size_t d = 1; d < t.shape.size(); ++d)
         if (t.shape[d] != acc.shape[d])
-          throw ModelFileError(path, fmt::format("part {} ({}): tensor '{}' has other trailing dimensions", r, file, name));
+          throw ModelFileError(path,
+                               fmt::format("part {} ({}): tensor '{}' has other trailing dimensions", r, file, name));
       acc.shape[0] += t.shape[0];
       acc.bytes.insert(acc.bytes.end(), t.bytes.begin(), t.bytes.end());
     }

@@ -21,8 +21,8 @@ void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsS
   const int32_t n = rows.rows();
 #pragma omp parallel num_threads(threads)
   {
-    RowMat G;                 // gathered [1, Y[c]] rows
-    Eigen::VectorXf t, rhs;   // targets
+    RowMat G;                // gathered [1, Y[c]] rows
+    Eigen::VectorXf t, rhs;  // targets
     Eigen::MatrixXf A(d, d);
     Eigen::LLT<Eigen::MatrixXf> llt(d);
 #pragma omp for schedule(dynamic, 32)

@@ -20,7 +20,7 @@ struct AlsSolveConfig {
 ///   min_{b,x} sum_{c in r} (v - mu - cb[c] - b - x·Y[c])^2 + lam_b b^2 + lam |x|^2
 /// exactly (Cholesky of a (k+1)x(k+1) system) and writes X[r], xb[r]. Y/cb are the other side's
 /// factors and biases. Rows without entries get zeros. OpenMP over rows, dynamic chunks.
-void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsSolveConfig& c, float* X,
-                    float* xb, int threads);
+void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsSolveConfig& c, float* X, float* xb,
+                    int threads);
 
 }  // namespace mfkit

@@ -84,8 +84,8 @@ void normal_equations(const Eigen::Map<const RowMat>& Gm, const float* Y, const 
 
 namespace kern {
 
-void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps,
-                         float* X, int threads) {
+void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps, float* X,
+                         int threads) {
   const int32_t rows = m.rows();
   Eigen::Map<const RowMat> Gm(G, f, f);
 #pragma omp parallel num_threads(threads)
@@ -160,7 +160,8 @@ double implicit_loss(const Csr& by_user, const float* conf, const float* X, int3
     Eigen::Map<const Vec> x(X + static_cast<size_t>(u) * f, f);
     double l = x.dot(Gm * x);
     for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e) {
-      if (e + kAhead < by_user.indptr[u + 1]) prefetch_floats(Y + static_cast<size_t>(by_user.indices[e + kAhead]) * f, f);
+      if (e + kAhead < by_user.indptr[u + 1])
+        prefetch_floats(Y + static_cast<size_t>(by_user.indices[e + kAhead]) * f, f);
       const float c = conf[e];
       const float s = dot(Y + static_cast<size_t>(by_user.indices[e]) * f, x.data(), f);
       l += (c - 1.0) * s * s - 2.0 * c * s + c;

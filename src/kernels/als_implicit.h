@@ -16,8 +16,8 @@ void gram(const float* Y, int32_t n, int f, float reg, float* G);
 /// `conf`, one per entry of m; preference 1 on those entries, 0 elsewhere) against the fixed
 /// factors Y with Gram matrix G. cg_steps > 0: that many CG steps warm-started from X's current
 /// rows; 0: exact Cholesky. OpenMP over rows (dynamic chunks), single-threaded kernels inside.
-void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps,
-                         float* X, int threads);
+void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps, float* X,
+                         int threads);
 /// The same with the confidences as the CSR's values.
 inline void implicit_half_sweep(const Csr& conf, const float* Y, const float* G, int f, int cg_steps, float* X,
                                 int threads) {

@@ -175,8 +175,8 @@ double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdC
   return kernels().sgd_block(begin, end, s, c);
 }
 void gram(const float* Y, int32_t n, int f, float reg, float* G) { kernels().gram(Y, n, f, reg, G); }
-void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps,
-                         float* X, int threads) {
+void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps, float* X,
+                         int threads) {
   kernels().implicit_half_sweep(m, conf, Y, G, f, cg_steps, X, threads);
 }
 double implicit_loss(const Csr& by_user, const float* conf, const float* X, int32_t n_users, const float* Y,

@@ -38,7 +38,8 @@ struct KernelTable {
   double (*sgd_block)(const Rating*, const Rating*, SgdState&, const SgdConfig&) = nullptr;
   void (*gram)(const float*, int32_t, int, float, float*) = nullptr;
   void (*implicit_half_sweep)(const Csr&, const float*, const float*, const float*, int, int, float*, int) = nullptr;
-  double (*implicit_loss)(const Csr&, const float*, const float*, int32_t, const float*, int32_t, int, float, int) = nullptr;
+  double (*implicit_loss)(const Csr&, const float*, const float*, int32_t, const float*, int32_t, int, float,
+                          int) = nullptr;
   void (*als_half_sweep)(const Csr&, const float*, const float*, const AlsSolveConfig&, float*, float*, int) = nullptr;
   double (*bpr_epoch)(const Csr&, const std::vector<int32_t>&, BprState&, const BprConfig&, int, uint64_t) = nullptr;
   void (*dot_scores)(const float*, const float*, int32_t, int, const int32_t*, size_t, float*) = nullptr;
@@ -49,8 +50,8 @@ struct KernelTable {
 namespace kern {
 double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c);
 void gram(const float* Y, int32_t n, int f, float reg, float* G);
-void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps,
-                         float* X, int threads);
+void implicit_half_sweep(const Csr& m, const float* conf, const float* Y, const float* G, int f, int cg_steps, float* X,
+                         int threads);
 double implicit_loss(const Csr& by_user, const float* conf, const float* X, int32_t n_users, const float* Y,
                      int32_t n_items, int f, float reg, int threads);
 void als_half_sweep(const Csr& rows, const float* Y, const float* cb, const AlsSolveConfig& c, float* X, float* xb,

@@ -93,7 +93,8 @@ namespace {
 // in a seeded random priority order.
 class Scheduler {
  public:
-  Scheduler(int rows, int cols, uint64_t seed) : cols_(cols), row_busy_(rows, 0), col_busy_(cols, 0), done_(rows * cols, 0) {
+  Scheduler(int rows, int cols, uint64_t seed)
+      : cols_(cols), row_busy_(rows, 0), col_busy_(cols, 0), done_(rows * cols, 0) {
     order_.resize(done_.size());
     std::iota(order_.begin(), order_.end(), 0);
     std::mt19937_64 rng(seed);

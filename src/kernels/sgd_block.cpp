@@ -53,8 +53,10 @@ inline double step(const Rating* const* x, SgdState& s, const SgdConfig& c) {
     V d0 = P[n][0] * Q[n][0], d1{};
 #pragma GCC unroll 32
     for (int v = 1; v < nv; ++v) {
-      if (v % 2) d1 += P[n][v] * Q[n][v];
-      else d0 += P[n][v] * Q[n][v];
+      if (v % 2)
+        d1 += P[n][v] * Q[n][v];
+      else
+        d0 += P[n][v] * Q[n][v];
     }
     e[n] = x[n]->r - ((s.mu + p[n][b] + q[n][b]) + hsum(d0 + d1));
   }
@@ -162,15 +164,24 @@ namespace kern {
 
 double sgd_block(const Rating* begin, const Rating* end, SgdState& s, const SgdConfig& c) {
   switch (s.row.width / 16) {
-    case 1: return run_block<1>(begin, end, s, c);
-    case 2: return run_block<2>(begin, end, s, c);
-    case 3: return run_block<3>(begin, end, s, c);
-    case 4: return run_block<4>(begin, end, s, c);
-    case 5: return run_block<5>(begin, end, s, c);
-    case 6: return run_block<6>(begin, end, s, c);
-    case 7: return run_block<7>(begin, end, s, c);
-    case 8: return run_block<8>(begin, end, s, c);
-    default: return run_block<0>(begin, end, s, c);
+    case 1:
+      return run_block<1>(begin, end, s, c);
+    case 2:
+      return run_block<2>(begin, end, s, c);
+    case 3:
+      return run_block<3>(begin, end, s, c);
+    case 4:
+      return run_block<4>(begin, end, s, c);
+    case 5:
+      return run_block<5>(begin, end, s, c);
+    case 6:
+      return run_block<6>(begin, end, s, c);
+    case 7:
+      return run_block<7>(begin, end, s, c);
+    case 8:
+      return run_block<8>(begin, end, s, c);
+    default:
+      return run_block<0>(begin, end, s, c);
   }
 }
 

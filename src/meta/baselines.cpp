@@ -55,8 +55,15 @@ std::vector<float> baseline_mf(const Episode& e, int factors, double lambda, con
 std::vector<float> baseline_nnmf(const Episode& e, const Context& ctx) {
   // The paper's network and objective at sizes for a matrix of a few hundred entries: full
   // batch, lambda scaled to the entry count, early stopping on a carve-out of the support.
-  auto m = create_model("nnmf", "paper", {{"batch_size", 0}, {"lambda", 2.0}, {"biases", true}, {"clip", true},
-                                          {"d_prime", 10}, {"epochs", 400}, {"patience", 30}, {"valid_fraction", 0.1}});
+  auto m = create_model("nnmf", "paper",
+                        {{"batch_size", 0},
+                         {"lambda", 2.0},
+                         {"biases", true},
+                         {"clip", true},
+                         {"d_prime", 10},
+                         {"epochs", 400},
+                         {"patience", 30},
+                         {"valid_fraction", 0.1}});
   FitOptions fo;
   fo.ctx = ctx;
   m->fit(support_matrix(e), fo);

@@ -17,8 +17,12 @@ void EpisodeSpec::visit(ParamVisitor& v) {
 }
 
 void EpisodeSpec::validate() const {
-  if (min_rows > max_rows) throw ParamError("episodes: min_rows (" + std::to_string(min_rows) + ") > max_rows (" + std::to_string(max_rows) + ")");
-  if (min_cols > max_cols) throw ParamError("episodes: min_cols (" + std::to_string(min_cols) + ") > max_cols (" + std::to_string(max_cols) + ")");
+  if (min_rows > max_rows)
+    throw ParamError("episodes: min_rows (" + std::to_string(min_rows) + ") > max_rows (" + std::to_string(max_rows) +
+                     ")");
+  if (min_cols > max_cols)
+    throw ParamError("episodes: min_cols (" + std::to_string(min_cols) + ") > max_cols (" + std::to_string(max_cols) +
+                     ")");
 }
 
 EpisodeSource::EpisodeSource(const Interactions& data, uint64_t seed, double train, double valid)
@@ -77,7 +81,8 @@ Episode EpisodeSource::sample_from(const Set& set, Part part, const EpisodeSpec&
     int32_t u = pool[std::uniform_int_distribution<size_t>(0, pool.size() - 1)(rng)];
     if (std::find(rows.begin(), rows.end(), u) != rows.end()) continue;
     int in_part = 0;
-    for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e) in_part += item_part[by_user.indices[e]] == part;
+    for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e)
+      in_part += item_part[by_user.indices[e]] == part;
     if (in_part == 0) continue;
     rows.push_back(u);
     for (int64_t e = by_user.indptr[u]; e < by_user.indptr[u + 1]; ++e)
@@ -87,12 +92,17 @@ Episode EpisodeSource::sample_from(const Set& set, Part part, const EpisodeSpec&
   std::vector<std::pair<double, int32_t>> keys;
   std::uniform_real_distribution<double> unif(1e-12, 1.0);
   for (const auto& [i, w] : col_weight) keys.push_back({std::pow(unif(rng), 1.0 / w), i});
-  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
   if (static_cast<int>(keys.size()) > n_cols) keys.resize(n_cols);
   std::unordered_map<int32_t, int32_t> col_of;
   for (const auto& k : keys) col_of.emplace(k.second, static_cast<int32_t>(col_of.size()));
   // Entries, then drop empty rows (columns are non-empty by construction).
-  struct Entry { int32_t r, c; float v; };
+  struct Entry {
+    int32_t r, c;
+    float v;
+  };
   std::vector<Entry> entries;
   std::vector<int32_t> row_of;
   for (int32_t u : rows) {

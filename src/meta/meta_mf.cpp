@@ -38,7 +38,9 @@ MetaMf& MetaMf::operator=(MetaMf&&) noexcept = default;
 
 const MetaMfParams& MetaMf::params() const { return impl_->p; }
 
-std::vector<float> MetaMf::predict(const Episode& e, int steps) const { return impl_->predict(e, steps < 0 ? impl_->p.steps : steps); }
+std::vector<float> MetaMf::predict(const Episode& e, int steps) const {
+  return impl_->predict(e, steps < 0 ? impl_->p.steps : steps);
+}
 
 std::vector<float> MetaMf::impute(const Episode& e) const { return impl_->impute(e); }
 
@@ -74,7 +76,9 @@ MetaMf MetaMf::load(const std::string& path, nlohmann::json* meta) {
   return m;
 }
 
-double MetaMf::loss_and_grad(const Episode& e, std::vector<double>* grad) const { return impl_->loss_and_grad(e, grad); }
+double MetaMf::loss_and_grad(const Episode& e, std::vector<double>* grad) const {
+  return impl_->loss_and_grad(e, grad);
+}
 
 std::vector<double> MetaMf::get_flat() const { return impl_->get_flat(); }
 

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "mfkit/error.h"
 #include "meta/meta_impl.h"
+#include "mfkit/error.h"
 #include "mfkit/meta.h"
 #include "mfkit/model_file.h"
 #include "torch/torch_util.h"
@@ -35,11 +35,11 @@ TORCH_MODULE(Exchangeable);
 
 // Everything an episode needs as tensors.
 struct Batch {
-  Tensor rows, cols, vals;           // support
-  Tensor q_rows, q_cols, q_vals;     // query
-  Tensor row_cnt, col_cnt;           // [R, 1], [C, 1] support counts
+  Tensor rows, cols, vals;        // support
+  Tensor q_rows, q_cols, q_vals;  // query
+  Tensor row_cnt, col_cnt;        // [R, 1], [C, 1] support counts
   int64_t n_rows = 0, n_cols = 0;
-  double mu = 0, lo = 0, hi = 0;     // support mean and range
+  double mu = 0, lo = 0, hi = 0;  // support mean and range
 };
 
 Batch to_batch(const Episode& e, torch::Dtype dt) {
@@ -48,7 +48,8 @@ Batch to_batch(const Episode& e, torch::Dtype dt) {
   b.n_rows = e.n_rows;
   b.n_cols = e.n_cols;
   auto idx = [](const std::vector<int32_t>& v) {
-    return torch::from_blob(const_cast<int32_t*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kInt).to(torch::kLong);
+    return torch::from_blob(const_cast<int32_t*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kInt)
+        .to(torch::kLong);
   };
   auto val = [dt](const std::vector<float>& v) {
     return torch::from_blob(const_cast<float*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kFloat).to(dt);
@@ -73,7 +74,7 @@ struct NetImpl : nn::Module {
   MetaMfParams p;
   std::vector<Exchangeable> layers;
   nn::Sequential row_head{nullptr}, col_head{nullptr};
-  Tensor u0, v0, init_scale;         // MAML-style: learned shared init (encoder = false)
+  Tensor u0, v0, init_scale;  // MAML-style: learned shared init (encoder = false)
   Tensor raw_step, log_prec, log_prec_bias;
 
   explicit NetImpl(const MetaMfParams& params) : p(params) {
@@ -111,17 +112,21 @@ struct NetImpl : nn::Module {
     auto dt = raw_step.dtype();
     if (p.encoder) {
       Tensor lr = torch::log1p(b.row_cnt), lc = torch::log1p(b.col_cnt);
-      Tensor h = torch::stack({b.vals - b.mu, lr.index_select(0, b.rows).squeeze(1) / 4, lc.index_select(0, b.cols).squeeze(1) / 4}, 1);
+      Tensor h = torch::stack(
+          {b.vals - b.mu, lr.index_select(0, b.rows).squeeze(1) / 4, lc.index_select(0, b.cols).squeeze(1) / 4}, 1);
       for (size_t l = 0; l < layers.size(); ++l) {
         auto& L = layers[l];
         Tensor rm = scatter_mean(h, b.rows, b.n_rows, b.row_cnt), cm = scatter_mean(h, b.cols, b.n_cols, b.col_cnt);
-        Tensor out = L->self(h) + L->row(rm).index_select(0, b.rows) + L->col(cm).index_select(0, b.cols) + L->all(h.mean(0, true));
+        Tensor out = L->self(h) + L->row(rm).index_select(0, b.rows) + L->col(cm).index_select(0, b.cols) +
+                     L->all(h.mean(0, true));
         h = torch::relu(out);
       }
       Tensor rh = row_head->forward(torch::cat({scatter_mean(h, b.rows, b.n_rows, b.row_cnt), lr / 4}, 1));
       Tensor ch = col_head->forward(torch::cat({scatter_mean(h, b.cols, b.n_cols, b.col_cnt), lc / 4}, 1));
-      pr.mu_u = rh.slice(1, 0, k), pr.b_u = rh.select(1, k), pr.prec_u = torch::exp(log_prec + rh.slice(1, k + 1, k + 2).clamp(-5, 5));
-      pr.mu_v = ch.slice(1, 0, k), pr.b_v = ch.select(1, k), pr.prec_v = torch::exp(log_prec + ch.slice(1, k + 1, k + 2).clamp(-5, 5));
+      pr.mu_u = rh.slice(1, 0, k), pr.b_u = rh.select(1, k),
+      pr.prec_u = torch::exp(log_prec + rh.slice(1, k + 1, k + 2).clamp(-5, 5));
+      pr.mu_v = ch.slice(1, 0, k), pr.b_v = ch.select(1, k),
+      pr.prec_v = torch::exp(log_prec + ch.slice(1, k + 1, k + 2).clamp(-5, 5));
     } else {
       pr.mu_u = u0.expand({b.n_rows, k});
       pr.mu_v = v0.expand({b.n_cols, k});
@@ -162,7 +167,8 @@ struct NetImpl : nn::Module {
       bu = bu - eta * gbu / (b.row_cnt.squeeze(1) + prec_b);
       bv = bv - eta * gbv / (b.col_cnt.squeeze(1) + prec_b);
     }
-    return b.mu + bu.index_select(0, rows) + bv.index_select(0, cols) + (U.index_select(0, rows) * V.index_select(0, cols)).sum(1);
+    return b.mu + bu.index_select(0, rows) + bv.index_select(0, cols) +
+           (U.index_select(0, rows) * V.index_select(0, cols)).sum(1);
   }
 
   Tensor query_loss(const Batch& b, int steps) {
@@ -214,7 +220,8 @@ class TorchMetaMf : public MetaMf::Impl {
     net_ = Net(p);
     auto& net = net_;
     std::mt19937_64 rng(ctx.seed * 7919 + 1), vrng(ctx.seed * 104729 + 2);
-    std::uniform_real_distribution<double> ratio(std::max(0.05, spec.observed - 0.25), std::min(0.9, spec.observed + 0.25));
+    std::uniform_real_distribution<double> ratio(std::max(0.05, spec.observed - 0.25),
+                                                 std::min(0.9, spec.observed + 0.25));
     std::vector<Episode> valid;
     for (int k = 0; k < p.valid_episodes; ++k) valid.push_back(src.sample(EpisodeSource::kValid, spec, vrng));
     auto valid_rmse = [&] {
@@ -239,7 +246,8 @@ class TorchMetaMf : public MetaMf::Impl {
         loss = loss + l / p.batch;
         running += std::sqrt(l.item<double>()), ++running_n;
       }
-      if (!std::isfinite(loss.item<double>())) throw DivergedError("meta-mf: meta-training loss is not finite at step " + std::to_string(step));
+      if (!std::isfinite(loss.item<double>()))
+        throw DivergedError("meta-mf: meta-training loss is not finite at step " + std::to_string(step));
       loss.backward();
       torch::nn::utils::clip_grad_norm_(net->parameters(), 5.0);
       opt.step();

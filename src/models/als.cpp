@@ -1,8 +1,8 @@
 #include "mfkit/models/als.h"
 
 #include "kernels/als_explicit.h"
-#include "models/factor_models.h"
 #include "models/epochs.h"
+#include "models/factor_models.h"
 #include "models/factors.h"
 
 namespace mfkit {
@@ -15,7 +15,8 @@ void AlsParams::visit(ParamVisitor& v) {
   v.param("weighted_reg", weighted_reg, "scale regularisation by ratings per row (ALS-WR)");
   v.param("biases", biases, "solve user and item biases jointly with the factors");
   v.param("init_std", init_std, "std of the normal initial item factors", 0, 10);
-  v.param("patience", patience, "stop after this many sweeps without validation gain and restore the best (0 = off)", 0, 100000);
+  v.param("patience", patience, "stop after this many sweeps without validation gain and restore the best (0 = off)", 0,
+          100000);
   v.param("clip", clip, "clip predictions to the training rating range");
 }
 
@@ -24,7 +25,8 @@ void AlsParams::validate() const {}
 void Als::do_fit(const Interactions& train, const FitOptions& opt) {
   const auto& p = p_;
   f_.init(train, p.factors, p.init_std, opt.ctx.seed, p.clip);
-  keyed_normal_rows(train.item_ids()->names(), p.factors, p.init_std, opt.ctx.seed, f_.Q.data());  // as distributed runs
+  keyed_normal_rows(train.item_ids()->names(), p.factors, p.init_std, opt.ctx.seed,
+                    f_.Q.data());  // as distributed runs
   AlsSolveConfig c;
   c.k = p.factors;
   c.mu = f_.mu;
@@ -44,6 +46,9 @@ void Als::do_fit(const Interactions& train, const FitOptions& opt) {
   });
 }
 
-void Als::load_tensors(const TensorMap& in) { f_.load(in, n_users(), n_items()); f_.clip = p_.clip; }
+void Als::load_tensors(const TensorMap& in) {
+  f_.load(in, n_users(), n_items());
+  f_.clip = p_.clip;
+}
 
 }  // namespace mfkit

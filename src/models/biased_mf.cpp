@@ -5,8 +5,8 @@
 
 #include "kernels/sgd.h"
 #include "mfkit/error.h"
-#include "models/factor_models.h"
 #include "models/epochs.h"
+#include "models/factor_models.h"
 
 namespace mfkit {
 
@@ -25,7 +25,8 @@ void BiasedMfParams::visit(ParamVisitor& v) {
           "item bands of the FPSG grid; 0 = blocks, or max(2*threads+1, 5) once the users' rows pass 128 MiB "
           "(each user's row is fetched once per item band)",
           0, 1000);
-  v.param("patience", patience, "stop after this many epochs without validation gain and restore the best (0 = off)", 0, 100000);
+  v.param("patience", patience, "stop after this many epochs without validation gain and restore the best (0 = off)", 0,
+          100000);
   v.param("clip", clip, "clip predictions to the training rating range");
 }
 
@@ -43,12 +44,14 @@ std::pair<int, int> BiasedMfParams::grid(int threads, int64_t n_users) const {
   const int users = blocks > 0 ? blocks : std::max(least, 20);
   const bool large = static_cast<double>(n_users) * sizeof(float) * SgdRow(factors).stride > kLargeRows;
   int items = users;
-  if (item_blocks > 0) items = item_blocks;
-  else if (large) items = std::min(users, std::max(least, 5));
+  if (item_blocks > 0)
+    items = item_blocks;
+  else if (large)
+    items = std::min(users, std::max(least, 5));
   for (auto [name, n] : {std::pair<const char*, int>{"blocks", users}, {"item_blocks", items}})
     if (n < least && threads > 1)
-      throw ParamError("biased-mf: " + std::string(name) + " = " + std::to_string(n) + " must be at least 2*threads+1 = " +
-                       std::to_string(least));
+      throw ParamError("biased-mf: " + std::string(name) + " = " + std::to_string(n) +
+                       " must be at least 2*threads+1 = " + std::to_string(least));
   return {users, items};
 }
 
@@ -74,6 +77,9 @@ void BiasedMf::do_fit(const Interactions& train, const FitOptions& opt) {
   });
 }
 
-void BiasedMf::load_tensors(const TensorMap& in) { f_.load(in, n_users(), n_items()); f_.clip = p_.clip; }
+void BiasedMf::load_tensors(const TensorMap& in) {
+  f_.load(in, n_users(), n_items());
+  f_.clip = p_.clip;
+}
 
 }  // namespace mfkit

@@ -36,12 +36,12 @@ void run_epochs(const std::string& model, int epochs, int patience, const FitOpt
     info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     info.has_train_loss = loss != kNoTrainLoss;
     info.train_loss = info.has_train_loss ? loss : 0.0;
-    if (!std::isfinite(loss) || (h.finite && !h.finite()))
-      throw diverged(ep, "loss is not finite");
+    if (!std::isfinite(loss) || (h.finite && !h.finite())) throw diverged(ep, "loss is not finite");
     if (h.valid) info.valid_rmse = h.valid();
     if (h.valid_auc) info.valid_auc = h.valid_auc();
     if (h.monitor) info.monitor_rmse = h.monitor();
-    if (info.valid_rmse && (!std::isfinite(*info.valid_rmse) || (start && *info.valid_rmse > h.diverged_above * *start + h.diverged_slack)))
+    if (info.valid_rmse && (!std::isfinite(*info.valid_rmse) ||
+                            (start && *info.valid_rmse > h.diverged_above * *start + h.diverged_slack)))
       throw diverged(ep, "validation RMSE " + std::to_string(*info.valid_rmse) +
                              (start ? " from " + std::to_string(*start) + " at the start" : ""));
     // One criterion, lower is better: RMSE, or 1 - AUC.

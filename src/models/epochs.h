@@ -17,13 +17,13 @@ inline constexpr double kNoTrainLoss = -1.0;
 
 /// What a model plugs into the loop. Only `step` is required.
 struct EpochHooks {
-  std::function<double(int)> step;               // trains epoch `ep` (1-based), returns the train loss
-  std::function<bool()> finite;                  // false when the state holds NaN or infinity
-  std::function<std::optional<double>()> valid;  // validation RMSE of the current state, if any
+  std::function<double(int)> step;                   // trains epoch `ep` (1-based), returns the train loss
+  std::function<bool()> finite;                      // false when the state holds NaN or infinity
+  std::function<std::optional<double>()> valid;      // validation RMSE of the current state, if any
   std::function<std::optional<double>()> valid_auc;  // or validation AUC (higher is better)
-  std::function<std::optional<double>()> monitor;  // RMSE on FitOptions::monitor (reported only)
-  std::function<void()> keep_best;               // remembers the current state as the best so far
-  std::function<void()> restore_best;            // puts the remembered state back (end of training)
+  std::function<std::optional<double>()> monitor;    // RMSE on FitOptions::monitor (reported only)
+  std::function<void()> keep_best;                   // remembers the current state as the best so far
+  std::function<void()> restore_best;                // puts the remembered state back (end of training)
   // Judge the state before the first epoch too (a warm start): it is the best until an epoch
   // beats it, and a validation RMSE above `diverged_above` times it plus `diverged_slack` (or not
   // finite) throws DivergedError. The slack keeps a near-perfect start (RMSE 0.02 on a clean

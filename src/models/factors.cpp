@@ -193,7 +193,8 @@ void Factors::load(const TensorMap& in, int32_t nu, int32_t ni, const std::strin
   bu = require_tensor(in, prefix + "user_bias", DType::kF32, nu).as_f32();
   bi = require_tensor(in, prefix + "item_bias", DType::kF32, ni).as_f32();
   const Tensor& p = require_tensor(in, prefix + "user_factors", DType::kF32);
-  if (p.shape.size() != 2 || p.shape[0] != nu) throw Error("model file: " + prefix + "user_factors has the wrong shape");
+  if (p.shape.size() != 2 || p.shape[0] != nu)
+    throw Error("model file: " + prefix + "user_factors has the wrong shape");
   k = static_cast<int>(p.shape[1]);
   P = p.as_f32();
   Q = require_tensor(in, prefix + "item_factors", DType::kF32, static_cast<int64_t>(ni) * k).as_f32();
@@ -223,6 +224,5 @@ void from_sgd_state(const SgdState& s, Factors& f, int threads) {
                                         (user ? f.P : f.Q).data() + static_cast<size_t>(j) * f.k);
   }
 }
-
 
 }  // namespace mfkit

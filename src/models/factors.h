@@ -59,8 +59,7 @@ struct Factors {
   bool finite() const;
   /// Fold-in: the bias and vector of a new user with these ratings, solved by ridge regression
   /// with the items fixed (reg times the count, as ALS-WR); then that user's scores of every item.
-  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg,
-                      float* out) const;
+  void score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float reg, float* out) const;
   /// The fold-in solve alone: [bias, vector] (k + 1 values).
   std::vector<float> fold_in(const std::vector<int32_t>& items, const std::vector<float>& values, float reg) const;
   /// As tensors named prefix + "mu", "user_bias", "item_bias", "user_factors", "item_factors".

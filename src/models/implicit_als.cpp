@@ -20,7 +20,8 @@ namespace mfkit {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 void ImplicitAlsParams::visit(ParamVisitor& v) {
-  v.param("factors", factors, "latent dimension: CG costs O(nnz f + rows f^2), Cholesky O(nnz f^2 + rows f^3)", 1, 1024);
+  v.param("factors", factors, "latent dimension: CG costs O(nnz f + rows f^2), Cholesky O(nnz f^2 + rows f^3)", 1,
+          1024);
   v.param("iterations", iterations, "full sweeps (users, then items)", 1, 10000);
   v.param("reg", reg, "L2 on user and item factors", 0, 1e6);
   v.param("alpha", alpha, "confidence slope: how much more an observed cell counts", 0, 1e6);
@@ -29,7 +30,9 @@ void ImplicitAlsParams::visit(ParamVisitor& v) {
   v.param("solver", solver, "cg: warm-started conjugate gradient; cholesky: exact solve", {"cg", "cholesky"});
   v.param("cg_steps", cg_steps, "CG steps per row and half-sweep", 1, 100);
   v.param("init_std", init_std, "std of the normal initial factors", 0, 10);
-  v.param("compute_loss", compute_loss, "report the full objective each iteration (costs one extra pass over the data; off by default, as implicit's calculate_training_loss)");
+  v.param("compute_loss", compute_loss,
+          "report the full objective each iteration (costs one extra pass over the data; off by default, as implicit's "
+          "calculate_training_loss)");
 }
 
 void ImplicitAlsParams::validate() const {}
@@ -110,7 +113,8 @@ void ImplicitAls::predict(const int32_t* users, const int32_t* items, size_t n, 
       out[e] = 0.0f;
       continue;
     }
-    Eigen::Map<const Eigen::VectorXf> x(X_.data() + static_cast<size_t>(u) * f_, f_), y(Y_.data() + static_cast<size_t>(i) * f_, f_);
+    Eigen::Map<const Eigen::VectorXf> x(X_.data() + static_cast<size_t>(u) * f_, f_),
+        y(Y_.data() + static_cast<size_t>(i) * f_, f_);
     out[e] = x.dot(y);
   }
 }
@@ -141,7 +145,8 @@ std::vector<float> ImplicitAls::solve_user(const std::vector<int32_t>& items, co
   return x;
 }
 
-void ImplicitAls::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values, float* out) const {
+void ImplicitAls::score_new_user(const std::vector<int32_t>& items, const std::vector<float>& values,
+                                 float* out) const {
   std::vector<float> x = solve_user(items, values);
   Eigen::Map<const RowMat> Y(Y_.data(), n_items(), f_);
   Eigen::Map<Eigen::VectorXf>(out, n_items()).noalias() = Y * Eigen::Map<const Eigen::VectorXf>(x.data(), f_);

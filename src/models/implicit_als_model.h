@@ -47,8 +47,8 @@ class ImplicitAls : public ModelWithParams<ImplicitAlsParams> {
   std::vector<float> solve_user(const std::vector<int32_t>& items, const std::vector<float>& values) const;
 
   int f_ = 0;
-  std::vector<float> X_, Y_;        // users x f, items x f, row-major
-  std::vector<float> train_values_; // raw training values in seen() order, for explain()
+  std::vector<float> X_, Y_;         // users x f, items x f, row-major
+  std::vector<float> train_values_;  // raw training values in seen() order, for explain()
 };
 
 }  // namespace mfkit

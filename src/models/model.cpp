@@ -23,8 +23,8 @@ static std::vector<int32_t> popularity_rank(const Csr& seen, int32_t n_items) {
 void Model::fit(const Interactions& train, const FitOptions& opt) {
   if (train.nnz() == 0) throw Error(type() + ": cannot fit on an empty matrix");
   if (opt.ctx.threads < 1) throw ParamError("threads must be at least 1");
-  if (opt.validation && (opt.validation->user_ids() != train.user_ids() ||
-                         opt.validation->item_ids() != train.item_ids()))
+  if (opt.validation &&
+      (opt.validation->user_ids() != train.user_ids() || opt.validation->item_ids() != train.item_ids()))
     throw Error(type() + ": the validation matrix must share the training id maps");
   index_.reset();
   do_fit(train, opt);
@@ -157,7 +157,8 @@ std::vector<float> Model::user_vector(int32_t user) const {
   std::vector<float> all = v.data ? std::vector<float>() : user_vectors(&dim);
   if (v.data) dim = v.cols;
   if (dim == 0) throw Error(type() + ": this model has no user vectors");
-  if (user < 0 || user >= n_users()) throw NotFoundError(type() + ": user index " + std::to_string(user) + " is unknown");
+  if (user < 0 || user >= n_users())
+    throw NotFoundError(type() + ": user index " + std::to_string(user) + " is unknown");
   const float* row = (v.data ? v.data : all.data()) + static_cast<size_t>(user) * dim;
   return std::vector<float>(row, row + dim);
 }

@@ -27,7 +27,8 @@ std::shared_ptr<const IdMap> names_or_index(const py::object& names, int64_t n, 
   } else {
     v = names.cast<std::vector<std::string>>();
     if (static_cast<int64_t>(v.size()) != n)
-      throw py::value_error(std::string(what) + ": " + std::to_string(v.size()) + " ids for " + std::to_string(n) + " rows/columns");
+      throw py::value_error(std::string(what) + ": " + std::to_string(v.size()) + " ids for " + std::to_string(n) +
+                            " rows/columns");
   }
   return IdMap::from_names(std::move(v));
 }
@@ -47,7 +48,8 @@ py::dict labels_dict(const Labels& l) {
 }  // namespace
 
 void bind_data(py::module_& m) {
-  py::class_<Interactions>(m, "Interactions", "The sparse user x item matrix (CSR by user and by item) with its id maps.")
+  py::class_<Interactions>(m, "Interactions",
+                           "The sparse user x item matrix (CSR by user and by item) with its id maps.")
       .def_static(
           "from_csr",
           [](const py::handle& indptr, const py::handle& indices, const py::handle& values, int64_t n_items,
@@ -99,11 +101,13 @@ void bind_data(py::module_& m) {
       .def_property_readonly("nnz", &Interactions::nnz)
       .def_property_readonly("has_times", &Interactions::has_times)
       .def_property_readonly("duplicates_merged", &Interactions::duplicates_merged)
-      .def("csr", [](const Interactions& d) { return csr_arrays(d.by_user()); }, "(indptr, indices, values) by user")
-      .def("times", [](const Interactions& d) -> py::object {
-        if (!d.has_times()) return py::none();
-        return to_array(d.by_user().times);
-      })
+      .def(
+          "csr", [](const Interactions& d) { return csr_arrays(d.by_user()); }, "(indptr, indices, values) by user")
+      .def("times",
+           [](const Interactions& d) -> py::object {
+             if (!d.has_times()) return py::none();
+             return to_array(d.by_user().times);
+           })
       .def("user_names", [](const Interactions& d) { return d.user_ids()->names(); })
       .def("item_names", [](const Interactions& d) { return d.item_ids()->names(); })
       .def("same_ids", [](const Interactions& a, const Interactions& b) {
@@ -140,10 +144,13 @@ void bind_data(py::module_& m) {
   });
   m.def("data_dir", &data_dir);
   m.def("dataset_folder", &dataset_folder);
-  m.def("synthetic_ratings", [](int32_t users, int32_t items, double density, int rank, double noise, uint64_t seed) {
-    return synthetic_ratings({users, items, density, rank, noise, seed});
-  }, py::arg("users") = 600, py::arg("items") = 400, py::arg("density") = 0.08, py::arg("rank") = 6,
-     py::arg("noise") = 0.35, py::arg("seed") = 7);
+  m.def(
+      "synthetic_ratings",
+      [](int32_t users, int32_t items, double density, int rank, double noise, uint64_t seed) {
+        return synthetic_ratings({users, items, density, rank, noise, seed});
+      },
+      py::arg("users") = 600, py::arg("items") = 400, py::arg("density") = 0.08, py::arg("rank") = 6,
+      py::arg("noise") = 0.35, py::arg("seed") = 7);
 
   py::class_<Split>(m, "Split")
       .def_readonly("train", &Split::train)
@@ -176,7 +183,8 @@ void bind_data(py::module_& m) {
   });
   m.def(
       "evaluate_ranking",
-      [](const SharedModel& sm, const Interactions& train, const Interactions& test, int k, int threads, uint64_t seed) {
+      [](const SharedModel& sm, const Interactions& train, const Interactions& test, int k, int threads,
+         uint64_t seed) {
         return reading(sm, [&](const Model& model) {
           return show_json(evaluate_ranking(model, train, test, k, Context{threads, seed}));
         });
@@ -190,15 +198,18 @@ void bind_data(py::module_& m) {
         });
       },
       py::arg("model"), py::arg("split"), py::arg("k"), py::arg("threads"), py::arg("seed"));
-  m.def("to_ids_of", [](const Interactions& data, const Interactions& like) {
-    int64_t dropped = 0;
-    Interactions out;
-    {
-      py::gil_scoped_release nogil;
-      out = to_ids(data, like.user_ids(), like.item_ids(), &dropped);
-    }
-    return py::make_tuple(std::move(out), dropped);
-  }, "data re-indexed into like's id maps by raw id (unknown ids dropped), and the dropped count");
+  m.def(
+      "to_ids_of",
+      [](const Interactions& data, const Interactions& like) {
+        int64_t dropped = 0;
+        Interactions out;
+        {
+          py::gil_scoped_release nogil;
+          out = to_ids(data, like.user_ids(), like.item_ids(), &dropped);
+        }
+        return py::make_tuple(std::move(out), dropped);
+      },
+      "data re-indexed into like's id maps by raw id (unknown ids dropped), and the dropped count");
   m.def("to_model_ids", [](const Interactions& data, const SharedModel& sm) {
     int64_t dropped = 0;
     Interactions out = reading(sm, [&](const Model& model) { return to_model_ids(data, model, &dropped); });

@@ -9,9 +9,9 @@
 #include "core/json.h"
 #include "mfkit/error.h"
 #include "mfkit/index.h"
+#include "mfkit/labels.h"
 #include "mfkit/model_file.h"
 #include "mfkit/recommend.h"
-#include "mfkit/labels.h"
 #include "mfkit/registry.h"
 #include "python/bind.h"
 #include "python/convert.h"
@@ -24,8 +24,14 @@ namespace {
 nlohmann::json params_json(const std::vector<ParamInfo>& info) {
   nlohmann::json params = nlohmann::json::array();
   for (const ParamInfo& p : info)
-    params.push_back({{"name", p.name}, {"type", p.type}, {"default", p.default_value}, {"help", p.help},
-                      {"lo", p.lo}, {"hi", p.hi}, {"choices", p.choices}, {"allowed", p.allowed()}});
+    params.push_back({{"name", p.name},
+                      {"type", p.type},
+                      {"default", p.default_value},
+                      {"help", p.help},
+                      {"lo", p.lo},
+                      {"hi", p.hi},
+                      {"choices", p.choices},
+                      {"allowed", p.allowed()}});
   return params;
 }
 
@@ -37,8 +43,13 @@ nlohmann::json registry_json() {
     for (const auto& [name, r] : e.search_space) space[name] = {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}};
     nlohmann::json presets = nlohmann::json::object();
     for (const auto& [name, p] : e.presets) presets[name] = p;
-    out.push_back({{"name", e.name}, {"class_name", e.class_name}, {"summary", e.summary}, {"params", params},
-                   {"presets", presets}, {"search_space", space}, {"implicit", e.implicit}});
+    out.push_back({{"name", e.name},
+                   {"class_name", e.class_name},
+                   {"summary", e.summary},
+                   {"params", params},
+                   {"presets", presets},
+                   {"search_space", space},
+                   {"implicit", e.implicit}});
   }
   return out;
 }
@@ -176,9 +187,11 @@ py::array_t<float> vectors_of(const SharedModel& sm, bool users) {
 }  // namespace
 
 void bind_model(py::module_& m) {
-  m.def("registry", [] { return registry_json().dump(); }, "every registered model as JSON");
-  m.def("index_params", [] { return params_json(describe_params<IndexParams>()).dump(); },
-        "the approximate index's parameters as JSON");
+  m.def(
+      "registry", [] { return registry_json().dump(); }, "every registered model as JSON");
+  m.def(
+      "index_params", [] { return params_json(describe_params<IndexParams>()).dump(); },
+      "the approximate index's parameters as JSON");
 
   py::class_<SharedModel, std::shared_ptr<SharedModel>>(
       m, "Model", "A registered mfkit model (see mfkit.create); safe to share between threads (docs/python.md).")
@@ -200,21 +213,28 @@ void bind_model(py::module_& m) {
             return py::make_tuple(std::make_shared<SharedModel>(std::move(model)), show_json(meta));
           },
           py::arg("path"))
-      .def("save",
-           [](const SharedModel& sm, const std::string& path, const std::string& meta) {
-             nlohmann::json j = parse_json_arg(meta, "meta");
-             reading(sm, [&](const Model& model) {
-               save_model(fitted(model), path, j);
-               return 0;
-             });
-           },
-           py::arg("path"), py::arg("meta_json"))
-      .def_property_readonly("type", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.type(); }); })
-      .def_property_readonly("implicit", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.implicit(); }); })
-      .def_property_readonly("fitted", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.fitted(); }); })
-      .def_property_readonly("n_users", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_users(); }); })
-      .def_property_readonly("n_items", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_items(); }); })
-      .def("params_json", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return show_json(m.params()); }); })
+      .def(
+          "save",
+          [](const SharedModel& sm, const std::string& path, const std::string& meta) {
+            nlohmann::json j = parse_json_arg(meta, "meta");
+            reading(sm, [&](const Model& model) {
+              save_model(fitted(model), path, j);
+              return 0;
+            });
+          },
+          py::arg("path"), py::arg("meta_json"))
+      .def_property_readonly("type",
+                             [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.type(); }); })
+      .def_property_readonly(
+          "implicit", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.implicit(); }); })
+      .def_property_readonly(
+          "fitted", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.fitted(); }); })
+      .def_property_readonly(
+          "n_users", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_users(); }); })
+      .def_property_readonly(
+          "n_items", [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return m.n_items(); }); })
+      .def("params_json",
+           [](const SharedModel& sm) { return reading(sm, [](const Model& m) { return show_json(m.params()); }); })
       .def("set_params_json",
            [](SharedModel& sm, const std::string& p) {
              nlohmann::json j = parse_json_arg(p, "params");
@@ -237,27 +257,30 @@ void bind_model(py::module_& m) {
              });
              return to_array(out);
            })
-      .def("recommend",
-           [](const SharedModel& sm, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
-              const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads,
-              bool exact) {
-             std::vector<int32_t> u = to_vector<int32_t>(users, "userid");
-             RecommendOptions o = options(k, filter_seen, exclude, candidates);
-             o.exact = exact;
-             Csr seen;
-             if (!seen_indptr.is_none()) {
-               seen.indptr = to_vector<int64_t>(seen_indptr, "user_items.indptr");
-               seen.indices = to_vector<int32_t>(seen_indices, "user_items.indices");
-               o.seen = &seen;
-             }
-             auto lists = reading(sm, [&](const Model& model) { return recommend(fitted(model), u, o, Context{threads, 1}); });
-             return ranked_arrays(lists, k);
-           },
-           py::arg("users"), py::arg("k"), py::arg("filter_seen"), py::arg("exclude"), py::arg("candidates"),
-           py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"), py::arg("exact") = false)
+      .def(
+          "recommend",
+          [](const SharedModel& sm, const py::handle& users, int k, bool filter_seen, const py::handle& exclude,
+             const py::handle& candidates, const py::handle& seen_indptr, const py::handle& seen_indices, int threads,
+             bool exact) {
+            std::vector<int32_t> u = to_vector<int32_t>(users, "userid");
+            RecommendOptions o = options(k, filter_seen, exclude, candidates);
+            o.exact = exact;
+            Csr seen;
+            if (!seen_indptr.is_none()) {
+              seen.indptr = to_vector<int64_t>(seen_indptr, "user_items.indptr");
+              seen.indices = to_vector<int32_t>(seen_indices, "user_items.indices");
+              o.seen = &seen;
+            }
+            auto lists = reading(sm, [&](const Model& model) {
+              return recommend(fitted(model), u, o, Context{threads, 1});
+            });
+            return ranked_arrays(lists, k);
+          },
+          py::arg("users"), py::arg("k"), py::arg("filter_seen"), py::arg("exclude"), py::arg("candidates"),
+          py::arg("seen_indptr"), py::arg("seen_indices"), py::arg("threads"), py::arg("exact") = false)
       .def("recommend_folded",
-           [](const SharedModel& sm, const py::handle& indptr, const py::handle& indices, const py::handle& values, int k,
-              bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
+           [](const SharedModel& sm, const py::handle& indptr, const py::handle& indices, const py::handle& values,
+              int k, bool filter_seen, const py::handle& exclude, const py::handle& candidates, int threads) {
              Csr rows;
              rows.indptr = to_vector<int64_t>(indptr, "user_items.indptr");
              rows.indices = to_vector<int32_t>(indices, "user_items.indices");
@@ -288,32 +311,36 @@ void bind_model(py::module_& m) {
              std::vector<float> v = to_vector<float>(values, "values");
              return to_array(reading(sm, [&](const Model& model) { return fitted(model).fold_in_user(i, v); }));
            })
-      .def("similar_items",
-           [](const SharedModel& sm, const py::handle& items, int k, const py::handle& exclude, const py::handle& candidates,
-              bool exact) { return similar_arrays(sm, true, items, k, exclude, candidates, exact); },
-           py::arg("items"), py::arg("k"), py::arg("exclude"), py::arg("candidates"), py::arg("exact") = false)
+      .def(
+          "similar_items",
+          [](const SharedModel& sm, const py::handle& items, int k, const py::handle& exclude,
+             const py::handle& candidates,
+             bool exact) { return similar_arrays(sm, true, items, k, exclude, candidates, exact); },
+          py::arg("items"), py::arg("k"), py::arg("exclude"), py::arg("candidates"), py::arg("exact") = false)
       .def("similar_users",
-           [](const SharedModel& sm, const py::handle& users, int k, const py::handle& exclude, const py::handle& candidates) {
-             return similar_arrays(sm, false, users, k, exclude, candidates, true);
-           })
+           [](const SharedModel& sm, const py::handle& users, int k, const py::handle& exclude,
+              const py::handle& candidates) { return similar_arrays(sm, false, users, k, exclude, candidates, true); })
       .def("build_index",
            [](SharedModel& sm, const std::string& params, int threads) {
              IndexParams p;
              params_from_json(p, parse_json_arg(params, "params"), "index");
              // Built beside the readers (it covers the items, which no write in place changes),
              // attached alone.
-             auto index = reading(sm, [&](const Model& model) { return ItemIndex::build(fitted(model), p, Context{threads, 1}); });
+             auto index = reading(sm, [&](const Model& model) {
+               return ItemIndex::build(fitted(model), p, Context{threads, 1});
+             });
              writing(sm, [&](Model& model) {
                model.set_index(std::move(index));
                return 0;
              });
            })
-      .def("drop_index", [](SharedModel& sm) {
-        writing(sm, [](Model& model) {
-          model.set_index(nullptr);
-          return 0;
-        });
-      })
+      .def("drop_index",
+           [](SharedModel& sm) {
+             writing(sm, [](Model& model) {
+               model.set_index(nullptr);
+               return 0;
+             });
+           })
       .def("index_params_json",
            [](const SharedModel& sm) -> std::string {
              return reading(sm, [](const Model& model) -> std::string {
@@ -333,14 +360,17 @@ void bind_model(py::module_& m) {
              auto seen = reading(sm, [](const Model& model) { return fitted(model).seen(); });
              return py::make_tuple(to_array(seen.indptr), to_array(seen.indices));
            })
-      .def("user_names", [](const SharedModel& sm) {
-        return reading(sm, [](const Model& model) { return fitted(model).user_ids()->names(); });
-      })
-      .def("item_names", [](const SharedModel& sm) {
-        return reading(sm, [](const Model& model) { return fitted(model).item_ids()->names(); });
-      })
+      .def("user_names",
+           [](const SharedModel& sm) {
+             return reading(sm, [](const Model& model) { return fitted(model).user_ids()->names(); });
+           })
+      .def("item_names",
+           [](const SharedModel& sm) {
+             return reading(sm, [](const Model& model) { return fitted(model).item_ids()->names(); });
+           })
       .def("lookup_users", [](const SharedModel& sm, const std::vector<std::string>& n) { return lookup(sm, true, n); })
-      .def("lookup_items", [](const SharedModel& sm, const std::vector<std::string>& n) { return lookup(sm, false, n); });
+      .def("lookup_items",
+           [](const SharedModel& sm, const std::vector<std::string>& n) { return lookup(sm, false, n); });
 }
 
 }  // namespace mfkit::python

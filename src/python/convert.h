@@ -20,10 +20,12 @@ namespace py = pybind11;
 template <class T>
 std::vector<T> to_vector(const py::handle& obj, const char* what) {
   if (!py::isinstance<py::array_t<T>>(obj)) {
-    throw py::type_error(std::string(what) + ": expected a 1-D numpy array of " + py::str(py::dtype::of<T>()).cast<std::string>());
+    throw py::type_error(std::string(what) + ": expected a 1-D numpy array of " +
+                         py::str(py::dtype::of<T>()).cast<std::string>());
   }
   auto a = py::reinterpret_borrow<py::array_t<T>>(obj);
-  if (a.ndim() != 1) throw py::value_error(std::string(what) + ": expected a 1-D array, got " + std::to_string(a.ndim()) + "-D");
+  if (a.ndim() != 1)
+    throw py::value_error(std::string(what) + ": expected a 1-D array, got " + std::to_string(a.ndim()) + "-D");
   const size_t n = static_cast<size_t>(a.shape(0));
   std::vector<T> v;
   reserve_huge(v, n);  // one pass over fresh memory, no zeroing first

@@ -67,17 +67,20 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "mfkit's compiled core: bindings of the C++ library (use the mfkit package, not this module)";
   m.attr("version") = mfkit::version();
   m.attr("source_revision") = mfkit::source_revision();
-  m.def("kernels", [] {
-    const mfkit::KernelInfo k = mfkit::kernel_info();
-    pybind11::dict d;
-    d["isa"] = k.isa;
-    d["available"] = k.available;
-    d["reason"] = k.reason;
-    d["cpu"] = k.cpu;
-    d["build"] = k.build;
-    d["summary"] = mfkit::describe(k);
-    return d;
-  }, "The instruction set whose kernels run (MFKIT_ISA forces one), the ones this CPU could run, why, the CPU");
+  m.def(
+      "kernels",
+      [] {
+        const mfkit::KernelInfo k = mfkit::kernel_info();
+        pybind11::dict d;
+        d["isa"] = k.isa;
+        d["available"] = k.available;
+        d["reason"] = k.reason;
+        d["cpu"] = k.cpu;
+        d["build"] = k.build;
+        d["summary"] = mfkit::describe(k);
+        return d;
+      },
+      "The instruction set whose kernels run (MFKIT_ISA forces one), the ones this CPU could run, why, the CPU");
   mfkit::python::bind_errors(m);
   mfkit::python::bind_data(m);
   mfkit::python::bind_model(m);

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-
 #include "data/text_file.h"
 #include "mfkit/error.h"
 
@@ -33,8 +32,9 @@ ApiKey ApiKey::from_file(const std::string& path) {
   std::string key = trim(read_file(path, 4096));  // names a folder, a device or a missing file
   if (key.empty()) throw InputError(path, 0, "the API key file is empty");
   if (key.size() < 16)
-    throw InputError(path, 0, "the API key is " + std::to_string(key.size()) +
-                                  " characters; use at least 16 (e.g. openssl rand -hex 32 > " + path + ")");
+    throw InputError(path, 0,
+                     "the API key is " + std::to_string(key.size()) +
+                         " characters; use at least 16 (e.g. openssl rand -hex 32 > " + path + ")");
   if (key.find_first_of(" \t\r\n") != std::string::npos)
     throw InputError(path, 0, "the API key holds whitespace; give one token on one line");
   ApiKey k;
@@ -44,7 +44,8 @@ ApiKey ApiKey::from_file(const std::string& path) {
 
 bool ApiKey::accepts(const std::string& authorization) const {
   static const std::string kScheme = "Bearer ";
-  std::string token = authorization.compare(0, kScheme.size(), kScheme) == 0 ? authorization.substr(kScheme.size()) : "";
+  std::string token =
+      authorization.compare(0, kScheme.size(), kScheme) == 0 ? authorization.substr(kScheme.size()) : "";
   std::array<unsigned char, 32> d = sha256(token);
   return !token.empty() && CRYPTO_memcmp(d.data(), digest_.data(), d.size()) == 0;
 }

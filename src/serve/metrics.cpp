@@ -58,8 +58,11 @@ nlohmann::json EndpointStats::to_json() const {
           {"2xx", by_class[2]},
           {"4xx", by_class[4]},
           {"5xx", by_class[5] + by_status.back().load()},
-          {"latency_us", {{"p50", latency.quantile(0.50)}, {"p90", latency.quantile(0.90)},
-                          {"p99", latency.quantile(0.99)}, {"max_bucket", latency.quantile(1.0)}}}};
+          {"latency_us",
+           {{"p50", latency.quantile(0.50)},
+            {"p90", latency.quantile(0.90)},
+            {"p99", latency.quantile(0.99)},
+            {"max_bucket", latency.quantile(1.0)}}}};
 }
 
 namespace {
@@ -90,11 +93,12 @@ MetricFamily counter(const std::string& name, const std::string& help, double va
 
 std::string prometheus_text(const EndpointStats* stats, const char* const* endpoint_names, int endpoints,
                             const ServiceGauges& service) {
-  MetricFamily requests{"mfkit_http_requests_total", "HTTP requests answered, by endpoint and status code",
-                        MetricType::Counter, {}};
+  MetricFamily requests{
+      "mfkit_http_requests_total", "HTTP requests answered, by endpoint and status code", MetricType::Counter, {}};
   MetricFamily latency{"mfkit_http_request_duration_seconds",
                        "Time to answer a request (from parsed request to response body), by endpoint",
-                       MetricType::Histogram, {}};
+                       MetricType::Histogram,
+                       {}};
   for (int e = 0; e < endpoints; ++e) {
     const EndpointStats& st = stats[e];
     if (st.latency.count() == 0) continue;
@@ -124,8 +128,10 @@ std::string prometheus_text(const EndpointStats* stats, const char* const* endpo
   if (!requests.metric.empty()) families.push_back(requests);
   if (!latency.metric.empty()) families.push_back(latency);
 
-  MetricFamily generation{"mfkit_model_generation", "Generation of the model in service (rises by one per load or reload)",
-                          MetricType::Gauge, {}};
+  MetricFamily generation{"mfkit_model_generation",
+                          "Generation of the model in service (rises by one per load or reload)",
+                          MetricType::Gauge,
+                          {}};
   MetricFamily rows{"mfkit_model_rows", "Users and items of the model in service", MetricType::Gauge, {}};
   for (const ModelGauge& m : service.models) {
     ClientMetric g = with_labels({{"model", m.name}, {"type", m.type}});
@@ -147,7 +153,8 @@ std::string prometheus_text(const EndpointStats* stats, const char* const* endpo
   families.push_back(gauge("mfkit_uptime_seconds", "Seconds since the service started", service.uptime_s));
   if (const auto& c = service.connections) {
     families.push_back(gauge("mfkit_http_connections_open", "HTTP connections open now", double(c->open)));
-    families.push_back(counter("mfkit_http_connections_accepted_total", "HTTP connections accepted", double(c->accepted)));
+    families.push_back(
+        counter("mfkit_http_connections_accepted_total", "HTTP connections accepted", double(c->accepted)));
     families.push_back(counter("mfkit_http_connections_refused_total",
                                "Connections refused (503) because --max-connections were open", double(c->refused)));
     families.push_back(counter("mfkit_http_connections_timed_out_total",

@@ -73,7 +73,8 @@ bool to_request(Service& svc, const http::request<http::string_body>& m, Request
   q.method = std::string(m.method_string());
   q.authorization = std::string(m[http::field::authorization]);
   if (m.target().size() > kTargetLimit) {
-    *refusal = svc.error(414, "request", "the request target is longer than " + std::to_string(kTargetLimit) + " bytes");
+    *refusal =
+        svc.error(414, "request", "the request target is longer than " + std::to_string(kTargetLimit) + " bytes");
     return false;
   }
   std::string why;

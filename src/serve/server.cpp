@@ -17,8 +17,8 @@
 #include <boost/beast/ssl.hpp>
 
 #include <atomic>
-#include <limits>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -39,7 +39,7 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr int kBacklog = 4096;              // pending connections the kernel keeps (capped by somaxconn)
+constexpr int kBacklog = 4096;  // pending connections the kernel keeps (capped by somaxconn)
 
 struct Counters {
   std::atomic<int64_t> open{0};
@@ -82,11 +82,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       read_header(true);
     } else {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(s_.opt.request_timeout_ms));
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) return self->note_timeout(ec);  // not TLS, or too slow: closed
-                                self->read_header(true);
-                              });
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->note_timeout(ec);  // not TLS, or too slow: closed
+        self->read_header(true);
+      });
     }
   }
 
@@ -117,8 +116,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return answer(s_.service.error(408, "request", "the request did not arrive within the time allowed"), false);
     }
     if (ec == http::error::header_limit)
-      return answer(s_.service.error(431, "request", "the request's headers are larger than " +
-                                                         std::to_string(kHeaderLimit) + " bytes"), false);
+      return answer(
+          s_.service.error(431, "request",
+                           "the request's headers are larger than " + std::to_string(kHeaderLimit) + " bytes"),
+          false);
     if (ec) return answer(s_.service.error(400, "request", "malformed HTTP request (" + ec.message() + ")"), false);
     const auto& m = parser_->get();
     head_ = m.method() == http::verb::head;
@@ -138,8 +139,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       if (ec == http::error::body_limit) return self->answer(self->too_large(), false);
       if (ec == beast::error::timeout) {
         self->s_.counters.timed_out++;
-        return self->answer(self->s_.service.error(408, "request", "the request body did not arrive within the time allowed"),
-                            false);
+        return self->answer(
+            self->s_.service.error(408, "request", "the request body did not arrive within the time allowed"), false);
       }
       if (ec) return self->close();
       self->on_request();
@@ -147,7 +148,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   Response too_large() {
-    return s_.service.error(413, "body", "the request body is larger than " + std::to_string(s_.opt.max_body_bytes) + " bytes");
+    return s_.service.error(413, "body",
+                            "the request body is larger than " + std::to_string(s_.opt.max_body_bytes) + " bytes");
   }
 
   void on_request() {
@@ -230,18 +232,22 @@ void check_exposure(const ServeOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty())
     throw ParamError("serve: TLS needs both a certificate (--tls-cert) and its private key (--tls-key)");
   if (is_loopback(o.host) || !o.api_key_file.empty() || o.insecure) return;
-  throw ParamError("serve: --host " + o.host +
-                   " can be reached from other machines, and every user's recommendations with it; give "
-                   "--api-key-file FILE (clients send Authorization: Bearer <key>), or --insecure to serve without one");
+  throw ParamError(
+      "serve: --host " + o.host +
+      " can be reached from other machines, and every user's recommendations with it; give "
+      "--api-key-file FILE (clients send Authorization: Bearer <key>), or --insecure to serve without one");
 }
 
 void check_limits(const ServeOptions& o) {
   if (o.threads < 1 || o.threads > 1024) throw ParamError("serve: threads must be in [1, 1024]");
-  if (o.max_connections < 1 || o.max_connections > 1000000) throw ParamError("serve: max_connections must be in [1, 1000000]");
+  if (o.max_connections < 1 || o.max_connections > 1000000)
+    throw ParamError("serve: max_connections must be in [1, 1000000]");
   if (o.request_timeout_ms < 100 || o.request_timeout_ms > 3600000)
     throw ParamError("serve: request_timeout_ms must be in [100, 3600000]");
-  if (o.idle_timeout_ms < 100 || o.idle_timeout_ms > 3600000) throw ParamError("serve: idle_timeout_ms must be in [100, 3600000]");
-  if (o.max_body_bytes < 0 || o.max_body_bytes > (1 << 30)) throw ParamError("serve: max_body_bytes must be in [0, 2^30]");
+  if (o.idle_timeout_ms < 100 || o.idle_timeout_ms > 3600000)
+    throw ParamError("serve: idle_timeout_ms must be in [100, 3600000]");
+  if (o.max_body_bytes < 0 || o.max_body_bytes > (1 << 30))
+    throw ParamError("serve: max_body_bytes must be in [0, 2^30]");
 }
 
 std::unique_ptr<ssl::context> make_tls(const ServeOptions& o) {
@@ -300,14 +306,17 @@ struct Server::Impl {
       counters.refused++;
       if (tls) return;  // no HTTP without a handshake: the socket just closes
       std::make_shared<Refusal>(std::move(socket))
-          ->start(service.error(503, "connection", "the server has " + std::to_string(o.max_connections) +
-                                                      " connections open; try again").body);
+          ->start(service
+                      .error(503, "connection",
+                             "the server has " + std::to_string(o.max_connections) + " connections open; try again")
+                      .body);
       return;
     }
     Shared shared{service, o, counters};
     if (tls) {
       std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
-          beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), shared)->start();
+          beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), shared)
+          ->start();
     } else {
       std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), shared)->start();
     }

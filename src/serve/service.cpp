@@ -125,8 +125,9 @@ class Args {
     errno = 0;
     long v = s.empty() ? 0 : std::strtol(s.c_str(), &end, 10);
     if (s.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
-      throw ApiError{400, k, "parameter '" + k + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                 "], got '" + s.substr(0, 40) + "'"};
+      throw ApiError{400, k,
+                     "parameter '" + k + "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                         "], got '" + s.substr(0, 40) + "'"};
     return static_cast<int>(v);
   }
   bool boolean(const std::string& k, bool def) const {
@@ -154,9 +155,21 @@ class Args {
   const Params& p_;
 };
 
-enum Endpoint { kRecommend, kSimilar, kPredict, kQuery, kEntities, kHealth, kMetrics, kMetricsJson, kPage, kOther, kEndpoints };
-const char* const kEndpointNames[] = {"recommend", "similar", "predict", "query", "entities", "healthz",
-                                      "metrics", "metrics.json", "page", "other"};
+enum Endpoint {
+  kRecommend,
+  kSimilar,
+  kPredict,
+  kQuery,
+  kEntities,
+  kHealth,
+  kMetrics,
+  kMetricsJson,
+  kPage,
+  kOther,
+  kEndpoints
+};
+const char* const kEndpointNames[] = {"recommend", "similar", "predict",      "query", "entities",
+                                      "healthz",   "metrics", "metrics.json", "page",  "other"};
 
 }  // namespace
 
@@ -224,12 +237,14 @@ struct Service::Impl {
     if (a.has("values")) {
       auto raw = a.list("values");
       if (raw.size() != items.size())
-        throw ApiError{400, "values", "values lists " + std::to_string(raw.size()) + " numbers for " +
-                                          std::to_string(items.size()) + " items"};
+        throw ApiError{
+            400, "values",
+            "values lists " + std::to_string(raw.size()) + " numbers for " + std::to_string(items.size()) + " items"};
       for (size_t k = 0; k < raw.size(); ++k) {
         char* end = nullptr;
         double v = std::strtod(raw[k].c_str(), &end);
-        if (*end != '\0' || !std::isfinite(v)) throw ApiError{400, "values", "'" + raw[k].substr(0, 40) + "' is not a finite number"};
+        if (*end != '\0' || !std::isfinite(v))
+          throw ApiError{400, "values", "'" + raw[k].substr(0, 40) + "' is not a finite number"};
         values[k] = static_cast<float>(v);
       }
     }
@@ -279,8 +294,9 @@ struct Service::Impl {
     const Model& m = *l->model;
     std::string q = a.required("q");
     if (static_cast<int>(q.size()) > opt.max_query_length)
-      throw ApiError{400, "q", "expression is " + std::to_string(q.size()) + " bytes; at most " +
-                                   std::to_string(opt.max_query_length) + " are accepted"};
+      throw ApiError{400, "q",
+                     "expression is " + std::to_string(q.size()) + " bytes; at most " +
+                         std::to_string(opt.max_query_length) + " are accepted"};
     QueryOptions qo;
     qo.k = a.integer("k", 10, 1, opt.max_k);
     qo.normalize = !a.boolean("raw_norms", false);
@@ -325,9 +341,12 @@ struct Service::Impl {
     for (int32_t n = 0; n < ids.size(); ++n) {
       const std::string& name = keys.name[n];
       int rank = -1;
-      if (prefix.empty() || name.rfind(prefix, 0) == 0) rank = 0;
-      else if (name.find(word) != std::string::npos) rank = 1;
-      else if (keys.id[n].rfind(prefix, 0) == 0) rank = 2;
+      if (prefix.empty() || name.rfind(prefix, 0) == 0)
+        rank = 0;
+      else if (name.find(word) != std::string::npos)
+        rank = 1;
+      else if (keys.id[n].rfind(prefix, 0) == 0)
+        rank = 2;
       if (rank >= 0) hits.push_back({rank, n});
     }
     auto key = [&](int32_t n) { return names.empty() ? ids.name(n) : names[n]; };
@@ -350,8 +369,12 @@ struct Service::Impl {
     for (const auto& s : slots) {
       auto l = std::atomic_load(&s->current);
       // No file path: /healthz needs no key, and the server's folders are nobody's business.
-      models.push_back({{"name", s->name}, {"type", l->model->type()}, {"users", l->model->n_users()},
-                        {"items", l->model->n_items()}, {"loaded_at", l->loaded_at}, {"generation", l->generation}});
+      models.push_back({{"name", s->name},
+                        {"type", l->model->type()},
+                        {"users", l->model->n_users()},
+                        {"items", l->model->n_items()},
+                        {"loaded_at", l->loaded_at},
+                        {"generation", l->generation}});
     }
     return {{"status", "ok"}, {"models", models}};
   }
@@ -392,8 +415,8 @@ int Service::reload_changed() {
       ++impl_->reloads;
       ++n;
       if (!impl_->opt.quiet)
-        spdlog::info("serve: reloaded model '{}' from {} ({} users, {} items)", s->name, s->path, next->model->n_users(),
-                     next->model->n_items());
+        spdlog::info("serve: reloaded model '{}' from {} ({} users, {} items)", s->name, s->path,
+                     next->model->n_users(), next->model->n_items());
     } catch (const std::exception& e) {
       s->failed = id;
       ++impl_->reload_failures;
@@ -408,11 +431,14 @@ json Service::metrics() const {
   for (int e = 0; e < kEndpoints; ++e)
     if (impl_->stats[e].latency.count() > 0) eps[kEndpointNames[e]] = impl_->stats[e].to_json();
   double up = std::chrono::duration<double>(Clock::now() - impl_->started).count();
-  json out = {{"uptime_s", up}, {"endpoints", eps}, {"reloads", impl_->reloads.load()},
+  json out = {{"uptime_s", up},
+              {"endpoints", eps},
+              {"reloads", impl_->reloads.load()},
               {"reload_failures", impl_->reload_failures.load()}};
   if (impl_->connections) {
     ConnectionStats c = impl_->connections();
-    out["connections"] = {{"open", c.open}, {"accepted", c.accepted}, {"refused", c.refused}, {"timed_out", c.timed_out}};
+    out["connections"] = {
+        {"open", c.open}, {"accepted", c.accepted}, {"refused", c.refused}, {"timed_out", c.timed_out}};
   }
   return out;
 }
@@ -441,9 +467,10 @@ namespace {
 
 Endpoint endpoint_of(const std::string& path) {
   static const std::map<std::string, Endpoint> kPaths = {
-      {"/v1/recommend", kRecommend}, {"/v1/similar", kSimilar}, {"/v1/predict", kPredict},
-      {"/v1/query", kQuery},         {"/v1/entities", kEntities}, {"/healthz", kHealth},
-      {"/metrics", kMetrics},        {"/metrics.json", kMetricsJson}, {"/", kPage}, {"/index.html", kPage}};
+      {"/v1/recommend", kRecommend}, {"/v1/similar", kSimilar},       {"/v1/predict", kPredict},
+      {"/v1/query", kQuery},         {"/v1/entities", kEntities},     {"/healthz", kHealth},
+      {"/metrics", kMetrics},        {"/metrics.json", kMetricsJson}, {"/", kPage},
+      {"/index.html", kPage}};
   auto found = kPaths.find(path);
   return found == kPaths.end() ? kOther : found->second;
 }
@@ -490,13 +517,27 @@ Response Service::handle(const Request& req) {
   if (std::optional<Response> refused = admit(req)) return *refused;
   try {
     switch (ep) {
-      case kRecommend: body = impl_->recommend(params); break;
-      case kSimilar: body = impl_->similar(params); break;
-      case kPredict: body = impl_->predict(params); break;
-      case kQuery: body = impl_->query(params); break;
-      case kEntities: body = impl_->entities(params); break;
-      case kHealth: body = impl_->health(); break;
-      case kMetricsJson: body = metrics(); break;
+      case kRecommend:
+        body = impl_->recommend(params);
+        break;
+      case kSimilar:
+        body = impl_->similar(params);
+        break;
+      case kPredict:
+        body = impl_->predict(params);
+        break;
+      case kQuery:
+        body = impl_->query(params);
+        break;
+      case kEntities:
+        body = impl_->entities(params);
+        break;
+      case kHealth:
+        body = impl_->health();
+        break;
+      case kMetricsJson:
+        body = metrics();
+        break;
       case kMetrics:
         r.body = metrics_text();
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -102,8 +102,8 @@ bool valid_date(const std::string& d) {
 }
 
 ChartStore::ChartStore(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw InputError(path, 0, "cannot open chart store: " + msg);
@@ -115,10 +115,13 @@ ChartStore::ChartStore(const std::string& path) : path_(path) {
     Stmt get(db_, "SELECT value FROM meta WHERE key='schema_version'", path);
     if (get.step()) {
       if (get.col_text(0) != std::to_string(kSchemaVersion))
-        throw InputError(path, 0, "chart store schema version " + get.col_text(0) + " is not supported (this mfkit reads " +
-                                      std::to_string(kSchemaVersion) + ")");
+        throw InputError(path, 0,
+                         "chart store schema version " + get.col_text(0) + " is not supported (this mfkit reads " +
+                             std::to_string(kSchemaVersion) + ")");
     } else {
-      Stmt(db_, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)", path).text(1, std::to_string(kSchemaVersion)).run();
+      Stmt(db_, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)", path)
+          .text(1, std::to_string(kSchemaVersion))
+          .run();
     }
   } catch (const Error& e) {
     sqlite3_close(db_);
@@ -140,7 +143,8 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
     for (ChartRow& r : read_chart_file(f)) {
       auto [it, fresh] = source.emplace(r.region, f);
       if (!fresh && it->second != f)
-        throw InputError(f, r.line, "region " + r.region + " also comes from " + it->second + "; give each region once per day");
+        throw InputError(f, r.line,
+                         "region " + r.region + " also comes from " + it->second + "; give each region once per day");
       by_region[r.region].push_back(std::move(r));
     }
   }
@@ -148,7 +152,8 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
     std::sort(rows.begin(), rows.end(), [](const ChartRow& a, const ChartRow& b) { return a.position < b.position; });
     for (size_t i = 1; i < rows.size(); ++i)
       if (rows[i].position == rows[i - 1].position)
-        throw InputError(source[region], rows[i].line, "position " + std::to_string(rows[i].position) + " appears twice in region " + region);
+        throw InputError(source[region], rows[i].line,
+                         "position " + std::to_string(rows[i].position) + " appears twice in region " + region);
   }
   // 2. One transaction for the whole day.
   IngestReport rep;
@@ -158,10 +163,13 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
     Stmt old(db_, "SELECT digest FROM charts WHERE date=?1 AND region=?2", path_);
     Stmt del_chart(db_, "DELETE FROM charts WHERE date=?1 AND region=?2", path_);
     Stmt del_rows(db_, "DELETE FROM streams WHERE date=?1 AND region=?2", path_);
-    Stmt add_chart(db_, "INSERT INTO charts(date, region, digest, source, rows, ingested_at) VALUES(?1,?2,?3,?4,?5,?6)", path_);
+    Stmt add_chart(db_, "INSERT INTO charts(date, region, digest, source, rows, ingested_at) VALUES(?1,?2,?3,?4,?5,?6)",
+                   path_);
     Stmt add_row(db_, "INSERT INTO streams(date, region, position, url, streams) VALUES(?1,?2,?3,?4,?5)", path_);
-    Stmt add_track(db_, "INSERT INTO tracks(url, title, artist) VALUES(?1,?2,?3) "
-                        "ON CONFLICT(url) DO UPDATE SET title=excluded.title, artist=excluded.artist", path_);
+    Stmt add_track(db_,
+                   "INSERT INTO tracks(url, title, artist) VALUES(?1,?2,?3) "
+                   "ON CONFLICT(url) DO UPDATE SET title=excluded.title, artist=excluded.artist",
+                   path_);
     std::string stamp = utc_timestamp();
     for (const auto& [region, rows] : by_region) {
       std::string digest = rows_digest(rows);
@@ -174,8 +182,9 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
         continue;
       }
       if (exists && !replace)
-        throw InputError(source[region], 0, "the " + date + " chart of " + region +
-                                                " is already stored with other content; pass --replace to replace it");
+        throw InputError(source[region], 0,
+                         "the " + date + " chart of " + region +
+                             " is already stored with other content; pass --replace to replace it");
       if (exists) {
         del_chart.text(1, date).text(2, region).run();
         del_rows.text(1, date).text(2, region).run();
@@ -187,8 +196,13 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
         add_track.text(1, r.url).text(2, r.title).text(3, r.artist).run();
         add_row.text(1, date).text(2, region).integer(3, r.position).text(4, r.url).integer(5, r.streams).run();
       }
-      add_chart.text(1, date).text(2, region).text(3, digest).text(4, source[region])
-          .integer(5, static_cast<int64_t>(rows.size())).text(6, stamp).run();
+      add_chart.text(1, date)
+          .text(2, region)
+          .text(3, digest)
+          .text(4, source[region])
+          .integer(5, static_cast<int64_t>(rows.size()))
+          .text(6, stamp)
+          .run();
       rep.rows_added += static_cast<int64_t>(rows.size());
     }
     exec(db_, "COMMIT", path_);
@@ -201,9 +215,11 @@ IngestReport ChartStore::ingest(const std::string& date, const std::vector<std::
 
 std::vector<StoredDay> ChartStore::days() const {
   std::vector<StoredDay> out;
-  Stmt q(db_, "SELECT c.date, COUNT(DISTINCT c.region), SUM(c.rows), "
-              "(SELECT COALESCE(SUM(streams),0) FROM streams s WHERE s.date=c.date) "
-              "FROM charts c GROUP BY c.date ORDER BY c.date", path_);
+  Stmt q(db_,
+         "SELECT c.date, COUNT(DISTINCT c.region), SUM(c.rows), "
+         "(SELECT COALESCE(SUM(streams),0) FROM streams s WHERE s.date=c.date) "
+         "FROM charts c GROUP BY c.date ORDER BY c.date",
+         path_);
   while (q.step()) out.push_back({q.col_text(0), static_cast<int>(q.col_int(1)), q.col_int(2), q.col_int(3)});
   return out;
 }
@@ -217,8 +233,10 @@ LoadResult ChartStore::load(int last_days) const {
     while (q.step()) from = q.col_text(0);
   }
   if (from.empty()) throw InputError(path_, 0, "the chart store holds no days yet; run mfkit ingest first");
-  Stmt q(db_, "SELECT s.region, s.url, t.title, t.artist, SUM(s.streams), MIN(s.position) FROM streams s "
-              "JOIN tracks t ON t.url = s.url WHERE s.date >= ?1 GROUP BY s.region, s.url ORDER BY s.region, s.url", path_);
+  Stmt q(db_,
+         "SELECT s.region, s.url, t.title, t.artist, SUM(s.streams), MIN(s.position) FROM streams s "
+         "JOIN tracks t ON t.url = s.url WHERE s.date >= ?1 GROUP BY s.region, s.url ORDER BY s.region, s.url",
+         path_);
   q.text(1, from);
   std::vector<ChartRow> rows;
   while (q.step()) {

@@ -22,7 +22,8 @@ nlohmann::json refit(const ChartStore& store, const std::string& out, const Refi
   auto t0 = std::chrono::steady_clock::now();
   model->fit(data.data, fo);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  size_t first = opt.last_days > 0 && static_cast<size_t>(opt.last_days) < days.size() ? days.size() - opt.last_days : 0;
+  size_t first =
+      opt.last_days > 0 && static_cast<size_t>(opt.last_days) < days.size() ? days.size() - opt.last_days : 0;
   nlohmann::json meta = {{"dataset", "chart store " + store.path()},
                          {"from", days[first].date},
                          {"to", days.back().date},

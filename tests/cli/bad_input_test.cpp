@@ -30,10 +30,12 @@ struct Fixture {
     std::string s;
     for (int u = 0; u < 30; ++u)
       for (int i = 0; i < 20; ++i)
-        if ((u + 2 * i) % 3 != 0) s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u * i) % 5) + "\n";
+        if ((u + 2 * i) % 3 != 0)
+          s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u * i) % 5) + "\n";
     data = d.file("r.csv", s);
     model = d.path("m.mfk");
-    CliRun t = run("train -m biased-mf --data " + data + " --format user,item,rating --set epochs=3 --set factors=4 -q -o " + model);
+    CliRun t = run("train -m biased-mf --data " + data +
+                   " --format user,item,rating --set epochs=3 --set factors=4 -q -o " + model);
     EXPECT_EQ(t.code, 0) << t.out;
   }
 };
@@ -41,8 +43,9 @@ struct Fixture {
 TEST(CliBadInput, CraftedFilesAreRefusedNotCrashedOn) {
   Fixture f;
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  const std::string crafted = f.d.file("deep.mfk", test::crafted_model_file(
-      R"({"model_type":"biased-mf","params":{"factors":)" + deep + R"(},"tensors":[]})"));
+  const std::string crafted = f.d.file(
+      "deep.mfk",
+      test::crafted_model_file(R"({"model_type":"biased-mf","params":{"factors":)" + deep + R"(},"tensors":[]})"));
   expect_error(run("recommend -f " + crafted + " -u 1"), "nested deeper than 64 levels");
   expect_error(run("train -m biased-mf --data " + f.data + " --format user,item,rating -q --config " +
                    f.d.file("deep.json", "{\"factors\":" + deep + "}")),
@@ -56,7 +59,8 @@ TEST(CliBadInput, FoldersAndDevicesAreNamedWhereverAFileIsExpected) {
   const std::string dir = f.d.path();
   expect_error(run("train -m biased-mf --data " + dir + " --format user,item,rating -q"), "is a folder");
   expect_error(run("train -m biased-mf --data /dev/null --format user,item,rating -q"), "/dev/null: is a device");
-  expect_error(run("train -m biased-mf --data " + f.data + " --format user,item,rating -q --config " + dir), "is a folder");
+  expect_error(run("train -m biased-mf --data " + f.data + " --format user,item,rating -q --config " + dir),
+               "is a folder");
   expect_error(run("serve -f " + f.model + " --port 0 --api-key-file " + dir), "is a folder");
 }
 
@@ -88,7 +92,8 @@ TEST(CliBadInput, OutputFolderIsCheckedBeforeTheFit) {
                  f.d.path("missing_folder/x.mfk"));
   expect_error(r, "cannot write model file " + f.d.path("missing_folder/x.mfk"));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
-  expect_error(run("train -m biased-mf --data " + f.data + " --format user,item,rating -q -o " + f.d.path()), "it is a folder");
+  expect_error(run("train -m biased-mf --data " + f.data + " --format user,item,rating -q -o " + f.d.path()),
+               "it is a folder");
 }
 
 TEST(CliBadInput, SplitsAndParametersOutsideTheirRangeAreRefused) {

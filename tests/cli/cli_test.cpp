@@ -20,7 +20,8 @@ std::string ratings_file(const test::TempDir& d) {
   std::string s;
   for (int u = 0; u < 30; ++u)
     for (int i = 0; i < 20; ++i)
-      if ((u + 2 * i) % 3 != 0) s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u * i) % 5) + "\n";
+      if ((u + 2 * i) % 3 != 0)
+        s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u * i) % 5) + "\n";
   return d.file("r.csv", s);
 }
 
@@ -51,7 +52,8 @@ TEST(Cli, TrainSaveEvalPredictRecommendSimilar) {
   test::TempDir d;
   auto data = ratings_file(d);
   std::string m = d.path("m.mfk");
-  CliRun t = run("train -m biased-mf --data " + data + " --format user,item,rating --set epochs=5 --set factors=4 --out " + m + " --json -q");
+  CliRun t = run("train -m biased-mf --data " + data +
+                 " --format user,item,rating --set epochs=5 --set factors=4 --out " + m + " --json -q");
   ASSERT_EQ(t.code, 0) << t.out;
   auto j = nlohmann::json::parse(t.out);
   EXPECT_EQ(j["model"], "biased-mf");
@@ -84,7 +86,8 @@ TEST(Cli, IndexBuildsIntoTheFileAndTrainCanFitOnEverything) {
   test::TempDir d;
   auto data = ratings_file(d);
   std::string m = d.path("m.mfk"), all = d.path("all.mfk");
-  ASSERT_EQ(run("train -m implicit-als --data " + data + " --format user,item,rating --set factors=4 -q --out " + m).code, 0);
+  ASSERT_EQ(
+      run("train -m implicit-als --data " + data + " --format user,item,rating --set factors=4 -q --out " + m).code, 0);
   CliRun i = run("index -f " + m + " --set M=8 --set ef_search=50 --json");
   ASSERT_EQ(i.code, 0) << i.out;
   EXPECT_EQ(nlohmann::json::parse(i.out)["index"]["M"], 8);
@@ -103,7 +106,8 @@ TEST(Cli, IndexBuildsIntoTheFileAndTrainCanFitOnEverything) {
   EXPECT_EQ(p.code, 1);
   EXPECT_NE(p.out.find("inner products"), std::string::npos) << p.out;
   // --split none: everything trains, nothing is evaluated, the index comes from --set.
-  CliRun t = run("train -m bpr --data " + data + " --format user,item,rating --split none --set index=hnsw --set index.M=6 -q --json --out " + all);
+  CliRun t = run("train -m bpr --data " + data +
+                 " --format user,item,rating --split none --set index=hnsw --set index.M=6 -q --json --out " + all);
   ASSERT_EQ(t.code, 0) << t.out;
   auto j = nlohmann::json::parse(t.out);
   EXPECT_TRUE(j["test"].is_null());

@@ -63,7 +63,8 @@ TEST(DotifyCli, IngestErrorsAreNamedAndExitNonZero) {
   CliRun nodate = run("ingest --store " + store + " " + latest);
   EXPECT_EQ(nodate.code, 1);
   EXPECT_NE(nodate.out.find("--date"), std::string::npos) << nodate.out;
-  std::string bad = d.file("bad/regional-co-daily-2021-04-24.csv", ",,,\"Note\",\nPosition,\"Track Name\",Artist,Streams,URL\n1,\"A\",B,many,https://x/1\n");
+  std::string bad = d.file("bad/regional-co-daily-2021-04-24.csv",
+                           ",,,\"Note\",\nPosition,\"Track Name\",Artist,Streams,URL\n1,\"A\",B,many,https://x/1\n");
   CliRun malformed = run("ingest --store " + store + " " + bad);
   EXPECT_EQ(malformed.code, 1);
   EXPECT_NE(malformed.out.find("regional-co-daily-2021-04-24.csv:3"), std::string::npos) << malformed.out;
@@ -79,8 +80,8 @@ TEST(DotifyCli, ACrashMidRefitLeavesTheServedModelIntact) {
   ASSERT_EQ(run("refit --store " + store + " --out " + model + " --quiet").code, 0);
   std::string before = file_digest(model, "sha256");
   // A refit that runs for minutes, killed with SIGKILL after a second.
-  std::vector<std::string> args = {MFKIT_CLI_PATH, "refit", "--store", store, "--out", model, "--model", "shallow-net",
-                                   "--preset", "arch1", "--set", "epochs=100000", "--quiet"};
+  std::vector<std::string> args = {MFKIT_CLI_PATH, "refit",    "--store", store,   "--out",         model,    "--model",
+                                   "shallow-net",  "--preset", "arch1",   "--set", "epochs=100000", "--quiet"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -73,7 +73,8 @@ TEST(CliVocabulary, EveryOptionSpellsOneMeaningOneWay) {
       if (!longname.empty()) short_of_long[longname].insert(shortname);
       where[longname.empty() ? shortname : longname].push_back(todo[n]);
       if (longname == "--model") {
-        EXPECT_EQ(o.help.rfind("model type", 0), 0u) << "mfkit " << todo[n] << ": --model must be a model type: " << o.help;
+        EXPECT_EQ(o.help.rfind("model type", 0), 0u)
+            << "mfkit " << todo[n] << ": --model must be a model type: " << o.help;
       }
       if (longname == "--model-file") {
         EXPECT_NE(o.help.find("model file"), std::string::npos) << "mfkit " << todo[n] << ": " << o.help;
@@ -98,7 +99,8 @@ TEST(CliVocabulary, EveryOptionSpellsOneMeaningOneWay) {
     named.erase("");
     EXPECT_LE(named.size(), 1u) << l << " has several short forms";
   }
-  EXPECT_GE(where["--model-file"].size(), 8u) << "predict, recommend, similar, query, explain, eval, index, serve, impute";
+  EXPECT_GE(where["--model-file"].size(), 8u)
+      << "predict, recommend, similar, query, explain, eval, index, serve, impute";
   EXPECT_GE(where["--model"].size(), 2u) << "train, refit";
 }
 
@@ -124,7 +126,8 @@ TEST(CliVocabulary, VersionNamesTheReleaseAndTheSourceRevision) {
   test::CliRun r = test::run_cli("--version");
   EXPECT_EQ(r.code, 0);
   // The first line names the release; the second the kernels that run (docs/kernels.md).
-  EXPECT_EQ(r.out.substr(0, r.out.find('\n') + 1), std::string("mfkit ") + version() + " (" + source_revision() + ")\n");
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n') + 1),
+            std::string("mfkit ") + version() + " (" + source_revision() + ")\n");
   EXPECT_NE(r.out.find("\nkernels: " + kernel_info().isa + " (available here: baseline"), std::string::npos) << r.out;
   EXPECT_NE(std::string(source_revision()), "");
 }

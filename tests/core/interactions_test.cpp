@@ -31,8 +31,8 @@ TEST(IdMap, IntegerIdsAreTheirTextAndOtherSpellingsStayDistinct) {
   EXPECT_EQ(m.add("+7"), 2);
   EXPECT_EQ(m.add("-7"), 3);
   EXPECT_EQ(m.add_integer(7), 0);
-  EXPECT_EQ(m.add("123456789012345678"), 4);         // beyond the table: the integer hash
-  EXPECT_EQ(m.add("1234567890123456789"), 5);        // 19 digits: kept as text
+  EXPECT_EQ(m.add("123456789012345678"), 4);   // beyond the table: the integer hash
+  EXPECT_EQ(m.add("1234567890123456789"), 5);  // 19 digits: kept as text
   EXPECT_EQ(m.add_integer(int64_t(1) << 40), 6);
   EXPECT_EQ(m.find("1099511627776"), 6);
   EXPECT_EQ(m.name(6), "1099511627776");
@@ -112,7 +112,8 @@ TEST_P(LargeInput, MatchesASortedReferenceInAnyOrder) {
   }
   for (bool sorted : {false, true}) {
     if (sorted)
-      std::stable_sort(in.begin(), in.end(), [](const Entry& a, const Entry& b) { return std::tie(a.u, a.i) < std::tie(b.u, b.i); });
+      std::stable_sort(in.begin(), in.end(),
+                       [](const Entry& a, const Entry& b) { return std::tie(a.u, a.i) < std::tie(b.u, b.i); });
     // The reference, one slot per (user, item) in row-major order: seen, time and value of the
     // latest line (the later one among equal times), the value of the last line, the sum.
     struct Cell {
@@ -170,7 +171,8 @@ TEST_P(LargeInput, MatchesASortedReferenceInAnyOrder) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Interactions, LargeInput, ::testing::Values(std::make_pair(700, 900), std::make_pair(70000, 8)));
+INSTANTIATE_TEST_SUITE_P(Interactions, LargeInput,
+                         ::testing::Values(std::make_pair(700, 900), std::make_pair(70000, 8)));
 
 TEST(Interactions, RejectsOutOfRangeIndices) {
   auto users = std::make_shared<IdMap>(), items = std::make_shared<IdMap>();

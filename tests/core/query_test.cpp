@@ -96,7 +96,8 @@ TEST(Query, MalformedExpressionsNameThePosition) {
     run_query(*m, "Colombiaa + Turkey");
     FAIL();
   } catch (const QueryError& q) {
-    EXPECT_NE(std::string(q.what()).find("unknown user 'Colombiaa'; close matches: Colombia"), std::string::npos) << q.what();
+    EXPECT_NE(std::string(q.what()).find("unknown user 'Colombiaa'; close matches: Colombia"), std::string::npos)
+        << q.what();
   }
   EXPECT_THROW(run_query(*m, "Nigeria"), QueryError);  // a real country, not in the model
 }

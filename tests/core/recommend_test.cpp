@@ -46,8 +46,14 @@ TEST(TopK, EqualScoresComeInTheTieOrder) {
 TEST(Recommend, TiesFallByPopularityThenIndex) {
   // EASE on two disconnected blocks: u0's items {a} share no user with {b, c, d}, so those
   // three score exactly 0 for u0; d is the most popular (3 users), then c (2), then b (1).
-  auto data = test::make_matrix({{"u0", "a", 1}, {"u4", "a", 1}, {"u1", "b", 1}, {"u1", "c", 1}, {"u1", "d", 1},
-                                 {"u2", "c", 1}, {"u2", "d", 1}, {"u3", "d", 1}});
+  auto data = test::make_matrix({{"u0", "a", 1},
+                                 {"u4", "a", 1},
+                                 {"u1", "b", 1},
+                                 {"u1", "c", 1},
+                                 {"u1", "d", 1},
+                                 {"u2", "c", 1},
+                                 {"u2", "d", 1},
+                                 {"u3", "d", 1}});
   auto model = create_model("ease");
   model->fit(data, {Context{1, 1}, nullptr, nullptr});
   const IdMap& ids = *model->item_ids();
@@ -67,8 +73,14 @@ TEST(Recommend, TiesFallByPopularityThenIndex) {
 }
 
 TEST(Recommend, CallerGivenSeenRowsReplaceTheTrainingOnes) {
-  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
-                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  auto data = test::make_matrix({{"u0", "a", 5},
+                                 {"u0", "b", 4},
+                                 {"u1", "c", 3},
+                                 {"u1", "d", 2},
+                                 {"u2", "a", 1},
+                                 {"u2", "e", 4},
+                                 {"u0", "f", 2},
+                                 {"u1", "a", 5}});
   auto model = create_model("implicit-als");
   model->set_params({{"factors", 4}, {"iterations", 3}});
   model->fit(data, {Context{1, 1}, nullptr, nullptr});
@@ -90,8 +102,14 @@ TEST(Recommend, CallerGivenSeenRowsReplaceTheTrainingOnes) {
 }
 
 TEST(Recommend, FoldInUserGivesTheVectorThatScoresTheNewUser) {
-  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
-                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  auto data = test::make_matrix({{"u0", "a", 5},
+                                 {"u0", "b", 4},
+                                 {"u1", "c", 3},
+                                 {"u1", "d", 2},
+                                 {"u2", "a", 1},
+                                 {"u2", "e", 4},
+                                 {"u0", "f", 2},
+                                 {"u1", "a", 5}});
   for (const char* name : {"implicit-als", "biased-mf", "als"}) {
     auto model = create_model(name);
     model->fit(data, {Context{1, 1}, nullptr, nullptr});
@@ -116,8 +134,14 @@ TEST(Recommend, FoldInUserGivesTheVectorThatScoresTheNewUser) {
 }
 
 TEST(Recommend, BatchedSimilarAndFoldInAgreeWithSingleQueriesAndKeepFilters) {
-  auto data = test::make_matrix({{"u0", "a", 5}, {"u0", "b", 4}, {"u1", "c", 3}, {"u1", "d", 2}, {"u2", "a", 1},
-                                 {"u2", "e", 4}, {"u0", "f", 2}, {"u1", "a", 5}});
+  auto data = test::make_matrix({{"u0", "a", 5},
+                                 {"u0", "b", 4},
+                                 {"u1", "c", 3},
+                                 {"u1", "d", 2},
+                                 {"u2", "a", 1},
+                                 {"u2", "e", 4},
+                                 {"u0", "f", 2},
+                                 {"u1", "a", 5}});
   auto model = create_model("implicit-als");
   model->set_params({{"factors", 4}, {"iterations", 3}});
   model->fit(data, {Context{1, 1}, nullptr, nullptr});

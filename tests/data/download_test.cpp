@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "data/text_file.h"
@@ -33,9 +33,8 @@ std::string make_zip(const std::string& path, const std::vector<std::pair<std::s
 class LocalServer {
  public:
   explicit LocalServer(std::string body) : body_(std::move(body)) {
-    srv_.Get("/archive.zip", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(body_, "application/zip");
-    });
+    srv_.Get("/archive.zip",
+             [this](const httplib::Request&, httplib::Response& res) { res.set_content(body_, "application/zip"); });
     port_ = srv_.bind_to_any_port("127.0.0.1");
     th_ = std::thread([this] { srv_.listen_after_bind(); });
     while (!srv_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -57,8 +56,13 @@ TEST(FetchDataset, DownloadsVerifiesAndUnpacks) {
   test::TempDir d;
   std::string zip = make_zip(d.path("src.zip"), {{"tiny/u.data", "1\t1\t5\t1\n2\t1\t3\t2\n"}});
   LocalServer server(zip);
-  DatasetSpec spec{"tiny", "test", {{"tiny/u.data", parse_format("user,item,rating,timestamp", "\t", false)}},
-                   server.url("/archive.zip"), "sha256:" + file_digest(d.path("src.zip"), "sha256"), "", false};
+  DatasetSpec spec{"tiny",
+                   "test",
+                   {{"tiny/u.data", parse_format("user,item,rating,timestamp", "\t", false)}},
+                   server.url("/archive.zip"),
+                   "sha256:" + file_digest(d.path("src.zip"), "sha256"),
+                   "",
+                   false};
   fetch_dataset(spec, d.path("data"), "", 5);
   auto src = find_dataset(spec, d.path("data"));
   ASSERT_TRUE(src.has_value());
@@ -73,8 +77,13 @@ TEST(FetchDataset, RefusesAWrongChecksumAndInstallsNothing) {
   test::TempDir d;
   std::string zip = make_zip(d.path("src.zip"), {{"tiny/u.data", "1\t1\t5\t1\n"}});
   LocalServer server(zip);
-  DatasetSpec spec{"tiny", "test", {{"tiny/u.data", parse_format("user,item,rating", "\t", false)}},
-                   server.url("/archive.zip"), "md5:00000000000000000000000000000000", "", false};
+  DatasetSpec spec{"tiny",
+                   "test",
+                   {{"tiny/u.data", parse_format("user,item,rating", "\t", false)}},
+                   server.url("/archive.zip"),
+                   "md5:00000000000000000000000000000000",
+                   "",
+                   false};
   try {
     fetch_dataset(spec, d.path("data"), "", 5);
     FAIL();
@@ -89,8 +98,13 @@ TEST(FetchDataset, RefusesPathTraversalAndMissingFiles) {
   test::TempDir d;
   std::string zip = make_zip(d.path("src.zip"), {{"../evil.txt", "x"}});
   LocalServer server(zip);
-  DatasetSpec spec{"tiny", "test", {{"tiny/u.data", parse_format("user,item", "\t", false)}},
-                   server.url("/archive.zip"), "sha256:" + file_digest(d.path("src.zip"), "sha256"), "", false};
+  DatasetSpec spec{"tiny",
+                   "test",
+                   {{"tiny/u.data", parse_format("user,item", "\t", false)}},
+                   server.url("/archive.zip"),
+                   "sha256:" + file_digest(d.path("src.zip"), "sha256"),
+                   "",
+                   false};
   EXPECT_THROW(fetch_dataset(spec, d.path("data"), "", 5), InputError);
   EXPECT_FALSE(std::filesystem::exists(d.path("evil.txt")));
   spec.url = server.url("/nothing-here.zip");

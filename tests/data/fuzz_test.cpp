@@ -17,10 +17,18 @@ std::string mutate(std::string s, std::mt19937& rng) {
   for (int e = 0; e < edits && !s.empty(); ++e) {
     size_t at = rng() % s.size();
     switch (rng() % 4) {
-      case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
-      case 1: s.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-      case 2: s.erase(at, 1 + rng() % 4); break;
-      case 3: s.resize(at); break;  // truncation
+      case 0:
+        s[at] = alphabet[rng() % alphabet.size()];
+        break;
+      case 1:
+        s.insert(at, 1, alphabet[rng() % alphabet.size()]);
+        break;
+      case 2:
+        s.erase(at, 1 + rng() % 4);
+        break;
+      case 3:
+        s.resize(at);
+        break;  // truncation
     }
   }
   return s;
@@ -36,8 +44,8 @@ TEST(LoaderFuzz, MutatedInputsLoadOrFailCleanly) {
     bool csv = n % 2;
     std::string text = mutate(csv ? seed_csv : seed_tsv, rng);
     auto p = d.file("f" + std::to_string(n % 4), text);
-    Format f = csv ? parse_format("user,item,rating", ",", true)
-                   : parse_format("user,item,rating,timestamp", "\t", false);
+    Format f =
+        csv ? parse_format("user,item,rating", ",", true) : parse_format("user,item,rating,timestamp", "\t", false);
     f.quoted = csv;
     LoadOptions o;
     o.skip_bad_lines = n % 3 == 0;

@@ -80,7 +80,8 @@ TEST(LoadRatings, ByteOrderMarkIsDroppedWithAndWithoutHeader) {
   const std::string bom = "\xEF\xBB\xBF";
   for (bool header : {false, true}) {
     Format f = parse_format("user,item,rating", ",", header);
-    auto p = d.file(header ? "h.csv" : "n.csv", bom + (header ? "user,item,rating\n" : "") + "1,10,5\n1,11,4\n2,10,3\n");
+    auto p =
+        d.file(header ? "h.csv" : "n.csv", bom + (header ? "user,item,rating\n" : "") + "1,10,5\n1,11,4\n2,10,3\n");
     LoadResult r = load_ratings(p, f);
     EXPECT_EQ(r.data.n_users(), 2) << header;
     EXPECT_EQ(r.data.user_ids()->find("1"), 0) << header;
@@ -137,8 +138,9 @@ std::string mixed_file(int lines, int bad_line = -1, const std::string& sep = ",
   for (int l = 2; l <= lines + 1; ++l) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     uint32_t r = static_cast<uint32_t>(x >> 33);
-    std::string u = r % 7 == 0 ? "u" + std::to_string(r % 500) : r % 11 == 0 ? "0" + std::to_string(r % 300)
-                                                                            : std::to_string(r % 3000);
+    std::string u = r % 7 == 0    ? "u" + std::to_string(r % 500)
+                    : r % 11 == 0 ? "0" + std::to_string(r % 300)
+                                  : std::to_string(r % 3000);
     if (r % 101 == 0) u = " " + u;
     if (r % 103 == 0) u = "1234567890123456789" + std::to_string(r % 3);  // past 18 digits: a string
     if (r % 107 == 0) u = "-0";
@@ -230,8 +232,10 @@ TEST(LoadRatings, ALateBadLineIsNamedByItsLineInTheWholeFile) {
   LoadResult r = load_ratings(path, f, o);
   EXPECT_EQ(r.skipped, 1);
   ASSERT_EQ(r.problems.size(), 1u);
-  EXPECT_NE(r.problems[0].find(":" + std::to_string(1 + std::count(text.begin(), text.begin() + text.find("oops"), '\n')) + ":"),
-            std::string::npos) << r.problems[0];
+  EXPECT_NE(r.problems[0].find(
+                ":" + std::to_string(1 + std::count(text.begin(), text.begin() + text.find("oops"), '\n')) + ":"),
+            std::string::npos)
+      << r.problems[0];
 }
 
 TEST(LoadData, UnknownDatasetNameListsKnownOnes) {
@@ -317,9 +321,13 @@ TEST(SpotifyCharts, ReadsRegionalFilesAndLongFormat) {
   EXPECT_EQ(r.labels.item_titles[1], "Song, with comma");
   EXPECT_EQ(r.labels.item_categories[0], "Los Legendarios");
   EXPECT_EQ(r.data.by_user().values[0], 124687.0f);
-  auto p = d.file("long.csv", "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,20,https://t/3\n");
+  auto p =
+      d.file("long.csv",
+             "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,20,https://t/3\n");
   EXPECT_EQ(load_spotify_charts(p).data.nnz(), 2);
-  auto bad = d.file("bad.csv", "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,many,https://t/3\n");
+  auto bad =
+      d.file("bad.csv",
+             "Region,Position,Track Name,Artist,Streams,URL\nCO,1,Fiel,L,10,https://t/1\nDE,1,B,C,many,https://t/3\n");
   try {
     load_spotify_charts(bad);
     FAIL();

@@ -26,7 +26,8 @@ float max_difference(const std::string& a, const std::string& b) {
   auto ma = load_model(a), mb = load_model(b);
   int k = 0;
   float worst = 0;
-  for (auto [x, y] : {std::pair{ma->user_vectors(&k), mb->user_vectors(&k)}, {ma->item_vectors(&k), mb->item_vectors(&k)}}) {
+  for (auto [x, y] :
+       {std::pair{ma->user_vectors(&k), mb->user_vectors(&k)}, {ma->item_vectors(&k), mb->item_vectors(&k)}}) {
     EXPECT_EQ(x.size(), y.size());
     for (size_t j = 0; j < std::min(x.size(), y.size()); ++j) worst = std::max(worst, std::abs(x[j] - y[j]));
   }
@@ -75,8 +76,9 @@ TEST(Checkpoint, OneProcessAlsResumesToTheSameModel) {
   r = test::run_cli(joined(rest));
   ASSERT_EQ(r.code, 0) << r.out;
   // Through the same path (a checkpointed run orders ids by owner rank, as distributed runs do).
-  r = test::run_cli(joined(with(train_args(data, "als", d.path("whole.mfk"), {"--set", "factors=8", "--checkpoint", d.path("ck2")}),
-                                {"--set", "iterations=6"})));
+  r = test::run_cli(
+      joined(with(train_args(data, "als", d.path("whole.mfk"), {"--set", "factors=8", "--checkpoint", d.path("ck2")}),
+                  {"--set", "iterations=6"})));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(max_difference(d.path("resumed.mfk"), d.path("whole.mfk")), 0.0f);
 }
@@ -110,7 +112,8 @@ TEST(Checkpoint, AResumeWithOtherSettingsOrRanksIsRefused) {
   test::TempDir d;
   const std::string data = test::data_file(d, 3000), ck = d.path("ck");
   const std::vector<std::string> flags{"--set", "factors=8", "--set", "epochs=2", "--checkpoint", ck};
-  test::expect_all_ok(test::run_ranks(2, train_args(data, "biased-mf", d.path("m.mfk"), flags), std::chrono::seconds(60), d.path("")));
+  test::expect_all_ok(
+      test::run_ranks(2, train_args(data, "biased-mf", d.path("m.mfk"), flags), std::chrono::seconds(60), d.path("")));
   auto other = with(train_args(data, "biased-mf", d.path("m2.mfk"), flags), {"--set", "reg=0.5", "--resume"});
   for (auto& r : test::run_ranks(2, other, std::chrono::seconds(60), d.path(""))) {
     EXPECT_NE(r.code, 0);

@@ -37,9 +37,9 @@ static double timed(Communicator& comm, int reps, F&& f) {
 
 static int latency(Communicator& comm) {
   const int n = comm.size(), reps = 10;
-  std::vector<float> gram(64 * 64, 1.0f);        // a Gram matrix of 64 factors
-  std::vector<double> check(2, 1.0);              // the NaN check and loss
-  std::vector<float> rows(n * 16, 1.0f);          // a few factor rows to each rank
+  std::vector<float> gram(64 * 64, 1.0f);  // a Gram matrix of 64 factors
+  std::vector<double> check(2, 1.0);       // the NaN check and loss
+  std::vector<float> rows(n * 16, 1.0f);   // a few factor rows to each rank
   std::vector<int64_t> counts(n, 16), got;
   std::string text(64, 'x');
   const double allreduce = timed(comm, reps, [&] { comm.allreduce_sum(gram, "gram"); });
@@ -50,9 +50,10 @@ static int latency(Communicator& comm) {
   const double broadcast = timed(comm, reps, [&] { comm.broadcast(text, 0, "text"); }) / 2;  // size, then bytes
   const double barrier = timed(comm, reps, [&] { comm.barrier("barrier"); });
   if (comm.rank() == 0)
-    std::printf("{\"ranks\": %d, \"allreduce\": %.6f, \"allreduce_small\": %.6f, \"allgather\": %.6f, "
-                "\"alltoall\": %.6f, \"broadcast\": %.6f, \"barrier\": %.6f}\n",
-                n, allreduce, small, allgather, alltoall, broadcast, barrier);
+    std::printf(
+        "{\"ranks\": %d, \"allreduce\": %.6f, \"allreduce_small\": %.6f, \"allgather\": %.6f, "
+        "\"alltoall\": %.6f, \"broadcast\": %.6f, \"barrier\": %.6f}\n",
+        n, allreduce, small, allgather, alltoall, broadcast, barrier);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 // The Gloo communicator across real processes on loopback: 2 and 4 ranks, a rank started with
 // other parameters, a rank that dies and one that stops answering (every job bounded in time).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#include "mfkit/communicator.h"
 #include "dist/ranks.h"
+#include "mfkit/communicator.h"
 #include "test_util.h"
 
 extern char** environ;
@@ -72,8 +72,8 @@ TEST(Communicator, ARankThatStopsAnsweringTimesOut) {
 
 TEST(Communicator, TorchrunThroughTheLauncherScript) {
   if (std::system("command -v torchrun >/dev/null 2>&1") != 0) GTEST_SKIP() << "torchrun not installed (python3-torch)";
-  const std::string cmd = std::string("timeout 120 ") + MFKIT_LAUNCH_SCRIPT + " 2 " + MFKIT_DIST_WORKER_PATH +
-                          " collectives 20000 2>&1";
+  const std::string cmd =
+      std::string("timeout 120 ") + MFKIT_LAUNCH_SCRIPT + " 2 " + MFKIT_DIST_WORKER_PATH + " collectives 20000 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

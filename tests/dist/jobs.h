@@ -29,7 +29,8 @@ inline std::vector<std::string> make_lines(int n, bool groups = false) {
     cells[{u, i}] = groups ? (u % 2 == i % 2 ? 5 : 1) : v;
   }
   std::vector<std::string> lines;
-  for (auto& [c, v] : cells) lines.push_back("u" + std::to_string(c.first) + ",i" + std::to_string(c.second) + "," + std::to_string(v));
+  for (auto& [c, v] : cells)
+    lines.push_back("u" + std::to_string(c.first) + ",i" + std::to_string(c.second) + "," + std::to_string(v));
   std::shuffle(lines.begin(), lines.end(), rng);
   return lines;
 }
@@ -48,9 +49,10 @@ inline std::string data_file(TempDir& d, int n) {
 }
 
 inline std::vector<std::string> train_args(const std::string& data, const std::string& model, const std::string& out,
-                                    const std::vector<std::string>& extra) {
-  std::vector<std::string> a{MFKIT_CLI_PATH, "train", "-m", model, "--data", data, "--format", "user,item,rating",
-                             "--split", "none", "--threads", "1", "-q", "--timeout", "30", "-o", out};
+                                           const std::vector<std::string>& extra) {
+  std::vector<std::string> a{
+      MFKIT_CLI_PATH, "train", "-m", model,       "--data", data, "--format", "user,item,rating", "--split", "none",
+      "--threads",    "1",     "-q", "--timeout", "30",     "-o", out};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }

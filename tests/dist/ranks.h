@@ -1,8 +1,8 @@
 // Test helper: runs several processes as the ranks of one job on loopback (free port, bounded).
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -56,8 +56,9 @@ inline std::vector<Rank> run_ranks(int n, const std::vector<std::string>& args, 
   for (int r = 0; r < n; ++r) {
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e) env_s.push_back(*e);
-    env_s.insert(env_s.end(), {"RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(n), "LOCAL_RANK=" + std::to_string(r),
-                               "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+    env_s.insert(env_s.end(),
+                 {"RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(n), "LOCAL_RANK=" + std::to_string(r),
+                  "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
     std::vector<char*> env;
     for (auto& s : env_s) env.push_back(s.data());
     env.push_back(nullptr);

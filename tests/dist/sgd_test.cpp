@@ -50,7 +50,8 @@ TEST(DistributedSgd, BiasedMfLearnsAsOneProcessAndScoresLikeTheSavedModel) {
     EXPECT_EQ(meta["test"]["n"], one_test["n"]) << "the same cells are held out in every layout";
     EXPECT_EQ(m->seen().indices.size(), static_cast<size_t>(lines.size() - meta["test"]["n"].get<int64_t>()));
     // The same cells scored by the saved model in one process give the same RMSE.
-    auto ev = test::run_cli("eval -f " + out + " --data " + data + " --format user,item,rating --split hash:0.9 --json");
+    auto ev =
+        test::run_cli("eval -f " + out + " --data " + data + " --format user,item,rating --split hash:0.9 --json");
     ASSERT_EQ(ev.code, 0) << ev.out;
     EXPECT_NEAR(test_part(ev.out)["rmse"].get<double>(), dist, 1e-5) << ev.out;
   }

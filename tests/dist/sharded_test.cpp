@@ -20,7 +20,8 @@ TEST(ShardedModel, LoadsAsTheGatheredModelAndRefusesAWrongPart) {
   test::TempDir d;
   const std::string data = test::data_file(d, 8000);
   const std::vector<std::string> set{"--set", "factors=8", "--set", "iterations=3"};
-  test::expect_all_ok(test::run_ranks(2, train_args(data, "implicit-als", d.path("one.mfk"), set), std::chrono::seconds(60), d.path("")));
+  test::expect_all_ok(test::run_ranks(2, train_args(data, "implicit-als", d.path("one.mfk"), set),
+                                      std::chrono::seconds(60), d.path("")));
   auto sharded = train_args(data, "implicit-als", d.path("s.mfk"), set);
   sharded.push_back("--sharded");
   test::expect_all_ok(test::run_ranks(2, sharded, std::chrono::seconds(60), d.path("")));

@@ -3,12 +3,12 @@
 // metrics the ranks report are the ones `mfkit eval` computes from it in one process.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "dist/jobs.h"
@@ -70,7 +70,8 @@ TEST(DistributedTopN, ListsAndMetricsAreTheSavedModelsInOneProcess) {
   nlohmann::json meta;
   auto m = load_model(model, &meta);
   const nlohmann::json dist = meta["test"];
-  auto ev = test::run_cli("eval -f " + model + " --data " + data + " --format user,item,rating --split hash:0.8 -k 5 --json");
+  auto ev =
+      test::run_cli("eval -f " + model + " --data " + data + " --format user,item,rating --split hash:0.8 -k 5 --json");
   ASSERT_EQ(ev.code, 0) << ev.out;
   const auto one = nlohmann::json::parse(ev.out.substr(ev.out.find('{')))["test"];
   EXPECT_EQ(dist["users"], one["users"]);
@@ -107,7 +108,8 @@ TEST(DistributedTopN, HeldOutPairsReadByTwoRanksCountOnce) {
   }
   for (auto [model, dup] : {std::pair<std::string, std::string>{"implicit-als", "sum"}, {"als", "last"}}) {
     const std::string out = d.path(model + ".mfk");
-    auto args = test::train_args(data, model, out, {"--set", "factors=8", "--set", "iterations=4", "--duplicates", dup});
+    auto args =
+        test::train_args(data, model, out, {"--set", "factors=8", "--set", "iterations=4", "--duplicates", dup});
     args[std::find(args.begin(), args.end(), "none") - args.begin()] = "hash:0.8";
     test::expect_all_ok(test::run_ranks(2, args, std::chrono::seconds(120), d.path("")));
     nlohmann::json meta;
@@ -157,8 +159,11 @@ TEST(DistributedTopN, OneProcessWritesTheListsOrSaysWhyNot) {
   }
   test::write_lines(d.path("data/ml-100k/u.data"), tabbed, 0, tabbed.size());
   const std::string named_dir = d.path("named");
-  auto named = test::run_cli("train -m als --data ml-100k --split none -q --set factors=4 --set iterations=2 -k 2 "
-                             "--top-n " + named_dir, "MFKIT_DATA_DIR=" + d.path("data"));
+  auto named = test::run_cli(
+      "train -m als --data ml-100k --split none -q --set factors=4 --set iterations=2 -k 2 "
+      "--top-n " +
+          named_dir,
+      "MFKIT_DATA_DIR=" + d.path("data"));
   ASSERT_EQ(named.code, 0) << named.out;
   EXPECT_EQ(read_lists(named_dir, 1).size(), lists.size());
   auto missing = test::run_cli("train -m als --data ml-1m --split none -q --top-n " + named_dir,

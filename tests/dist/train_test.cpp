@@ -83,14 +83,16 @@ TEST(DistributedTrain, ImplicitAlsMatchesOneProcessFromAFileOrAFolder) {
   write_lines(data, lines, 0, lines.size());
   std::filesystem::create_directories(folder);
   for (int j = 0; j < 3; ++j)  // three files for two ranks: rank 0 reads two of them
-    write_lines(folder + "/part-" + std::to_string(j) + ".csv", lines, lines.size() * j / 3, lines.size() * (j + 1) / 3);
+    write_lines(folder + "/part-" + std::to_string(j) + ".csv", lines, lines.size() * j / 3,
+                lines.size() * (j + 1) / 3);
   const std::vector<std::string> set{"--set", "iterations=6", "--set", "factors=8"};
   auto r1 = test::run_cli(joined(train_args(data, "implicit-als", d.path("one.mfk"), set)));
   ASSERT_EQ(r1.code, 0) << r1.out;
   auto ref = load_model(d.path("one.mfk"));
   for (auto [n, source] : {std::pair<int, std::string>{2, data}, {4, data}, {2, folder}}) {
     const std::string out = d.path("imf" + std::to_string(n) + ".mfk");
-    expect_all_ok(test::run_ranks(n, train_args(source, "implicit-als", out, set), std::chrono::seconds(120), d.path("")));
+    expect_all_ok(
+        test::run_ranks(n, train_args(source, "implicit-als", out, set), std::chrono::seconds(120), d.path("")));
     auto m = load_model(out);
     auto [du, di] = difference(*ref, *m);
     std::cout << "implicit-als, " << n << " ranks on " << source << ": relative RMS difference users " << du
@@ -156,7 +158,8 @@ TEST(DistributedTrain, RanksStartedDifferentlyNameTheSettingThatDiffers) {
                                });
   for (auto& r : ranks) {
     EXPECT_NE(r.code, 0);
-    EXPECT_NE(r.err.find("ranks 1 were started with other settings than rank 0, in params"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ranks 1 were started with other settings than rank 0, in params"), std::string::npos)
+        << r.err;
   }
   EXPECT_NE(ranks[1].err.find("\"factors\":9"), std::string::npos) << ranks[1].err;
 }

@@ -43,7 +43,7 @@ TEST(LeaveOneOut, HitRateNdcgAndAucFromTheTargetsRank) {
   m->fit(s.train);
   auto r = evaluate_leave_one_out(*m, s, 1, Context{1, 1});
   EXPECT_EQ(r["users"], 2);
-  EXPECT_DOUBLE_EQ(r["hit_rate"], 0.0);              // ranks 2 and 4: no hit at k = 1
+  EXPECT_DOUBLE_EQ(r["hit_rate"], 0.0);  // ranks 2 and 4: no hit at k = 1
   EXPECT_NEAR(r["auc"].get<double>(), (2.0 / 3 + 0.0) / 2, 1e-12);
   auto r2 = evaluate_leave_one_out(*m, s, 2, Context{1, 1});
   EXPECT_DOUBLE_EQ(r2["hit_rate"], 0.5);
@@ -62,7 +62,8 @@ nlohmann::json reference_ranking(const Model& model, const Interactions& train, 
     ++n;
     std::vector<float> s(ni);
     model.score(&u, 1, s.data());
-    for (int64_t e = train.by_user().indptr[u]; e < train.by_user().indptr[u + 1]; ++e) s[train.by_user().indices[e]] = ninf;
+    for (int64_t e = train.by_user().indptr[u]; e < train.by_user().indptr[u + 1]; ++e)
+      s[train.by_user().indices[e]] = ninf;
     std::vector<int32_t> rel(te.indices.begin() + te.indptr[u], te.indices.begin() + te.indptr[u + 1]), ranked;
     for (const Scored& sc : top_k(s.data(), ni, k)) ranked.push_back(sc.index);
     p += precision_at_k(ranked, rel, k);
@@ -74,7 +75,8 @@ nlohmann::json reference_ranking(const Model& model, const Interactions& train, 
       if (s[i] != ninf) cand_index[i] = static_cast<int32_t>(cand.size()), cand.push_back(s[i]);
     std::vector<char> is_rel(ni, 0);
     for (size_t j = 0; j < rel.size(); ++j)
-      if (cand_index[rel[j]] >= 0) rel_c.push_back(cand_index[rel[j]]), wc.push_back(te.values[te.indptr[u] + j]), is_rel[rel[j]] = 1;
+      if (cand_index[rel[j]] >= 0)
+        rel_c.push_back(cand_index[rel[j]]), wc.push_back(te.values[te.indptr[u] + j]), is_rel[rel[j]] = 1;
     for (int32_t i = 0; i < ni; ++i)
       if (s[i] != ninf) (is_rel[i] ? pos : neg).push_back(s[i]);
     if (!pos.empty() && !neg.empty()) au += auc(pos, neg), auc_users++;
@@ -82,7 +84,10 @@ nlohmann::json reference_ranking(const Model& model, const Interactions& train, 
     wr += rs.weighted_rank;
     w += rs.weight;
   }
-  return {{"precision", p / n}, {"ndcg", nd / n}, {"hit_rate", hr / n}, {"auc", au / auc_users},
+  return {{"precision", p / n},
+          {"ndcg", nd / n},
+          {"hit_rate", hr / n},
+          {"auc", au / auc_users},
           {"expected_percentile_rank", wr / w}};
 }
 

@@ -130,7 +130,8 @@ TEST(Split, CanonicalFilesMapThroughTheDataIds) {
   d.file("u1.base", "1\t1\t5\t1\n2\t2\t3\t1\n");
   d.file("u1.test", "1\t2\t4\t1\n");
   auto all = load_ratings(d.file("u.data", "1\t1\t5\t1\n2\t2\t3\t1\n1\t2\t4\t1\n"),
-                          parse_format("user,item,rating,timestamp", "\t", false)).data;
+                          parse_format("user,item,rating,timestamp", "\t", false))
+                 .data;
   Split s = make_split(all, "u1", 1, d.path());
   expect_partition(all, s);
   EXPECT_EQ(s.test.nnz(), 1);

@@ -157,7 +157,8 @@ TEST(ItemIndex, AnApproximateAnswerNeverHoldsAFilteredItem) {
     for (size_t r = 0; r < users.size(); ++r) {
       const Csr& seen = o.seen ? *o.seen : m->seen();
       int64_t row = o.seen ? static_cast<int64_t>(r) : users[r];
-      std::set<int32_t> seen_items(seen.indices.begin() + seen.indptr[row], seen.indices.begin() + seen.indptr[row + 1]);
+      std::set<int32_t> seen_items(seen.indices.begin() + seen.indptr[row],
+                                   seen.indices.begin() + seen.indptr[row + 1]);
       // As many as the filters leave, up to k; none of them filtered; no repeats.
       int64_t allowed = 0;
       for (int32_t i = 0; i < ni; ++i)
@@ -243,7 +244,11 @@ TEST(ItemIndex, ATamperedGraphIsRefusedAtLoadNotAtTheFirstQuery) {
   TensorMap t;
   m->index()->save(t);
   const std::vector<uint8_t> graph = t["index.mips"].bytes;
-  auto u64 = [&](size_t at) { uint64_t v; std::memcpy(&v, graph.data() + at, 8); return v; };
+  auto u64 = [&](size_t at) {
+    uint64_t v;
+    std::memcpy(&v, graph.data() + at, 8);
+    return v;
+  };
   const uint64_t n = u64(16), per = u64(24), label_at = u64(32);
   ASSERT_EQ(n, 300u);
   auto tampered = [&](size_t at, const void* v, size_t len) {
@@ -255,7 +260,10 @@ TEST(ItemIndex, ATamperedGraphIsRefusedAtLoadNotAtTheFirstQuery) {
   const uint16_t many = 60000;
   const uint64_t bad_label = n + 3;
   const size_t node0 = 96, node7 = 96 + 7 * per;
-  struct Case { const char* what; TensorMap tensors; };
+  struct Case {
+    const char* what;
+    TensorMap tensors;
+  };
   std::vector<Case> cases = {
       {"entry point", tampered(52, &far, 4)},
       {"top level", tampered(48, &big_level, 4)},

@@ -121,20 +121,25 @@ TEST(ModelFile, SavedModelsNameTheReleaseAndRevisionThatWroteThem) {
 TEST(ModelFile, RefusesCraftedFilesWithValidChecksums) {
   test::TempDir d;
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  expect_refused(d.file("deep.mfk", test::crafted_model_file(
-                                        R"({"model_type":"biased-mf","params":{"factors":)" + deep + R"(},"tensors":[]})")),
+  expect_refused(d.file("deep.mfk", test::crafted_model_file(R"({"model_type":"biased-mf","params":{"factors":)" +
+                                                             deep + R"(},"tensors":[]})")),
                  "nested deeper than 64 levels");
   // A header that declares more (or fewer) bytes than the file holds is refused before reading.
-  const std::string one = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8}]})";
+  const std::string one =
+      R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8}]})";
   expect_refused(d.file("short.mfk", test::crafted_model_file(one, std::string(4, 'x'))), "declares");
   expect_refused(d.file("long.mfk", test::crafted_model_file(one, std::string(12, 'x'))), "declares");
   EXPECT_NO_THROW(read_model_file(d.file("right.mfk", test::crafted_model_file(one, std::string(8, 'x')))));
   // Tensors that overlap, leave a gap or repeat a name.
-  const std::string overlap = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8},{"name":"b","dtype_code":3,"shape":[2],"offset":4,"nbytes":8}]})";
-  expect_refused(d.file("overlap.mfk", test::crafted_model_file(overlap, std::string(12, 'x'))), "does not start where");
-  const std::string twice = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[1],"offset":0,"nbytes":4},{"name":"a","dtype_code":3,"shape":[1],"offset":4,"nbytes":4}]})";
+  const std::string overlap =
+      R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[2],"offset":0,"nbytes":8},{"name":"b","dtype_code":3,"shape":[2],"offset":4,"nbytes":8}]})";
+  expect_refused(d.file("overlap.mfk", test::crafted_model_file(overlap, std::string(12, 'x'))),
+                 "does not start where");
+  const std::string twice =
+      R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":3,"shape":[1],"offset":0,"nbytes":4},{"name":"a","dtype_code":3,"shape":[1],"offset":4,"nbytes":4}]})";
   expect_refused(d.file("twice.mfk", test::crafted_model_file(twice, std::string(8, 'x'))), "listed twice");
-  const std::string huge = R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":1,"shape":[4294967296,4294967296],"offset":0,"nbytes":0}]})";
+  const std::string huge =
+      R"({"model_type":"x","params":{},"tensors":[{"name":"a","dtype_code":1,"shape":[4294967296,4294967296],"offset":0,"nbytes":0}]})";
   expect_refused(d.file("huge.mfk", test::crafted_model_file(huge)), "more elements than");
 }
 

@@ -71,8 +71,8 @@ Interactions ratings() {
 }
 
 struct Answers {
-  std::vector<float> scores;               // every (user, item) cell
-  std::vector<std::vector<Scored>> top;    // top-5 of every user, seen items filtered
+  std::vector<float> scores;             // every (user, item) cell
+  std::vector<std::vector<Scored>> top;  // top-5 of every user, seen items filtered
 };
 
 Answers fit_and_answer(const std::string& model, const nlohmann::json& params, const Interactions& data) {

@@ -39,8 +39,10 @@ Episode tiny_episode() {
   for (int r = 0; r < 5; ++r)
     for (int c = 0; c < 4; ++c) {
       float v = 1.0f + static_cast<float>((r * 3 + c * 2) % 5);
-      if ((r + c) % 3 == 0) e.q_rows.push_back(r), e.q_cols.push_back(c), e.q_vals.push_back(v);
-      else e.s_rows.push_back(r), e.s_cols.push_back(c), e.s_vals.push_back(v);
+      if ((r + c) % 3 == 0)
+        e.q_rows.push_back(r), e.q_cols.push_back(c), e.q_vals.push_back(v);
+      else
+        e.s_rows.push_back(r), e.s_cols.push_back(c), e.s_vals.push_back(v);
     }
   return e;
 }
@@ -225,17 +227,19 @@ TEST(MetaMfCli, MetaTrainThenImputeANewMatrix) {
   std::string s;
   for (int u = 0; u < 60; ++u)
     for (int i = 0; i < 40; ++i)
-      if ((u * 7 + i * 3) % 4 != 0) s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u % 3 + i % 3) % 5) + "\n";
+      if ((u * 7 + i * 3) % 4 != 0)
+        s += std::to_string(u) + "," + std::to_string(i) + "," + std::to_string(1 + (u % 3 + i % 3) % 5) + "\n";
   std::string train = d.file("train.csv", s);
   std::string model = d.path("meta.mfk");
   std::string cmd = std::string(MFKIT_CLI_PATH) + " meta-train --data " + train +
                     " --format user,item,rating --set max_steps=20 eval_every=10 valid_episodes=4 --episode min_rows=5 "
-                    "max_rows=10 min_cols=5 max_cols=10 --test-episodes 3 --out " + model + " --quiet > /dev/null 2>&1";
+                    "max_rows=10 min_cols=5 max_cols=10 --test-episodes 3 --out " +
+                    model + " --quiet > /dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::string fresh = d.file("new.csv", "a,x,5\na,y,3\nb,x,4\nc,z,1\nc,y,2\n");
   std::string out = d.path("filled.csv");
-  cmd = std::string(MFKIT_CLI_PATH) + " impute -f " + model + " --data " + fresh + " --format user,item,rating --out " + out +
-        " --quiet";
+  cmd = std::string(MFKIT_CLI_PATH) + " impute -f " + model + " --data " + fresh + " --format user,item,rating --out " +
+        out + " --quiet";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(out);
   std::string line;
@@ -245,7 +249,8 @@ TEST(MetaMfCli, MetaTrainThenImputeANewMatrix) {
   while (std::getline(in, line)) ++lines;
   EXPECT_EQ(lines, 9 - 5);  // the unobserved cells of a 3 x 3 matrix
   // A rating model file is not a meta-mf model: a clear error, exit 1.
-  std::string bad = std::string(MFKIT_CLI_PATH) + " impute -f " + fresh + " --data " + fresh + " --format user,item,rating > /dev/null 2>&1";
+  std::string bad = std::string(MFKIT_CLI_PATH) + " impute -f " + fresh + " --data " + fresh +
+                    " --format user,item,rating > /dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 1);
 }
 

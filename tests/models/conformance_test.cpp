@@ -31,12 +31,24 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     if (p.contains("epochs")) small["epochs"] = 15;
     if (p.contains("iterations")) small["iterations"] = 6;
     if (GetParam() == "shallow-net")  // trained on observed cells + negatives, quickly
-      small.update({{"epochs", 12}, {"cells", "sampled"}, {"negatives", 2}, {"batch_size", 256},
-                    {"learning_rate", 0.01}, {"reg", 0.0001}});
+      small.update({{"epochs", 12},
+                    {"cells", "sampled"},
+                    {"negatives", 2},
+                    {"batch_size", 256},
+                    {"learning_rate", 0.01},
+                    {"reg", 0.0001}});
     if (GetParam() == "nnmf")
-      small.update({{"epochs", 20}, {"d_prime", 8}, {"hidden", 16}, {"layers", 2}, {"batch_size", 128},
-                    {"learning_rate", 0.005}, {"patience", 0}, {"biases", true}, {"ensemble", 1},
-                    {"skip", true}, {"ema", 0.5}});  // skip path and a short moving average: exercised here
+      small.update({{"epochs", 20},
+                    {"d_prime", 8},
+                    {"hidden", 16},
+                    {"layers", 2},
+                    {"batch_size", 128},
+                    {"learning_rate", 0.005},
+                    {"patience", 0},
+                    {"biases", true},
+                    {"ensemble", 1},
+                    {"skip", true},
+                    {"ema", 0.5}});  // skip path and a short moving average: exercised here
     if (GetParam() == "bpr") small.update({{"epochs", 40}, {"learning_rate", 0.1}});
     if (GetParam() == "ease") small["reg"] = 100.0;  // the tests' matrices are small
     m->set_params(small);
@@ -70,8 +82,8 @@ TEST_P(Conformance, GoldenFileStillLoadsAndAnswersTheSame) {
   std::string stem = GetParam();
   std::replace(stem.begin(), stem.end(), '-', '_');
   const std::string dir = MFKIT_TEST_DATA_DIR, file = dir + "/" + stem + "_v1.mfk";
-  ASSERT_TRUE(std::filesystem::exists(file)) << "no golden file for " << GetParam()
-                                             << ": run python3 tests/golden/make_golden.py " << GetParam();
+  ASSERT_TRUE(std::filesystem::exists(file))
+      << "no golden file for " << GetParam() << ": run python3 tests/golden/make_golden.py " << GetParam();
   nlohmann::json expected = nlohmann::json::parse(read_file(dir + "/" + stem + "_v1.json"));
   auto model = load_model(file);
   EXPECT_EQ(model->type(), GetParam());
@@ -219,7 +231,8 @@ TEST_P(Conformance, UnknownIdsFallBackAndRecommendFiltersSeen) {
     ASSERT_EQ(recs[u].size(), 5u);
     for (const Scored& s : recs[u]) {
       const Csr& seen = m->seen();
-      EXPECT_FALSE(std::binary_search(seen.indices.begin() + seen.indptr[u], seen.indices.begin() + seen.indptr[u + 1], s.index));
+      EXPECT_FALSE(std::binary_search(seen.indices.begin() + seen.indptr[u], seen.indices.begin() + seen.indptr[u + 1],
+                                      s.index));
     }
   }
   EXPECT_THROW(recommend(*m, {-1}, o), NotFoundError);
@@ -299,8 +312,7 @@ TEST_P(Conformance, UpdateUsersStoresTheFoldInAndAddsUsers) {
   o.k = 3;
   auto recs = recommend(*m, {n + 1}, o);
   EXPECT_EQ(recs[0].size(), 3u);
-  for (const Scored& s : recs[0])
-    EXPECT_FALSE(std::binary_search(items.begin(), items.end(), s.index));
+  for (const Scored& s : recs[0]) EXPECT_FALSE(std::binary_search(items.begin(), items.end(), s.index));
   save_model(*m, d.path("m.mfk"), {});
   auto l = load_model(d.path("m.mfk"), nullptr);
   ASSERT_EQ(l->n_users(), n + 2);
@@ -308,13 +320,12 @@ TEST_P(Conformance, UpdateUsersStoresTheFoldInAndAddsUsers) {
   EXPECT_EQ(l->predict_one(5, 3), m->predict_one(5, 3));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(model_names()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(AllModels, Conformance, ::testing::ValuesIn(model_names()), [](const auto& info) {
+  std::string n = info.param;
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+});
 
 }  // namespace
 }  // namespace mfkit

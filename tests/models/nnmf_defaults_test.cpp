@@ -9,8 +9,8 @@
 
 #include "mfkit/data.h"
 #include "mfkit/error.h"
-#include "mfkit/model_file.h"
 #include "mfkit/evaluate.h"
+#include "mfkit/model_file.h"
 #include "mfkit/registry.h"
 #include "mfkit/split.h"
 #include "test_util.h"
@@ -71,12 +71,13 @@ TEST_P(NnmfCarriesOver, DefaultIsNoWorseThanItemMeans) {
   EXPECT_LE(model, baseline) << k.name << ": nnmf " << model << " against item means " << baseline;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ScalesAndDensities, NnmfCarriesOver,
-    ::testing::Values(Case{"stars", 300, 200, 0.1, 1, 5, 1}, Case{"halves", 150, 400, 0.05, 0.5, 4, 0.5},
-                      Case{"jester", 400, 60, 0.4, -10, 10, 0}, Case{"sparse", 800, 500, 0.01, 1, 5, 1},
-                      Case{"hundred", 200, 150, 0.2, 0, 100, 1}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(ScalesAndDensities, NnmfCarriesOver,
+                         ::testing::Values(Case{"stars", 300, 200, 0.1, 1, 5, 1},
+                                           Case{"halves", 150, 400, 0.05, 0.5, 4, 0.5},
+                                           Case{"jester", 400, 60, 0.4, -10, 10, 0},
+                                           Case{"sparse", 800, 500, 0.01, 1, 5, 1},
+                                           Case{"hundred", 200, 150, 0.2, 0, 100, 1}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 class NnmfWarmStart : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
@@ -85,8 +86,14 @@ TEST_P(NnmfWarmStart, StartsFromBiasedMfPredictions) {
   const Interactions data = synthetic_ratings();
   // A step too small to move anything in one epoch: the member is its warm start.
   auto nnmf = create_model("nnmf");
-  nnmf->set_params({{"d_prime", 16}, {"warm_reg", 0.05}, {"patience", 0}, {"epochs", 1}, {"learning_rate", 1e-7},
-                    {"biases", biases}, {"standardize", standardize}, {"blend", "none"}});
+  nnmf->set_params({{"d_prime", 16},
+                    {"warm_reg", 0.05},
+                    {"patience", 0},
+                    {"epochs", 1},
+                    {"learning_rate", 1e-7},
+                    {"biases", biases},
+                    {"standardize", standardize},
+                    {"blend", "none"}});
   nnmf->fit(data, {Context{1, 5}, nullptr, nullptr});
   auto bmf = create_model("biased-mf");
   bmf->set_params({{"factors", 16}, {"reg", 0.05}, {"epochs", 20}, {"patience", 0}, {"biases", biases}});
@@ -132,7 +139,8 @@ TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
     m->fit(train, {Context{2, 5}, &valid, nullptr});
     return m;
   };
-  const nlohmann::json net = {{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 30}, {"patience", 5}, {"blend", "none"}};
+  const nlohmann::json net = {{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16},
+                              {"epochs", 30},         {"patience", 5},  {"blend", "none"}};
   nlohmann::json with = net;
   with["blend"] = "biased-mf";
   with["blend_factors"] = 16;
@@ -143,7 +151,8 @@ TEST(NnmfBlend, WeightIsChosenOnValidationAndTheFileKeepsIt) {
   EXPECT_GE(w, 0.0f);
   EXPECT_LE(w, 1.0f);
   auto bmf = create_model("biased-mf");
-  bmf->set_params({{"factors", 16}, {"reg", chosen["blend"]["biased_mf_reg"].get<double>()}, {"epochs", 100}, {"patience", 3}});
+  bmf->set_params(
+      {{"factors", 16}, {"reg", chosen["blend"]["biased_mf_reg"].get<double>()}, {"epochs", 100}, {"patience", 3}});
   bmf->fit(train, {Context{1, 5}, &valid, nullptr});
   EXPECT_LE(rmse(*blended), rmse(*alone) + 1e-4);
   EXPECT_LE(rmse(*blended), rmse(*bmf) + 2e-3);  // the partner is this biased MF, fitted on 2 threads
@@ -165,8 +174,14 @@ TEST(NnmfBlend, ThreeMembersMixConvexlyAndTheFileKeepsThem) {
   const Interactions data = synthetic_ratings();
   auto [train, valid] = carve_validation(data, 0.15, 3);
   auto m = create_model("nnmf");
-  m->set_params({{"warm_start", "none"}, {"lambda", 0.05}, {"d_prime", 16}, {"epochs", 20}, {"patience", 5},
-                 {"blend", "biased-mf+autorec"}, {"blend_factors", 16}, {"autorec_hidden", 32}});
+  m->set_params({{"warm_start", "none"},
+                 {"lambda", 0.05},
+                 {"d_prime", 16},
+                 {"epochs", 20},
+                 {"patience", 5},
+                 {"blend", "biased-mf+autorec"},
+                 {"blend_factors", 16},
+                 {"autorec_hidden", 32}});
   m->fit(train, {Context{2, 5}, &valid, nullptr});
   const nlohmann::json b = m->chosen()["blend"];
   const double w[] = {b["network_weight"].get<double>(), b["biased-mf_weight"].get<double>(),
@@ -217,7 +232,12 @@ TEST(NnmfBlend, LeavesAutoRecOutOfAMatrixTooLargeForItAndSaysSo) {
 // Without a validation part the weights cannot be chosen: the network alone, said so.
 TEST(NnmfBlend, WithoutAValidationPartTheNetworkIsAloneAndSaysSo) {
   auto m = create_model("nnmf");
-  m->set_params({{"epochs", 2}, {"d_prime", 8}, {"valid_fraction", 0.0}, {"patience", 0}, {"warm_start", "none"}, {"lambda", 0.05}});
+  m->set_params({{"epochs", 2},
+                 {"d_prime", 8},
+                 {"valid_fraction", 0.0},
+                 {"patience", 0},
+                 {"warm_start", "none"},
+                 {"lambda", 0.05}});
   m->fit(synthetic_ratings(), {Context{1, 5}, nullptr, nullptr});
   const nlohmann::json b = m->chosen()["blend"];
   EXPECT_NE(b["skipped"].get<std::string>().find("no validation part"), std::string::npos);

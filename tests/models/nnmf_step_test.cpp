@@ -53,7 +53,9 @@ struct Tiny {
 // Per-row gradient from per-example gradients.
 torch::Tensor scatter(const torch::Tensor& rows, const torch::Tensor& g, int64_t n_rows) {
   torch::Tensor x = g.dim() == 1 ? g.unsqueeze(1) : g;
-  return torch::zeros({n_rows, x.size(1)}, x.options()).index_add_(0, rows, x).view(g.dim() == 1 ? std::vector<int64_t>{n_rows} : std::vector<int64_t>{n_rows, x.size(1)});
+  return torch::zeros({n_rows, x.size(1)}, x.options())
+      .index_add_(0, rows, x)
+      .view(g.dim() == 1 ? std::vector<int64_t>{n_rows} : std::vector<int64_t>{n_rows, x.size(1)});
 }
 
 void expect_matches_finite_differences(Tiny& t, torch::Tensor& param, const torch::Tensor& grad, const char* what) {
@@ -109,7 +111,8 @@ TEST(NnmfStep, ChunksPerThreadGiveTheSameGradientsAsOneChunk) {
   nnmf::BatchGrads two = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 1);
   at::set_num_threads(threads);
   EXPECT_NEAR(one.sse, two.sse, 1e-9 * one.sse);
-  for (size_t k = 0; k < one.weights.size(); ++k) EXPECT_TRUE(torch::allclose(one.weights[k], two.weights[k], 1e-9, 1e-9)) << k;
+  for (size_t k = 0; k < one.weights.size(); ++k)
+    EXPECT_TRUE(torch::allclose(one.weights[k], two.weights[k], 1e-9, 1e-9)) << k;
   EXPECT_TRUE(torch::equal(one.du, two.du));
   EXPECT_TRUE(torch::equal(one.dvp, two.dvp));
   EXPECT_TRUE(torch::equal(one.dbias, two.dbias));
@@ -122,7 +125,8 @@ TEST(NnmfStep, DropoutMasksFollowTheSeed) {
   t.m.init(t.p, 7, 6, 3.5, 9);  // now with dropout layers
   t.m.net->to(torch::kDouble);
   for (torch::Tensor* x : {&t.m.U, &t.m.Up, &t.m.V, &t.m.Vp, &t.m.bu, &t.m.bi}) *x = x->to(torch::kDouble);
-  auto a = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 7), b = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 7);
+  auto a = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 7),
+       b = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 7);
   auto c = nnmf::backprop(t.m, t.p, t.u, t.i, t.r, true, true, 8);
   EXPECT_TRUE(torch::equal(a.weights[0], b.weights[0]));
   EXPECT_FALSE(torch::equal(a.weights[0], c.weights[0]));
@@ -151,7 +155,8 @@ TEST(NnmfStep, LatentStepUpdatesTouchedRowsByRmspropWithThePenalty) {
   EXPECT_TRUE(torch::equal(U[1], before[1]));  // untouched
   // The gradient buffer was cleared: zero gradients and no penalty leave the rows where they are.
   torch::Tensor after = U.clone();
-  side.step(torch::tensor(std::vector<int64_t>{0, 2}), {torch::zeros({2, 2}), torch::zeros({2, 0}), torch::Tensor()}, p, 0.0, lr, 2);
+  side.step(torch::tensor(std::vector<int64_t>{0, 2}), {torch::zeros({2, 2}), torch::zeros({2, 0}), torch::Tensor()}, p,
+            0.0, lr, 2);
   EXPECT_TRUE(torch::equal(U, after));
 }
 
@@ -181,8 +186,8 @@ TEST(NnmfStep, RegExponentOneChargesThePenaltyPerRating) {
   nnmf::LatentSide side({U, torch::zeros({2, 0}), torch::Tensor()}, torch::tensor({4.0f, 9.0f}), 1.0);
   // Row 0 (count 4) twice with data gradient -1: per rating the penalty adds 2 * 0.5 * 2 = 2 each,
   // total +2, so the row moves down (with the paper's 1/count spreading it would total -1: up).
-  side.step(torch::tensor(std::vector<int64_t>{0, 0, 1}), {torch::tensor({-1.0f, -1.0f, 3.0f}).view({3, 1}),
-            torch::zeros({3, 0}), torch::Tensor()}, p, 0.5, 0.01, 1);
+  side.step(torch::tensor(std::vector<int64_t>{0, 0, 1}),
+            {torch::tensor({-1.0f, -1.0f, 3.0f}).view({3, 1}), torch::zeros({3, 0}), torch::Tensor()}, p, 0.5, 0.01, 1);
   const double g0 = -2 + 2 * (2 * 0.5 * 2.0), g1 = 3 + 2 * 0.5 * -1.0;
   EXPECT_NEAR(U[0][0].item<double>(), 2.0 - 0.01 * g0 / std::sqrt(0.1 * g0 * g0), 1e-5);
   EXPECT_NEAR(U[1][0].item<double>(), -1.0 - 0.01 * g1 / std::sqrt(0.1 * g1 * g1), 1e-5);
@@ -196,8 +201,8 @@ TEST(NnmfStep, BiasLambdaPenalisesTheBiasesOnly) {
   nnmf::LatentSide side({U, torch::zeros({2, 0}), b}, torch::tensor({1.0f, 2.0f}));
   // Zero data gradients: lambda 0 leaves U alone, bias_lambda pulls each bias towards 0 with the
   // gradient 2 * bias_lambda * b / count per occurrence (row 1 once, count 2: half its penalty).
-  side.step(torch::tensor(std::vector<int64_t>{0, 1}), {torch::zeros({2, 1}), torch::zeros({2, 0}), torch::zeros({2})}, p,
-            0.0, 0.01, 1);
+  side.step(torch::tensor(std::vector<int64_t>{0, 1}), {torch::zeros({2, 1}), torch::zeros({2, 0}), torch::zeros({2})},
+            p, 0.0, 0.01, 1);
   EXPECT_FLOAT_EQ(U[0][0].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(U[1][0].item<float>(), -2.0f);
   const double g0 = 2 * 3.0 * 0.5, g1 = 2 * 3.0 * -0.25 / 2;

@@ -14,8 +14,17 @@ namespace {
 
 std::vector<float> fit_and_predict(const Interactions& data, int epochs, double ema, int batch_size = 256) {
   auto m = create_model("nnmf");
-  m->set_params({{"epochs", epochs}, {"ema", ema}, {"patience", 0}, {"ensemble", 1}, {"d_prime", 8}, {"hidden", 16},
-                 {"layers", 2}, {"batch_size", batch_size}, {"learning_rate", 0.01}, {"lambda", 10.0}, {"warm_start", "none"},
+  m->set_params({{"epochs", epochs},
+                 {"ema", ema},
+                 {"patience", 0},
+                 {"ensemble", 1},
+                 {"d_prime", 8},
+                 {"hidden", 16},
+                 {"layers", 2},
+                 {"batch_size", batch_size},
+                 {"learning_rate", 0.01},
+                 {"lambda", 10.0},
+                 {"warm_start", "none"},
                  {"blend", "none"}});  // the network alone
   m->fit(data, {Context{1, 3}, nullptr, nullptr});
   std::vector<int32_t> u, i;

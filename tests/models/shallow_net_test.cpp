@@ -20,7 +20,8 @@ Tiny tiny() {
   std::vector<std::tuple<std::string, std::string, float>> t;
   for (int u = 0; u < 12; ++u)
     for (int i = 0; i < 16; ++i)
-      if ((u % 2) == (i % 2) && (u + i) % 5 != 0) t.push_back({"u" + std::to_string(u), "i" + std::to_string(i), 100.0f * (1 + i % 3)});
+      if ((u % 2) == (i % 2) && (u + i) % 5 != 0)
+        t.push_back({"u" + std::to_string(u), "i" + std::to_string(i), 100.0f * (1 + i % 3)});
   Tiny x{test::make_matrix(t), {}};
   for (int32_t i = 0; i < x.data.n_items(); ++i) {
     int id = std::stoi(x.data.item_ids()->name(i).substr(1));
@@ -35,8 +36,17 @@ TEST(ShallowNet, EveryArchitectureTrainsAndRoundTrips) {
   test::TempDir d;
   for (int a = 1; a <= 5; ++a) {
     auto m = create_model("shallow-net");
-    m->set_params({{"architecture", a}, {"factors", 4}, {"epochs", 30}, {"batch_size", 32}, {"learning_rate", 0.02},
-                   {"reg", 0.0001}, {"scaling", "log"}, {"epsilon", 100.0}, {"alpha", 1.0}, {"text_dim", 4}, {"hidden", 4},
+    m->set_params({{"architecture", a},
+                   {"factors", 4},
+                   {"epochs", 30},
+                   {"batch_size", 32},
+                   {"learning_rate", 0.02},
+                   {"reg", 0.0001},
+                   {"scaling", "log"},
+                   {"epsilon", 100.0},
+                   {"alpha", 1.0},
+                   {"text_dim", 4},
+                   {"hidden", 4},
                    {"dropout", 0.1}});
     FitOptions o{Context{1, 1}, nullptr, nullptr, &x.labels};
     std::vector<double> losses;
@@ -65,8 +75,16 @@ TEST(ShallowNet, RankingLossesRankTheUsersGroupFirst) {
   for (const char* loss : {"bpr", "warp"})
     for (int a = 1; a <= 5; ++a) {
       auto m = create_model("shallow-net");
-      m->set_params({{"architecture", a}, {"loss", loss}, {"negatives", 3}, {"factors", 4}, {"epochs", 80},
-                     {"batch_size", 16}, {"learning_rate", 0.02}, {"reg", 0.0}, {"text_dim", 4}, {"hidden", 8},
+      m->set_params({{"architecture", a},
+                     {"loss", loss},
+                     {"negatives", 3},
+                     {"factors", 4},
+                     {"epochs", 80},
+                     {"batch_size", 16},
+                     {"learning_rate", 0.02},
+                     {"reg", 0.0},
+                     {"text_dim", 4},
+                     {"hidden", 8},
                      {"dropout", 0.0}});
       m->fit(x.data, {Context{1, 1}, nullptr, nullptr, &x.labels});
       int right = 0, total = 0;
@@ -76,7 +94,8 @@ TEST(ShallowNet, RankingLossesRankTheUsersGroupFirst) {
         const int ug = std::stoi(m->user_ids()->name(u).substr(1)) % 2;
         for (int32_t i = 0; i < m->n_items(); ++i)
           for (int32_t j = 0; j < m->n_items(); ++j) {
-            const int ig = std::stoi(m->item_ids()->name(i).substr(1)) % 2, jg = std::stoi(m->item_ids()->name(j).substr(1)) % 2;
+            const int ig = std::stoi(m->item_ids()->name(i).substr(1)) % 2,
+                      jg = std::stoi(m->item_ids()->name(j).substr(1)) % 2;
             if (ig == ug && jg != ug) right += s[i] > s[j], ++total;
           }
       }

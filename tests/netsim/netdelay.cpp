@@ -11,8 +11,8 @@
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
 #include <poll.h>
-#include <time.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <chrono>

@@ -1,8 +1,8 @@
 // mfkit serve against slow, idle, crowding and oversized clients (issue 38): they hold sockets,
 // not workers, so other clients keep being answered; bodies are capped before they are read and
 // the API key is checked first; every method but GET and HEAD gets 405 at once.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -36,7 +36,9 @@ class Socket {
   }
   ~Socket() { ::close(fd_); }
   bool connected() const { return connected_; }
-  bool send(const std::string& s) { return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()); }
+  bool send(const std::string& s) {
+    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
   // Everything until the peer closes or `seconds` pass.
   std::string read_all(double seconds) {
     std::string out;

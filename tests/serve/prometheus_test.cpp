@@ -84,7 +84,8 @@ TEST(Prometheus, MetricsFollowTheTextFormatAndCountWhatHappened) {
   EXPECT_EQ(types["mfkit_http_request_duration_seconds"], "histogram");
   std::map<std::string, double> requests;
   for (const Sample& s : samples)
-    if (s.name == "mfkit_http_requests_total" && s.labels.at("endpoint") == "recommend") requests[s.labels.at("code")] = s.value;
+    if (s.name == "mfkit_http_requests_total" && s.labels.at("endpoint") == "recommend")
+      requests[s.labels.at("code")] = s.value;
   EXPECT_EQ(requests["200"], 7);
   EXPECT_EQ(requests["404"], 3);
   EXPECT_EQ(requests["405"], 1);

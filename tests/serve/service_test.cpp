@@ -54,8 +54,8 @@ TEST(Service, RecommendsForACountryByCodeOrName) {
 
 TEST(Service, FoldsInANewListenerFromItsTracks) {
   Fixture f;
-  auto [s, r] = f.get("/v1/recommend", {{"items", "https://open.spotify.com/track/t1,https://open.spotify.com/track/t2"},
-                                        {"k", "5"}});
+  auto [s, r] = f.get("/v1/recommend",
+                      {{"items", "https://open.spotify.com/track/t1,https://open.spotify.com/track/t2"}, {"k", "5"}});
   ASSERT_EQ(s, 200) << r.dump();
   ASSERT_EQ(r["items"].size(), 5u);
   for (const auto& e : r["items"]) {

@@ -43,7 +43,8 @@ TEST(ChartStore, AMalformedFileRejectsTheWholeDayAndNamesItsLine) {
   auto files = three_countries(d.path("day"), "2021-04-24");
   // Line 4 of the Turkish file gets a bad stream count.
   std::string bad = d.file("day/regional-tr-daily-2021-04-24.csv",
-                           ",,,\"Note\",\nPosition,\"Track Name\",Artist,Streams,URL\n1,\"A\",B,100,https://x/1\n2,\"C\",D,lots,https://x/2\n");
+                           ",,,\"Note\",\nPosition,\"Track "
+                           "Name\",Artist,Streams,URL\n1,\"A\",B,100,https://x/1\n2,\"C\",D,lots,https://x/2\n");
   ChartStore s(d.path("s.db"));
   try {
     s.ingest("2021-04-24", files);

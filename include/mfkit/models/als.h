@@ -11,15 +11,15 @@
 namespace mfkit {
 
 struct AlsParams {
-  int factors = 64;           // latent dimension
-  int iterations = 15;        // full sweeps (users then items)
-  double reg = 0.08;          // L2 on factors (times the row's count when weighted_reg)
-  double reg_bias = 0.05;     // L2 on biases (times the row's count when weighted_reg)
-  bool weighted_reg = true;   // ALS-WR regularisation scaled by ratings per row
-  bool biases = true;         // solve user/item biases jointly with the factors
-  double init_std = 0.1;      // std of the normal initial item factors
-  int patience = 0;           // stop after this many sweeps without validation gain (0 = off)
-  bool clip = true;           // clip predictions to the training rating range
+  int factors = 64;          // latent dimension
+  int iterations = 15;       // full sweeps (users then items)
+  double reg = 0.08;         // L2 on factors (times the row's count when weighted_reg)
+  double reg_bias = 0.05;    // L2 on biases (times the row's count when weighted_reg)
+  bool weighted_reg = true;  // ALS-WR regularisation scaled by ratings per row
+  bool biases = true;        // solve user/item biases jointly with the factors
+  double init_std = 0.1;     // std of the normal initial item factors
+  int patience = 0;          // stop after this many sweeps without validation gain (0 = off)
+  bool clip = true;          // clip predictions to the training rating range
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -18,21 +18,21 @@
 namespace mfkit {
 
 struct BprParams {
-  int factors = 128;              // latent dimension
-  int epochs = 60;                // passes of nnz sampled triples (an upper bound with patience)
-  std::string loss = "bpr";       // bpr | warp
-  double learning_rate = 0.04;    // SGD step (AdaGrad's initial one when adaptive)
-  bool adaptive = true;           // per-vector AdaGrad step sizes (LIBMF's); false = plain SGD
-  double lr_decay = 1.0;          // step multiplied by this after every epoch
-  double reg = 2e-5;              // L2 on the vectors touched by a step, per step
-  double reg_bias = 0.0;          // L2 on the item biases, per step
-  bool item_biases = true;        // learn b_i
-  std::string sampling = "uniform"; // negatives: uniform over items | popularity (as often as they occur)
-  bool verify_negatives = true;   // redraw a negative the user has seen (up to 10 times)
-  int max_sampled = 100;          // warp: draws per positive before it is skipped
-  double init_std = 0.1;          // std of the uniform initial factors, divided by sqrt(factors)
-  int patience = 0;               // stop after this many epochs without validation AUC gain (0 = off)
-  int fold_in_epochs = 30;        // passes over a new user's items when folding in
+  int factors = 128;                 // latent dimension
+  int epochs = 60;                   // passes of nnz sampled triples (an upper bound with patience)
+  std::string loss = "bpr";          // bpr | warp
+  double learning_rate = 0.04;       // SGD step (AdaGrad's initial one when adaptive)
+  bool adaptive = true;              // per-vector AdaGrad step sizes (LIBMF's); false = plain SGD
+  double lr_decay = 1.0;             // step multiplied by this after every epoch
+  double reg = 2e-5;                 // L2 on the vectors touched by a step, per step
+  double reg_bias = 0.0;             // L2 on the item biases, per step
+  bool item_biases = true;           // learn b_i
+  std::string sampling = "uniform";  // negatives: uniform over items | popularity (as often as they occur)
+  bool verify_negatives = true;      // redraw a negative the user has seen (up to 10 times)
+  int max_sampled = 100;             // warp: draws per positive before it is skipped
+  double init_std = 0.1;             // std of the uniform initial factors, divided by sqrt(factors)
+  int patience = 0;                  // stop after this many epochs without validation AUC gain (0 = off)
+  int fold_in_epochs = 30;           // passes over a new user's items when folding in
 
   void visit(ParamVisitor& v);
   void validate() const {}

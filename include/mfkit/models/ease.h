@@ -14,9 +14,9 @@
 namespace mfkit {
 
 struct EaseParams {
-  double reg = 500.0;       // L2 on B (Steck's lambda); larger for more data per item
-  bool binary = true;       // X holds 1 for every observed cell; false = the training values
-  int max_items = 30000;    // refuse larger catalogues (30000 items need about 11 GB)
+  double reg = 500.0;     // L2 on B (Steck's lambda); larger for more data per item
+  bool binary = true;     // X holds 1 for every observed cell; false = the training values
+  int max_items = 30000;  // refuse larger catalogues (30000 items need about 11 GB)
 
   void visit(ParamVisitor& v);
   void validate() const {}

@@ -16,16 +16,16 @@
 namespace mfkit {
 
 struct ImplicitAlsParams {
-  int factors = 64;                  // latent dimension
-  int iterations = 15;               // full sweeps (users, then items)
-  double reg = 0.1;                  // L2 on user and item factors
-  double alpha = 1.0;                // confidence slope
-  double epsilon = 1.0;              // "log" scheme: r is divided by epsilon inside the log
-  std::string confidence = "linear"; // linear (1+a*r) | log (1+a*log(1+r/eps)) | implicit (a*r)
-  std::string solver = "cg";         // cg (warm-started conjugate gradient) | cholesky (exact)
-  int cg_steps = 3;                  // CG steps per row and half-sweep
-  double init_std = 0.01;            // std of the normal initial factors
-  bool compute_loss = false;         // report the full objective each iteration (O(nnz f) extra; off as in implicit)
+  int factors = 64;                   // latent dimension
+  int iterations = 15;                // full sweeps (users, then items)
+  double reg = 0.1;                   // L2 on user and item factors
+  double alpha = 1.0;                 // confidence slope
+  double epsilon = 1.0;               // "log" scheme: r is divided by epsilon inside the log
+  std::string confidence = "linear";  // linear (1+a*r) | log (1+a*log(1+r/eps)) | implicit (a*r)
+  std::string solver = "cg";          // cg (warm-started conjugate gradient) | cholesky (exact)
+  int cg_steps = 3;                   // CG steps per row and half-sweep
+  double init_std = 0.01;             // std of the normal initial factors
+  bool compute_loss = false;          // report the full objective each iteration (O(nnz f) extra; off as in implicit)
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -48,37 +48,39 @@ namespace mfkit {
 inline constexpr int64_t kNnmfPassRows = 16384;
 
 struct NnmfParams {
-  int d = 10;                        // D: size of U_n and V_m (fed to the network directly)
-  int d_prime = 128;                  // D': rows of U'_n and V'_m (the element-wise product block)
-  int k = 1;                         // K: columns of U'_n and V'_m summed in the product block
-  int layers = 3;                    // hidden layers
-  int hidden = 50;                   // units per hidden layer
+  int d = 10;                          // D: size of U_n and V_m (fed to the network directly)
+  int d_prime = 128;                   // D': rows of U'_n and V'_m (the element-wise product block)
+  int k = 1;                           // K: columns of U'_n and V'_m summed in the product block
+  int layers = 3;                      // hidden layers
+  int hidden = 50;                     // units per hidden layer
   std::string activation = "sigmoid";  // hidden activation: sigmoid | relu | tanh | elu
-  double lambda = -1;                // L2 on the latents in the summed objective; -1: the warm start's reg (per rating)
-  double bias_lambda = 0.01;         // L2 on the user/item biases, weighted like lambda (0: unpenalised)
-  double reg_exponent = 1.0;         // a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)
-  std::string optimizer = "adam";    // rmsprop | adam | adamw (network and latents)
-  double learning_rate = 1e-3;       // step size of both optimisers
-  double lr_decay = 0.99;            // learning rate multiplied by this after every epoch
-  double weight_decay = 0.0;         // adamw only: decoupled decay of the network weights
-  int batch_size = 8192;             // ratings per step; 0 = full batch (the paper's reference code)
-  int epochs = 300;                  // upper bound; early stopping on the validation part ends sooner
-  int patience = 10;                 // epochs without validation gain before stopping (best restored)
-  double valid_fraction = 0.02;      // carved from training data when fit() gets no validation matrix
-  double init_std = 0.1;             // truncated normal std of the latents
-  bool biases = true;                // global mean + user/item biases outside the network
-  double dropout = 0.0;              // dropout on the hidden layers
-  bool clip = true;                  // clip predictions to the training rating range
-  bool skip = false;                 // a linear path from the product block to the output (NeuMF's GMF beside the MLP)
-  double ema = 0.0;                  // per-epoch decay of a moving average of all parameters; validation and the model use it (0: off)
-  int ensemble = 1;                  // average the predictions of this many seeds
+  double lambda = -1;         // L2 on the latents in the summed objective; -1: the warm start's reg (per rating)
+  double bias_lambda = 0.01;  // L2 on the user/item biases, weighted like lambda (0: unpenalised)
+  double reg_exponent =
+      1.0;  // a row with n ratings is penalised lambda * n^this * |row|^2 (0: the paper; 1: per rating)
+  std::string optimizer = "adam";  // rmsprop | adam | adamw (network and latents)
+  double learning_rate = 1e-3;     // step size of both optimisers
+  double lr_decay = 0.99;          // learning rate multiplied by this after every epoch
+  double weight_decay = 0.0;       // adamw only: decoupled decay of the network weights
+  int batch_size = 8192;           // ratings per step; 0 = full batch (the paper's reference code)
+  int epochs = 300;                // upper bound; early stopping on the validation part ends sooner
+  int patience = 10;               // epochs without validation gain before stopping (best restored)
+  double valid_fraction = 0.02;    // carved from training data when fit() gets no validation matrix
+  double init_std = 0.1;           // truncated normal std of the latents
+  bool biases = true;              // global mean + user/item biases outside the network
+  double dropout = 0.0;            // dropout on the hidden layers
+  bool clip = true;                // clip predictions to the training rating range
+  bool skip = false;               // a linear path from the product block to the output (NeuMF's GMF beside the MLP)
+  double ema = 0.0;  // per-epoch decay of a moving average of all parameters; validation and the model use it (0: off)
+  int ensemble = 1;  // average the predictions of this many seeds
   std::string warm_start = "biased-mf";  // none | biased-mf: the product block starts as biased MF's factors
-  double warm_reg = 0;               // the warm start's reg; 0: chosen on the validation part
-  bool standardize = true;           // train on (r - mean) / sd: steps and lambda independent of the rating scale
-  std::string blend = "biased-mf+autorec";  // none | biased-mf | autorec | biased-mf+autorec: partners mixed in, weights chosen on validation
-  int blend_factors = 128;           // factors of the biased MF blended in (the warm start's own when warm_start is biased-mf)
-  int autorec_hidden = 500;          // I-AutoRec's hidden units (blend with autorec)
-  double autorec_lambda = 2.0;       // L2 on I-AutoRec's weights, times an average user's ratings (blend with autorec)
+  double warm_reg = 0;                   // the warm start's reg; 0: chosen on the validation part
+  bool standardize = true;               // train on (r - mean) / sd: steps and lambda independent of the rating scale
+  std::string blend = "biased-mf+autorec";  // none | biased-mf | autorec | biased-mf+autorec: partners mixed in,
+                                            // weights chosen on validation
+  int blend_factors = 128;   // factors of the biased MF blended in (the warm start's own when warm_start is biased-mf)
+  int autorec_hidden = 500;  // I-AutoRec's hidden units (blend with autorec)
+  double autorec_lambda = 2.0;  // L2 on I-AutoRec's weights, times an average user's ratings (blend with autorec)
 
   void visit(ParamVisitor& v);
   void validate() const;

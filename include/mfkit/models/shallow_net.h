@@ -26,23 +26,23 @@
 namespace mfkit {
 
 struct ShallowNetParams {
-  int architecture = 2;         // 1..5 as listed above
-  int factors = 30;             // embedding size F
-  double reg = 10.0;            // L2 on the embedding matrices (Keras embeddings_regularizer)
-  double alpha = 0.1;           // confidence slope C = 1 + alpha R~
-  double epsilon = 1000.0;      // R~ = log(1 + R/epsilon)
-  std::string scaling = "log";  // log: R~ = log(1 + R/epsilon); none: R~ = R
-  int epochs = 5;               // passes over the training cells
-  int batch_size = 1024;        // cells per Adam step
-  double learning_rate = 1e-3;  // Adam step size
-  std::string cells = "grid";   // grid: every user x item cell; sampled: observed + negatives
-  int negatives = 4;            // sampled: unobserved cells per observed cell; bpr/warp: negatives per positive
-  std::string loss = "pointwise"; // pointwise (the post's weighted squared error) | bpr | warp
-  int hidden = 10;              // architecture 3: width of the dense layers
-  double dropout = 0.5;         // architecture 3: dropout after the first dense layer
-  int vocabulary = 5000;        // architectures 4-5: most frequent title words kept
-  int title_length = 8;         // architectures 4-5: title tokens kept (padded/truncated)
-  int text_dim = 16;            // architectures 4-5: word embedding and LSTM size
+  int architecture = 2;            // 1..5 as listed above
+  int factors = 30;                // embedding size F
+  double reg = 10.0;               // L2 on the embedding matrices (Keras embeddings_regularizer)
+  double alpha = 0.1;              // confidence slope C = 1 + alpha R~
+  double epsilon = 1000.0;         // R~ = log(1 + R/epsilon)
+  std::string scaling = "log";     // log: R~ = log(1 + R/epsilon); none: R~ = R
+  int epochs = 5;                  // passes over the training cells
+  int batch_size = 1024;           // cells per Adam step
+  double learning_rate = 1e-3;     // Adam step size
+  std::string cells = "grid";      // grid: every user x item cell; sampled: observed + negatives
+  int negatives = 4;               // sampled: unobserved cells per observed cell; bpr/warp: negatives per positive
+  std::string loss = "pointwise";  // pointwise (the post's weighted squared error) | bpr | warp
+  int hidden = 10;                 // architecture 3: width of the dense layers
+  double dropout = 0.5;            // architecture 3: dropout after the first dense layer
+  int vocabulary = 5000;           // architectures 4-5: most frequent title words kept
+  int title_length = 8;            // architectures 4-5: title tokens kept (padded/truncated)
+  int text_dim = 16;               // architectures 4-5: word embedding and LSTM size
 
   void visit(ParamVisitor& v);
   void validate() const;

@@ -7,10 +7,10 @@
 #include <numeric>
 #include <random>
 
+#include "kernels/dispatch.h"
 #include "mfkit/error.h"
 #include "mfkit/metrics.h"
 #include "mfkit/model_file.h"
-#include "kernels/dispatch.h"
 #include "models/bpr/bpr_model.h"
 #include "models/epochs.h"
 #include "models/factors.h"
@@ -41,7 +41,8 @@ void BprParams::visit(ParamVisitor& v) {
   v.param("verify_negatives", verify_negatives, "redraw a negative the user has seen (up to 10 times)");
   v.param("max_sampled", max_sampled, "warp: negatives drawn per positive before it is skipped", 1, 100000);
   v.param("init_std", init_std, "std of the (uniform) initial factors, divided by sqrt(factors)", 0, 10);
-  v.param("patience", patience, "stop after this many epochs without validation AUC gain and keep the best (0 = off)", 0, 100000);
+  v.param("patience", patience, "stop after this many epochs without validation AUC gain and keep the best (0 = off)",
+          0, 100000);
   v.param("fold_in_epochs", fold_in_epochs, "passes over a new user's items when folding in", 1, 10000);
 }
 
@@ -109,7 +110,8 @@ void Bpr::do_fit(const Interactions& train, const FitOptions& opt) {
     s_.ab.assign(ni, 1.0f);
   }
   std::vector<int32_t> entry_user(cu.indices.size());
-  for (int32_t u = 0; u < nu; ++u) std::fill(entry_user.begin() + cu.indptr[u], entry_user.begin() + cu.indptr[u + 1], u);
+  for (int32_t u = 0; u < nu; ++u)
+    std::fill(entry_user.begin() + cu.indptr[u], entry_user.begin() + cu.indptr[u + 1], u);
   BprConfig c = config();
   BprState best;
   EpochHooks h;
@@ -174,7 +176,8 @@ std::vector<float> Bpr::fold_in_user(const std::vector<int32_t>& items, const st
   const int64_t steps = static_cast<int64_t>(p_.fold_in_epochs) * static_cast<int64_t>(row.size());
   for (int64_t k = 0; k < steps; ++k) {
     const int32_t i = row[rng() % row.size()];
-    update_user(x.data(), &acc, i, choose_pair(x.data(), i, row.data(), static_cast<int64_t>(row.size()), s_, neg, c, rng), s_, c);
+    update_user(x.data(), &acc, i,
+                choose_pair(x.data(), i, row.data(), static_cast<int64_t>(row.size()), s_, neg, c, rng), s_, c);
   }
   return x;
 }

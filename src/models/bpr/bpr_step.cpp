@@ -44,7 +44,7 @@ static PairStep bpr_pair(const float* x, int32_t i, int32_t j, const BprState& s
   d += s.b[i] - s.b[j];
   PairStep p;
   p.j = j;
-  p.g = 1.0f / (1.0f + std::exp(d));  // sigmoid(-d): the gradient of ln sigmoid(d)
+  p.g = 1.0f / (1.0f + std::exp(d));             // sigmoid(-d): the gradient of ln sigmoid(d)
   p.loss = d < -15.0f ? -d : -std::log1p(-p.g);  // -ln sigmoid(d), from the same exp
   return p;
 }

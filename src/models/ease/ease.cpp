@@ -6,11 +6,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include "kernels/lapack.h"
 #include "mfkit/error.h"
 #include "mfkit/model_file.h"
 #include "models/ease/ease_model.h"
 #include "models/epochs.h"
-#include "kernels/lapack.h"
 
 namespace mfkit {
 

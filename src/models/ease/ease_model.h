@@ -26,8 +26,8 @@ class Ease : public ModelWithParams<EaseParams> {
   /// out[0..n_items) = sum over entries e in [begin, end) of x(values[e]) * B[indices[e], :].
   void accumulate(const int32_t* items, const float* values, size_t n, float* out) const;
 
-  std::vector<float> B_;            // items x items, row-major, zero diagonal
-  std::vector<float> train_values_; // raw training values in seen() order
+  std::vector<float> B_;             // items x items, row-major, zero diagonal
+  std::vector<float> train_values_;  // raw training values in seen() order
 };
 
 }  // namespace mfkit

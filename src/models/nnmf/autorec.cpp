@@ -18,7 +18,8 @@ namespace {
 // are observed.
 struct Rows {
   torch::Tensor x, y, mask;
-  Rows(int64_t batch, int64_t users) : x(torch::zeros({batch, users})), y(torch::zeros({batch, users})), mask(torch::zeros({batch, users})) {}
+  Rows(int64_t batch, int64_t users)
+      : x(torch::zeros({batch, users})), y(torch::zeros({batch, users})), mask(torch::zeros({batch, users})) {}
   void fill(const Csr& by_item, const int64_t* idx, int64_t n, float mean, float inv_sd) {
     const int64_t users = x.size(1);
     for (torch::Tensor* t : {&x, &y, &mask}) t->slice(0, 0, n).zero_();

@@ -24,7 +24,7 @@ struct AutoRecSettings {
   double learning_rate = 1e-3;  // Adam
   int batch = 256;              // items per step
   int epochs = 200;             // upper bound; early stopping on the validation part
-  int patience = 5;  // on ML-1M the best epoch is near the 26th; 5 more cost 9 s
+  int patience = 5;             // on ML-1M the best epoch is near the 26th; 5 more cost 9 s
 };
 
 /// Fits I-AutoRec on `train` (ratings standardised by their mean and `sd`), keeping the epoch with

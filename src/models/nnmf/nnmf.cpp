@@ -142,7 +142,7 @@ void both_sides(F&& f) {
 }
 
 struct Data {
-  torch::Tensor u, i, r;  // [n] long, long, float
+  torch::Tensor u, i, r;         // [n] long, long, float
   torch::Tensor n_user, n_item;  // ratings per row in the training data, float
 };
 
@@ -181,8 +181,10 @@ double rmse_of(const Member& m, const NnmfParams& p, const Data& d, float lo, fl
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NnmfParams& p, const std::vector<torch::Tensor>& w) {
   if (p.optimizer == "adam") return std::make_unique<torch::optim::Adam>(w, torch::optim::AdamOptions(p.learning_rate));
   if (p.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(w, torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
-  return std::make_unique<torch::optim::RMSprop>(w, torch::optim::RMSpropOptions(p.learning_rate).alpha(0.9).eps(1e-10));
+    return std::make_unique<torch::optim::AdamW>(
+        w, torch::optim::AdamWOptions(p.learning_rate).weight_decay(p.weight_decay));
+  return std::make_unique<torch::optim::RMSprop>(w,
+                                                 torch::optim::RMSpropOptions(p.learning_rate).alpha(0.9).eps(1e-10));
 }
 
 void set_lr(torch::optim::Optimizer& o, double lr) {
@@ -210,14 +212,20 @@ WarmStart fit_warm_start(const Interactions& train, const Interactions* valid, c
                          double sd, const FitOptions& opt) {
   const bool judged = valid && valid->nnz() > 0;
   std::vector<double> regs;
-  if (p.warm_reg > 0) regs = {p.warm_reg};
-  else if (judged) for (double r : {0.01, 0.02, 0.04, 0.08, 0.16}) regs.push_back(r * sd);
-  else regs = {0.04 * sd};
+  if (p.warm_reg > 0)
+    regs = {p.warm_reg};
+  else if (judged)
+    for (double r : {0.01, 0.02, 0.04, 0.08, 0.16}) regs.push_back(r * sd);
+  else
+    regs = {0.04 * sd};
   WarmStart best;
   double best_rmse = INFINITY;
   for (double reg : regs) {
     BiasedMf m;
-    m.set_params({{"factors", factors}, {"reg", reg}, {"epochs", judged ? 100 : 20}, {"patience", judged ? 3 : 0},
+    m.set_params({{"factors", factors},
+                  {"reg", reg},
+                  {"epochs", judged ? 100 : 20},
+                  {"patience", judged ? 3 : 0},
                   {"biases", p.biases}});
     FitOptions o;
     o.ctx = opt.ctx;
@@ -264,7 +272,7 @@ struct Nnmf::Impl {
   struct Partner {
     std::string name;  // biased-mf | autorec
     Factors f;
-    float reg = 0;     // the ridge penalty of its fold-in
+    float reg = 0;  // the ridge penalty of its fold-in
     float weight = 0;
     double valid_rmse = 0;  // alone, on the part the weights were chosen on (reported by chosen())
   };
@@ -408,14 +416,18 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
             const uint64_t seed = step_seed + static_cast<uint64_t>(piece) * 0x9E3779B97F4A7C15ULL;
             nnmf::BatchGrads g = nnmf::backprop(m, p, u, i, r, network_step, !network_step, seed);
             if (network_step) {
-              if (net_grads.empty()) net_grads = std::move(g.weights);
-              else for (size_t k = 0; k < net_grads.size(); ++k) net_grads[k] += g.weights[k];
+              if (net_grads.empty())
+                net_grads = std::move(g.weights);
+              else
+                for (size_t k = 0; k < net_grads.size(); ++k) net_grads[k] += g.weights[k];
               sse += g.sse;
               sse_count += u.size(0);
             } else {
               both_sides([&](bool user) {
-                if (user) users.add(u, {g.du, g.dup, g.dbias}, p, lambda);
-                else items.add(i, {g.dv, g.dvp, g.dbias}, p, lambda);
+                if (user)
+                  users.add(u, {g.du, g.dup, g.dbias}, p, lambda);
+                else
+                  items.add(i, {g.dv, g.dvp, g.dbias}, p, lambda);
               });
             }
           }
@@ -435,17 +447,21 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
       lr *= p.lr_decay;
       set_lr(*net_opt, lr);
       if (p.ema > 0) {
-        if (!avg.net) avg = m.clone();
-        else avg.blend(m, p.ema);
+        if (!avg.net)
+          avg = m.clone();
+        else
+          avg.blend(m, p.ema);
       }
       return m.scale * std::sqrt(sse / std::max<int64_t>(1, sse_count));  // in the ratings' unit, like validation
     };
     const Member& judged = p.ema > 0 ? avg : m;  // what validation sees and the model keeps
-    if (dv.u.defined()) hooks.valid = [&]() -> std::optional<double> { return rmse_of(judged, p, dv, impl->lo, impl->hi); };
-    if (dm.u.defined()) hooks.monitor = [&]() -> std::optional<double> { return rmse_of(judged, p, dm, impl->lo, impl->hi); };
+    if (dv.u.defined())
+      hooks.valid = [&]() -> std::optional<double> { return rmse_of(judged, p, dv, impl->lo, impl->hi); };
+    if (dm.u.defined())
+      hooks.monitor = [&]() -> std::optional<double> { return rmse_of(judged, p, dm, impl->lo, impl->hi); };
     hooks.keep_best = [&] { best_member = judged.clone(); };
-    hooks.judge_start = p.warm_start != "none";  // the warm start itself may be the best
-    hooks.diverged_slack = 0.1 * scale;           // a tenth of the ratings' sd
+    hooks.judge_start = p.warm_start != "none";           // the warm start itself may be the best
+    hooks.diverged_slack = 0.1 * scale;                   // a tenth of the ratings' sd
     if (hooks.judge_start && p.ema > 0) avg = m.clone();  // the average starts from the warm start
     hooks.restore_best = [&] { m = best_member; };
     run_epochs(type(), p.epochs, p.patience, opt, hooks);
@@ -455,7 +471,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
   }
   const bool judged = valid && valid->nnz() > 0;
   if (blend && !judged)  // the network alone, said so
-    impl->skipped = "blend left out: no validation part to choose its weights on (valid_fraction 0, or too few ratings)";
+    impl->skipped =
+        "blend left out: no validation part to choose its weights on (valid_fraction 0, or too few ratings)";
   if (blend && judged) {
     const bool with_mf = p.blend.find("biased-mf") != std::string::npos;
     const bool with_autorec = p.blend.find("autorec") != std::string::npos;
@@ -468,8 +485,8 @@ void Nnmf::do_fit(const Interactions& full_train, const FitOptions& opt) {
     const double cells = static_cast<double>(train->n_users()) * train->n_items();
     const double weights = static_cast<double>(train->n_users()) * p.autorec_hidden;
     if (with_autorec && (cells > nnmf::kAutoRecMaxCells || weights > nnmf::kAutoRecMaxWeights))
-      impl->skipped = "autorec left out: " + std::to_string(train->n_users()) + " users x " + std::to_string(train->n_items()) +
-                      " items is past its dense step's limit";
+      impl->skipped = "autorec left out: " + std::to_string(train->n_users()) + " users x " +
+                      std::to_string(train->n_items()) + " items is past its dense step's limit";
     else if (with_autorec) {
       nnmf::AutoRecSettings s;
       s.hidden = p.autorec_hidden;
@@ -537,7 +554,8 @@ void Nnmf::predict(const int32_t* users, const int32_t* items, size_t n, float* 
   }
   for (size_t k = 0; k < n; ++k) {
     float v = known[k] ? y[k] : impl_->mean;
-    if (!impl_->partners.empty() && (known[k] || partner_weight > 0)) v = known[k] ? w * v + mix[k] : mix[k] / partner_weight;
+    if (!impl_->partners.empty() && (known[k] || partner_weight > 0))
+      v = known[k] ? w * v + mix[k] : mix[k] / partner_weight;
     out[k] = p.clip ? std::clamp(v, impl_->lo, impl_->hi) : v;
   }
 }
@@ -564,10 +582,12 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     const int64_t n = it.size(0);
     const double weight = std::pow(static_cast<double>(n), p.reg_exponent);  // the training objective's row penalty
     for (int step = 0; step < 300; ++step) {
-      torch::Tensor y = nnmf::predict_rows(m, p, u.expand({n, p.d}), up.expand({n, p.d_prime * p.k}), m.V.index_select(0, it),
-                                           m.Vp.index_select(0, it), b.expand({n}), m.bi.index_select(0, it));
-      torch::Tensor loss = ((r - y) / m.scale).pow(2).sum() +
-                           weight * (impl_->lambda * (u.pow(2).sum() + up.pow(2).sum()) + p.bias_lambda * b.pow(2).sum());
+      torch::Tensor y =
+          nnmf::predict_rows(m, p, u.expand({n, p.d}), up.expand({n, p.d_prime * p.k}), m.V.index_select(0, it),
+                             m.Vp.index_select(0, it), b.expand({n}), m.bi.index_select(0, it));
+      torch::Tensor loss =
+          ((r - y) / m.scale).pow(2).sum() +
+          weight * (impl_->lambda * (u.pow(2).sum() + up.pow(2).sum()) + p.bias_lambda * b.pow(2).sum());
       adam.zero_grad();
       loss.backward();
       if (!p.biases) b.grad().zero_();
@@ -575,7 +595,8 @@ void Nnmf::score_new_user(const std::vector<int32_t>& items, const std::vector<f
     }
     torch::NoGradGuard g;
     const int64_t ni = n_items();
-    sum += nnmf::predict_rows(m, p, u.expand({ni, p.d}), up.expand({ni, p.d_prime * p.k}), m.V, m.Vp, b.expand({ni}), m.bi);
+    sum += nnmf::predict_rows(m, p, u.expand({ni, p.d}), up.expand({ni, p.d_prime * p.k}), m.V, m.Vp, b.expand({ni}),
+                              m.bi);
   }
   sum = (sum / static_cast<double>(impl_->members.size())).contiguous();
   const float* y = sum.data_ptr<float>();
@@ -616,7 +637,8 @@ void Nnmf::save_tensors(TensorMap& out) const {
     for (int k = 0; k < 6; ++k) {
       torch::Tensor c = lat[k].contiguous();
       std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
-      out[pre + names[k]] = Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
+      out[pre + names[k]] =
+          Tensor::f32(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()), shape);
     }
     out[pre + "mu"] = Tensor::f32({static_cast<float>(m.mu)});
     out[pre + "scale"] = Tensor::f32({static_cast<float>(m.scale)});
@@ -630,7 +652,8 @@ void Nnmf::load_tensors(const TensorMap& in) {
   impl->hi = range[1];
   impl->mean = range[2];
   const auto& p = p_;
-  impl->lambda = in.count("lambda") ? require_tensor(in, "lambda", DType::kF32, 1).as_f32()[0] : std::max(0.0, p.lambda);
+  impl->lambda =
+      in.count("lambda") ? require_tensor(in, "lambda", DType::kF32, 1).as_f32()[0] : std::max(0.0, p.lambda);
   auto weight = [](float w) {
     if (!(w >= 0 && w <= 1)) throw Error("model file: nnmf blend weight outside [0, 1]");
     return w;
@@ -674,9 +697,12 @@ void Nnmf::load_tensors(const TensorMap& in) {
     }
     m.mu = require_tensor(in, pre + "mu", DType::kF32, 1).as_f32()[0];
     // Files written before the offset and scale were stored added mu only with biases.
-    if (in.count(pre + "scale")) m.scale = require_tensor(in, pre + "scale", DType::kF32, 1).as_f32()[0];
-    else if (!p.biases) m.mu = 0;
-    if (!std::isfinite(m.mu) || !std::isfinite(m.scale) || m.scale <= 0) throw Error("model file: nnmf offset or scale is not a finite positive number");
+    if (in.count(pre + "scale"))
+      m.scale = require_tensor(in, pre + "scale", DType::kF32, 1).as_f32()[0];
+    else if (!p.biases)
+      m.mu = 0;
+    if (!std::isfinite(m.mu) || !std::isfinite(m.scale) || m.scale <= 0)
+      throw Error("model file: nnmf offset or scale is not a finite positive number");
     m.net->eval();
     impl->members.push_back(std::move(m));
   }

@@ -14,11 +14,11 @@ namespace mfkit::nnmf {
 /// One trained network with its latents (one member of an ensemble).
 struct Member {
   mutable torch::nn::Sequential net{nullptr};  // forward() is not const in libtorch
-  mutable torch::nn::Linear skip{nullptr};      // product block -> output, no bias (only with skip)
-  torch::Tensor U, Up, V, Vp;  // [users, D], [users, D'K], [items, D], [items, D'K]
-  torch::Tensor bu, bi;        // [users], [items]; zeros unless biases
-  double mu = 0;               // offset: the training mean with biases or standardize, else 0
-  double scale = 1;            // the network's output unit: the ratings' sd with standardize, else 1
+  mutable torch::nn::Linear skip{nullptr};     // product block -> output, no bias (only with skip)
+  torch::Tensor U, Up, V, Vp;                  // [users, D], [users, D'K], [items, D], [items, D'K]
+  torch::Tensor bu, bi;                        // [users], [items]; zeros unless biases
+  double mu = 0;                               // offset: the training mean with biases or standardize, else 0
+  double scale = 1;                            // the network's output unit: the ratings' sd with standardize, else 1
 
   /// Builds the network and initialises everything as the paper does (prediction = mu + scale * f).
   void init(const NnmfParams& p, int64_t users, int64_t items, double mean, uint64_t seed, double scale = 1);

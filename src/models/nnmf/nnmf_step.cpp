@@ -11,10 +11,14 @@ namespace mfkit::nnmf {
 namespace {
 
 void activate(torch::Tensor& z, const std::string& name) {
-  if (name == "relu") z.relu_();
-  else if (name == "tanh") z.tanh_();
-  else if (name == "elu") z = torch::elu(z);
-  else z.sigmoid_();
+  if (name == "relu")
+    z.relu_();
+  else if (name == "tanh")
+    z.tanh_();
+  else if (name == "elu")
+    z = torch::elu(z);
+  else
+    z.sigmoid_();
 }
 
 // d activation / dz from the activation's output a.
@@ -36,11 +40,12 @@ Chunk pass(const Member& m, const NnmfParams& p, const std::vector<torch::nn::Li
   torch::NoGradGuard no_grad;  // grad mode is per thread
   const int64_t b = u.size(0), dk = static_cast<int64_t>(p.d_prime) * p.k;
   torch::Tensor U = m.U.index_select(0, u), V = m.V.index_select(0, i);
-  torch::Tensor Up = m.Up.index_select(0, u).view({b, p.d_prime, p.k}), Vp = m.Vp.index_select(0, i).view({b, p.d_prime, p.k});
+  torch::Tensor Up = m.Up.index_select(0, u).view({b, p.d_prime, p.k}),
+                Vp = m.Vp.index_select(0, i).view({b, p.d_prime, p.k});
   std::vector<torch::Tensor> parts;
   if (p.d > 0) parts = {U, V};
   if (p.d_prime > 0) parts.push_back((Up * Vp).sum(2));
-  const torch::Tensor prod = parts.back();  // the product block (read by the skip path)
+  const torch::Tensor prod = parts.back();                // the product block (read by the skip path)
   std::vector<torch::Tensor> h = {torch::cat(parts, 1)};  // inputs of each layer
   std::vector<torch::Tensor> act, mask;                   // activations before dropout; dropout masks
   const size_t hidden = layers.size() - 1;
@@ -117,10 +122,12 @@ BatchGrads backprop(const Member& m, const NnmfParams& p, const torch::Tensor& u
     parts[c] = pass(m, p, layers, u.slice(0, lo, hi), i.slice(0, lo, hi), r.slice(0, lo, hi), weights, inputs,
                     seed * 1000003 + c);
   };
-  if (chunks == 1) run(0);
-  else at::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) run(c);
-  });
+  if (chunks == 1)
+    run(0);
+  else
+    at::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) run(c);
+    });
   BatchGrads g;
   for (const Chunk& c : parts) g.sse += c.sse;
   if (weights) {

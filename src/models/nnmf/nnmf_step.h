@@ -18,10 +18,11 @@ namespace mfkit::nnmf {
 /// Gradients of sum over the batch of ((r - r̂) / scale)^2 (no penalty; the member's scale) from one
 /// hand-written backward pass.
 struct BatchGrads {
-  double sse = 0;                      // sum of squared errors before the step
-  std::vector<torch::Tensor> weights;  // per Linear layer in order: dW, db; then the skip path's dW (if weights requested)
-  torch::Tensor du, dup, dv, dvp;      // per example [b, D], [b, D'K], [b, D], [b, D'K] (if inputs requested)
-  torch::Tensor dbias;                 // per example [b]: d/d(bu) = d/d(bi) (if inputs and biases)
+  double sse = 0;  // sum of squared errors before the step
+  std::vector<torch::Tensor>
+      weights;                     // per Linear layer in order: dW, db; then the skip path's dW (if weights requested)
+  torch::Tensor du, dup, dv, dvp;  // per example [b, D], [b, D'K], [b, D], [b, D'K] (if inputs requested)
+  torch::Tensor dbias;             // per example [b]: d/d(bu) = d/d(bi) (if inputs and biases)
 };
 
 /// The Linear layers of the member's network, in order (the last one is the output layer).

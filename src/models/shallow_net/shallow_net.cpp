@@ -55,7 +55,8 @@ struct NetImpl : torch::nn::Module {
       out = register_module("out", torch::nn::Linear(p.hidden, 1));
     }
     if (arch >= 4) {
-      words = register_module("words", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, p.text_dim).padding_idx(0)));
+      words =
+          register_module("words", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, p.text_dim).padding_idx(0)));
       {
         torch::NoGradGuard g;
         words->weight.uniform_(-0.05, 0.05);
@@ -187,14 +188,16 @@ static double ranking_epoch(ShallowNet::Impl& impl, const ShallowNetParams& p, c
       is.push_back(c.indices[entry]);
       for (int64_t t = 0; t < K; ++t) {
         int32_t j = static_cast<int32_t>(rng() % ni);
-        for (int tries = 0; tries < 10 && std::binary_search(seen, seen + n, j); ++tries) j = static_cast<int32_t>(rng() % ni);
+        for (int tries = 0; tries < 10 && std::binary_search(seen, seen + n, j); ++tries)
+          j = static_cast<int32_t>(rng() % ni);
         js.push_back(j);
       }
     }
     // Positives and negatives in one forward pass, so that batch normalisation (architecture 3)
     // sees them together, as it will at scoring time.
     torch::Tensor u = torch::from_blob(us.data(), {B}, torch::kLong);
-    torch::Tensor items = torch::cat({torch::from_blob(is.data(), {B}, torch::kLong), torch::from_blob(js.data(), {B * K}, torch::kLong)});
+    torch::Tensor items = torch::cat(
+        {torch::from_blob(is.data(), {B}, torch::kLong), torch::from_blob(js.data(), {B * K}, torch::kLong)});
     torch::Tensor y = impl.forward(torch::cat({u, u.repeat_interleave(K)}), items);
     torch::Tensor yi = y.slice(0, 0, B), yj = y.slice(0, B).view({B, K});
     torch::Tensor gap = yi.unsqueeze(1) - yj;  // B x K
@@ -283,73 +286,75 @@ void ShallowNet::do_fit(const Interactions& train, const FitOptions& opt) {
   if (pointwise && p.cells == "grid") {
     dense.assign(grid, 0.0f);
     for (int32_t u = 0; u < nu; ++u)
-      for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e) dense[static_cast<int64_t>(u) * ni + c.indices[e]] = scaled(c.values[e]);
+      for (int64_t e = c.indptr[u]; e < c.indptr[u + 1]; ++e)
+        dense[static_cast<int64_t>(u) * ni + c.indices[e]] = scaled(c.values[e]);
   }
   std::mt19937_64 rng(opt.ctx.seed);
   torch::optim::Adam adam(impl->net->parameters(), torch::optim::AdamOptions(p.learning_rate));
   // Ranking losses: observed cells against sampled negatives; pointwise: the post's objective.
   std::function<double(int)> step = [&](int) { return ranking_epoch(*impl, p, c, ni, adam, rng); };
-  if (pointwise) step = [&](int) {
-    std::vector<int64_t> us, is;
-    std::vector<float> rs;
-    if (p.cells == "grid") {
-      std::vector<int64_t> order(grid);
-      std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), rng);
-      us.reserve(grid);
-      is.reserve(grid);
-      rs.reserve(grid);
-      for (int64_t cell : order) {
-        us.push_back(cell / ni);
-        is.push_back(cell % ni);
-        rs.push_back(dense[cell]);
-      }
-    } else {
-      for (int32_t u = 0; u < nu; ++u) {
-        const int32_t* seen = c.indices.data() + c.indptr[u];
-        const int64_t n = c.row_size(u);
-        for (int64_t e = 0; e < n; ++e) {
-          us.push_back(u);
-          is.push_back(seen[e]);
-          rs.push_back(scaled(c.values[c.indptr[u] + e]));
-          for (int k = 0; k < p.negatives && n < ni; ++k) {
-            int32_t j;
-            do j = static_cast<int32_t>(rng() % ni);
-            while (std::binary_search(seen, seen + n, j));
+  if (pointwise)
+    step = [&](int) {
+      std::vector<int64_t> us, is;
+      std::vector<float> rs;
+      if (p.cells == "grid") {
+        std::vector<int64_t> order(grid);
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        us.reserve(grid);
+        is.reserve(grid);
+        rs.reserve(grid);
+        for (int64_t cell : order) {
+          us.push_back(cell / ni);
+          is.push_back(cell % ni);
+          rs.push_back(dense[cell]);
+        }
+      } else {
+        for (int32_t u = 0; u < nu; ++u) {
+          const int32_t* seen = c.indices.data() + c.indptr[u];
+          const int64_t n = c.row_size(u);
+          for (int64_t e = 0; e < n; ++e) {
             us.push_back(u);
-            is.push_back(j);
-            rs.push_back(0.0f);
+            is.push_back(seen[e]);
+            rs.push_back(scaled(c.values[c.indptr[u] + e]));
+            for (int k = 0; k < p.negatives && n < ni; ++k) {
+              int32_t j;
+              do j = static_cast<int32_t>(rng() % ni);
+              while (std::binary_search(seen, seen + n, j));
+              us.push_back(u);
+              is.push_back(j);
+              rs.push_back(0.0f);
+            }
           }
         }
+        std::vector<size_t> perm(us.size());
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), rng);
+        auto permute = [&](auto& v) {
+          auto copy = v;
+          for (size_t k = 0; k < perm.size(); ++k) v[k] = copy[perm[k]];
+        };
+        permute(us);
+        permute(is);
+        permute(rs);
       }
-      std::vector<size_t> perm(us.size());
-      std::iota(perm.begin(), perm.end(), 0);
-      std::shuffle(perm.begin(), perm.end(), rng);
-      auto permute = [&](auto& v) {
-        auto copy = v;
-        for (size_t k = 0; k < perm.size(); ++k) v[k] = copy[perm[k]];
-      };
-      permute(us);
-      permute(is);
-      permute(rs);
-    }
-    const int64_t n = static_cast<int64_t>(us.size());
-    torch::Tensor U = torch::from_blob(us.data(), {n}, torch::kLong);
-    torch::Tensor I = torch::from_blob(is.data(), {n}, torch::kLong);
-    torch::Tensor R = torch::from_blob(rs.data(), {n}, torch::kFloat);
-    double total = 0;
-    int64_t batches = 0;
-    for (int64_t b = 0; b < n; b += p.batch_size) {
-      const int64_t e = std::min<int64_t>(n, b + p.batch_size);
-      torch::Tensor u = U.slice(0, b, e), i = I.slice(0, b, e), r = R.slice(0, b, e);
-      torch::Tensor pref = (r > 0).to(torch::kFloat);
-      torch::Tensor conf = 1.0 + p.alpha * r;
-      torch::Tensor y = impl->forward(u, i);
-      total += adam_step(adam, (conf * (pref - y).pow(2)).mean() + p.reg * impl->net->penalty());
-      ++batches;
-    }
-    return total / std::max<int64_t>(1, batches);
-  };
+      const int64_t n = static_cast<int64_t>(us.size());
+      torch::Tensor U = torch::from_blob(us.data(), {n}, torch::kLong);
+      torch::Tensor I = torch::from_blob(is.data(), {n}, torch::kLong);
+      torch::Tensor R = torch::from_blob(rs.data(), {n}, torch::kFloat);
+      double total = 0;
+      int64_t batches = 0;
+      for (int64_t b = 0; b < n; b += p.batch_size) {
+        const int64_t e = std::min<int64_t>(n, b + p.batch_size);
+        torch::Tensor u = U.slice(0, b, e), i = I.slice(0, b, e), r = R.slice(0, b, e);
+        torch::Tensor pref = (r > 0).to(torch::kFloat);
+        torch::Tensor conf = 1.0 + p.alpha * r;
+        torch::Tensor y = impl->forward(u, i);
+        total += adam_step(adam, (conf * (pref - y).pow(2)).mean() + p.reg * impl->net->penalty());
+        ++batches;
+      }
+      return total / std::max<int64_t>(1, batches);
+    };
   run_epochs(type(), p.epochs, 0, nullptr, opt, step);
   impl->net->eval();
   impl->cache_item_side();
@@ -389,13 +394,17 @@ void ShallowNet::load_tensors(const TensorMap& in) {
   auto impl = std::make_unique<Impl>();
   impl->vocab = require_tensor(in, "vocab", DType::kStr).as_strings();
   impl->categories = require_tensor(in, "categories", DType::kStr).as_strings();
-  impl->titles = to_torch_i64(require_tensor(in, "titles", DType::kI64, static_cast<int64_t>(n_items()) * p_.title_length),
-                              {n_items(), p_.title_length});
+  impl->titles =
+      to_torch_i64(require_tensor(in, "titles", DType::kI64, static_cast<int64_t>(n_items()) * p_.title_length),
+                   {n_items(), p_.title_length});
   impl->item_cats = to_torch_i64(require_tensor(in, "item_categories", DType::kI64, n_items()), {n_items()});
-  if (impl->titles.min().item<int64_t>() < 0 || impl->titles.max().item<int64_t>() >= static_cast<int64_t>(impl->vocab.size()) ||
-      impl->item_cats.min().item<int64_t>() < 0 || impl->item_cats.max().item<int64_t>() >= static_cast<int64_t>(impl->categories.size()))
+  if (impl->titles.min().item<int64_t>() < 0 ||
+      impl->titles.max().item<int64_t>() >= static_cast<int64_t>(impl->vocab.size()) ||
+      impl->item_cats.min().item<int64_t>() < 0 ||
+      impl->item_cats.max().item<int64_t>() >= static_cast<int64_t>(impl->categories.size()))
     throw Error("model file: title or category ids out of range");
-  impl->net = Net(p_, n_users(), n_items(), static_cast<int64_t>(impl->vocab.size()), static_cast<int64_t>(impl->categories.size()));
+  impl->net = Net(p_, n_users(), n_items(), static_cast<int64_t>(impl->vocab.size()),
+                  static_cast<int64_t>(impl->categories.size()));
   load_module(*impl->net, "net.", in);
   impl->net->eval();
   impl->cache_item_side();

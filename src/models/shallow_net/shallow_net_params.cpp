@@ -17,8 +17,10 @@ void ShallowNetParams::visit(ParamVisitor& v) {
   v.param("learning_rate", learning_rate, "Adam step size", 1e-7, 10);
   v.param("cells", cells, "grid: every user x item cell (the post); sampled: observed + sampled negatives",
           {"grid", "sampled"});
-  v.param("negatives", negatives, "sampled: unobserved cells per observed cell; bpr, warp: negatives drawn per positive", 0, 1000);
-  v.param("loss", loss, "pointwise: the post's confidence-weighted squared error; bpr or warp: rank observed above unseen",
+  v.param("negatives", negatives,
+          "sampled: unobserved cells per observed cell; bpr, warp: negatives drawn per positive", 0, 1000);
+  v.param("loss", loss,
+          "pointwise: the post's confidence-weighted squared error; bpr or warp: rank observed above unseen",
           {"pointwise", "bpr", "warp"});
   v.param("hidden", hidden, "architecture 3: width of the three dense layers", 1, 4096);
   v.param("dropout", dropout, "architecture 3: dropout after the first dense layer", 0, 0.99);

@@ -9,7 +9,12 @@ namespace {
 
 Interactions plays() {
   // item a: 3 users (1 play each); item b: 1 user with 10 plays; item c: 2 users.
-  return test::make_matrix({{"u1", "a", 1}, {"u2", "a", 1}, {"u3", "a", 1}, {"u1", "b", 10}, {"u2", "c", 1}, {"u3", "c", 1},
+  return test::make_matrix({{"u1", "a", 1},
+                            {"u2", "a", 1},
+                            {"u3", "a", 1},
+                            {"u1", "b", 10},
+                            {"u2", "c", 1},
+                            {"u3", "c", 1},
                             {"u4", "d", 1}});
 }
 
@@ -17,7 +22,8 @@ TEST(Popularity, CountsUsersPerItemOrSumsValues) {
   auto data = plays();
   auto m = create_model("popularity");
   m->fit(data);
-  const int32_t a = data.item_ids()->at("a", "item"), b = data.item_ids()->at("b", "item"), c = data.item_ids()->at("c", "item");
+  const int32_t a = data.item_ids()->at("a", "item"), b = data.item_ids()->at("b", "item"),
+                c = data.item_ids()->at("c", "item");
   EXPECT_FLOAT_EQ(m->predict_one(0, a), 3.0f / 4);
   EXPECT_FLOAT_EQ(m->predict_one(0, c), 2.0f / 4);
   EXPECT_FLOAT_EQ(m->predict_one(-1, b), 1.0f / 4);  // unknown users get the same ranking
