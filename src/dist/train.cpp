@@ -36,10 +36,14 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Refuses, on every rank alike, what the partitioned path does not do. One process takes it for
-// --checkpoint, --top-n and --sharded, so the errors name what brought the job here.
-void check_supported(const TrainJob& job, const DistEnv& env) {
-  const std::string path = env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded";
+// What brought a job to the partitioned path, for its errors: torchrun, or in one process one of
+// the flags only this path serves.
+std::string path_name(const DistEnv& env) {
+  return env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded";
+}
+
+// Refuses, on every rank alike, what the partitioned path does not do.
+void check_supported(const TrainJob& job, const std::string& path) {
   if (job.model != "als" && job.model != "implicit-als" && job.model != "biased-mf")
     throw ParamError(path + ": the partitioned path supports -m als, implicit-als and biased-mf (not '" + job.model +
                      "')");
@@ -220,15 +224,15 @@ void iterate(FitContext& fc, int n, const State& state, const Sweep& sweep) {
 nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt) {
   std::unique_ptr<Model> model = create_model(job.model, job.preset, job.params);
   const nlohmann::json params = model->params();  // preset and overrides applied
-  check_supported(job, env);
+  const std::string path = path_name(env);
+  check_supported(job, path);
   IndexParams index;  // checked before the fit, not found wrong after it
   if (job.index) params_from_json(index, *job.index, "index");
   if (job.index && opt.sharded)
     throw ParamError(
         "--set index=hnsw needs the whole model in one file, --sharded writes it in parts: build the "
         "index in one process from the joined model (mfkit index)");
-  const DataSource data =
-      resolve_data(job, env.world_size > 1 ? "distributed training" : "--checkpoint, --top-n and --sharded");
+  const DataSource data = resolve_data(job, path);
   if (!job.out.empty() && (env.rank == 0 || opt.sharded)) check_writable(job.out, "model file");
   auto comm = connect(env, opt.timeout);
   // Refuse ranks started differently: version, model, parameters, seed, data, split and layout.
@@ -308,13 +312,15 @@ nlohmann::json train(const TrainJob& job, const DistEnv& env, const Options& opt
     std::string sharded = opt.sharded || (available > 0 && gathered > 0.5 * available) ? "1" : "";
     comm->broadcast(sharded, 0, "choose the model's layout");
     if (!sharded.empty()) {
-      if (job.index)  // every rank took the same decision: every rank refuses alike
-        throw ParamError(std::string("--set index=hnsw needs the whole model in one file; it is written in parts (") +
-                         (opt.sharded ? "--sharded" : "too large for rank 0's memory") +
-                         "): build the index in one "
-                         "process from the joined model (mfkit index)");
       write_sharded(*comm, job, *model, part, m, meta);
       report["sharded"] = P;
+      if (job.index) {  // only when the model was too large for rank 0 (--sharded was refused above)
+        report["index"] =
+            "not built: the model was written in parts (too large for rank 0's memory); build the index with "
+            "mfkit index from the joined model";
+        if (comm->rank() == 0)
+          fmt::print(stderr, "mfkit: warning: --set index=hnsw: {}\n", report["index"].get<std::string>());
+      }
     } else {
       write_gathered(*comm, job, *model, part, m, meta, job.index ? &index : nullptr);
     }
