@@ -84,6 +84,8 @@ const DatasetSpec& dataset_spec(const std::string& name);
 std::string data_dir();
 /// The first existing source of a named dataset, or nullopt when it is not on disk.
 std::optional<DatasetSpec::Source> find_dataset(const DatasetSpec& spec, const std::string& dir);
+/// The source of a named dataset under data_dir(); NotFoundError saying how to get it when absent.
+DatasetSpec::Source dataset_source(const DatasetSpec& spec);
 
 /// Loads a dataset by name (resolved under data_dir()) or, when `name_or_path` is an existing
 /// file, by path with `format` (which must then be given).

@@ -109,6 +109,14 @@ static const DatasetSpec* known(const std::string& name) {
   return nullptr;
 }
 
+DatasetSpec::Source dataset_source(const DatasetSpec& spec) {
+  auto src = find_dataset(spec, data_dir());
+  if (!src)
+    throw NotFoundError("dataset '" + spec.name + "' is not in " + data_dir() + " (looked for " +
+                        spec.sources.front().path + "); run `mfkit data get " + spec.name + "` or set MFKIT_DATA_DIR");
+  return *src;
+}
+
 LoadResult load_data(const std::string& name_or_path, const std::optional<Format>& format, const LoadOptions& opt) {
   const DatasetSpec* spec = known(name_or_path);
   if (!spec && exists(name_or_path)) {
@@ -131,16 +139,12 @@ LoadResult load_data(const std::string& name_or_path, const std::optional<Format
       throw InputError(name_or_path, 0, "no such file");
     dataset_spec(name_or_path);  // throws with the list of names
   }
-  auto src = find_dataset(*spec, data_dir());
-  if (!src)
-    throw NotFoundError("dataset '" + spec->name + "' is not in " + data_dir() + " (looked for " +
-                        spec->sources.front().path + "); run `mfkit data get " + spec->name +
-                        "` or set MFKIT_DATA_DIR");
-  if (spec->loader == DatasetSpec::Loader::kSpotifyCharts) return load_spotify_charts(src->path);
+  const DatasetSpec::Source src = dataset_source(*spec);
+  if (spec->loader == DatasetSpec::Loader::kSpotifyCharts) return load_spotify_charts(src.path);
   LoadOptions o = opt;
   if (spec->implicit) o.duplicates = DuplicatePolicy::kSum;
-  LoadResult r = load_ratings(src->path, format ? *format : src->format, o);
-  r.labels = dataset_labels(*spec, parent(src->path), r.data);
+  LoadResult r = load_ratings(src.path, format ? *format : src.format, o);
+  r.labels = dataset_labels(*spec, parent(src.path), r.data);
   return r;
 }
 

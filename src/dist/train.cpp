@@ -73,12 +73,9 @@ DataSource resolve_data(const TrainJob& job, const std::string& path_name) {
   if (spec.loader != DatasetSpec::Loader::kDelimited)
     throw ParamError(path_name + ": dataset '" + spec.name +
                      "' is not one delimited file; give --data PATH with --format");
-  auto src = find_dataset(spec, data_dir());
-  if (!src)
-    throw NotFoundError("dataset '" + spec.name + "' is not in " + data_dir() + "; run `mfkit data get " + spec.name +
-                        "` or set MFKIT_DATA_DIR");
-  d.path = src->path;
-  d.format = src->format;
+  const DatasetSpec::Source src = dataset_source(spec);  // NotFoundError when absent
+  d.path = src.path;
+  d.format = src.format;
   if (spec.implicit) d.load.duplicates = DuplicatePolicy::kSum;
   return d;
 }
